@@ -1,0 +1,389 @@
+"""Facts: add (with conflict resolution inside the slot), validate, adjust confidence, retract, expire,
+predicate policies and aliases. Mixed into MemoryStore; every public method is one versioned write."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from . import schema
+from .errors import InvalidInputError, NotFoundError
+from .models import Fact, WriteResult, fact_text
+from .normalize import (MAX_NAME, clean_confidence, clean_metadata, clean_name, clean_namespace, clean_text,
+                        normalize_name)
+from .rules import Assertion, PredicatePolicy, expiry_from_ttl, resolve
+from .timeparse import as_utc, parse_duration, parse_time, utcnow
+
+F = schema.facts
+
+
+@dataclass
+class FactInput:
+    """A validated fact assertion, ready to write (names normalised, times parsed)."""
+
+    namespace: str
+    subject: str
+    predicate: str
+    object: str
+    valid_from: datetime | None
+    ttl: timedelta | None
+    expires_at: datetime | None
+    confidence: float
+    source: str
+    metadata: dict
+
+
+def validate_fact_input(subject: Any, predicate: Any, obj: Any, *, namespace: Any = "default",
+                        valid_from: Any = None, ttl: Any = None, expires_at: Any = None,
+                        confidence: Any = 1.0, source: Any = "user", metadata: Any = None) -> FactInput:
+    """Check every field before anything is written; raise InvalidInputError with one clear line."""
+    return FactInput(
+        namespace=clean_namespace(namespace),
+        subject=clean_name(subject, what="subject", max_len=MAX_NAME),
+        predicate=clean_name(predicate, what="predicate", max_len=200),
+        object=clean_text(obj, what="object", max_len=10_000),
+        valid_from=parse_time(valid_from) if valid_from not in (None, "") else None,
+        ttl=parse_duration(ttl) if ttl not in (None, "") else None,
+        expires_at=parse_time(expires_at) if expires_at not in (None, "") else None,
+        confidence=clean_confidence(confidence),
+        source=clean_text(source, what="source", max_len=200),
+        metadata=clean_metadata(metadata),
+    )
+
+
+def snapshot(fact: Fact) -> dict:
+    return fact.to_dict()
+
+
+class FactsMixin:
+    # -- policies and aliases ----------------------------------------------------------------
+    def set_policy(self, predicate: str, *, namespace: str = "default", functional: bool = True,
+                   ttl: Any = None, rule: str = "latest", source_priority: list[str] | None = None) -> PredicatePolicy:
+        ns, pred = clean_namespace(namespace), clean_name(predicate, what="predicate", max_len=200)
+        ttl_td = parse_duration(ttl) if ttl not in (None, "") else None
+        policy = PredicatePolicy(functional=functional, ttl=ttl_td, rule=rule,
+                                 source_priority=tuple(source_priority or ()))
+        row = {"namespace": ns, "predicate": pred, "functional": functional,
+               "ttl_seconds": ttl_td.total_seconds() if ttl_td else None, "rule": rule,
+               "source_priority": list(policy.source_priority)}
+        with self._transaction() as conn:
+            old = conn.execute(select(schema.policies).where(
+                schema.policies.c.namespace == ns, schema.policies.c.predicate == pred)).first()
+            conn.execute(delete(schema.policies).where(
+                schema.policies.c.namespace == ns, schema.policies.c.predicate == pred))
+            conn.execute(insert(schema.policies).values(**row))
+            self._record_version(conn, op="set_policy", namespace=ns, affected=[{"kind": "policy", "id": pred}],
+                                 before=dict(old._mapping) if old else None, after=row)
+        return policy
+
+    def policy(self, predicate: str, *, namespace: str = "default", conn: Connection | None = None) -> PredicatePolicy:
+        ns, pred = clean_namespace(namespace), normalize_name(predicate)
+        query = select(schema.policies).where(schema.policies.c.namespace == ns, schema.policies.c.predicate == pred)
+        if conn is None:
+            with self.engine.connect() as c:
+                row = c.execute(query).first()
+        else:
+            row = conn.execute(query).first()
+        if row is None:
+            return PredicatePolicy()
+        m = row._mapping
+        return PredicatePolicy(functional=bool(m["functional"]),
+                               ttl=timedelta(seconds=m["ttl_seconds"]) if m["ttl_seconds"] else None,
+                               rule=m["rule"], source_priority=tuple(m["source_priority"] or ()))
+
+    def add_alias(self, alias: str, canonical: str, *, kind: str = "subject", namespace: str = "default") -> None:
+        if kind not in ("subject", "predicate"):
+            raise InvalidInputError("alias kind must be 'subject' or 'predicate'")
+        ns = clean_namespace(namespace)
+        a, c = clean_name(alias, what="alias"), clean_name(canonical, what="canonical name")
+        if a == c:
+            raise InvalidInputError("an alias must differ from its canonical name")
+        with self._transaction() as conn:
+            conn.execute(delete(schema.aliases).where(schema.aliases.c.namespace == ns,
+                                                      schema.aliases.c.kind == kind, schema.aliases.c.alias == a))
+            conn.execute(insert(schema.aliases).values(namespace=ns, kind=kind, alias=a, canonical=c))
+            self._record_version(conn, op="add_alias", namespace=ns, affected=[{"kind": "alias", "id": a}],
+                                 after={"kind": kind, "alias": a, "canonical": c})
+
+    def canonical(self, name: str, *, kind: str, namespace: str) -> str:
+        name = normalize_name(name)
+        al = schema.aliases
+        with self.engine.connect() as conn:
+            row = conn.execute(select(al.c.canonical).where(
+                al.c.namespace == namespace, al.c.kind == kind, al.c.alias == name)).first()
+        return row[0] if row else name
+
+    # -- writes ------------------------------------------------------------------------------
+    def add_fact(self, subject: str, predicate: str, obj: str, *, namespace: str = "default",
+                 valid_from: Any = None, ttl: Any = None, expires_at: Any = None, confidence: Any = 1.0,
+                 source: str = "user", metadata: dict | None = None, actor: str | None = None) -> WriteResult:
+        item = validate_fact_input(subject, predicate, obj, namespace=namespace, valid_from=valid_from, ttl=ttl,
+                                   expires_at=expires_at, confidence=confidence, source=source, metadata=metadata)
+        return self.add_facts([item], actor=actor)[0]
+
+    def add_facts(self, items: list[FactInput], *, actor: str | None = None, op: str = "add_fact") -> list[WriteResult]:
+        """Several assertions in one transaction and one version (import, batch learning)."""
+        if not items:
+            return []
+        items = [self._resolve_aliases(i) for i in items]
+        vectors = self._vectors_for(items)
+        with self._transaction() as conn:
+            version = self._next_version(conn)
+            results, before, after, affected = [], [], [], []
+            for item, vec in zip(items, vectors):
+                res, changed_before = self._apply_assertion(conn, item, vec, version)
+                results.append(res)
+                before.extend(changed_before)
+            touched = self._facts_by_ids(conn, sorted({r.fact.id for r in results} |
+                                                     {i for r in results for i in r.superseded} |
+                                                     {b["id"] for b in before}))
+            for fact in touched:
+                affected.append({"kind": "fact", "id": fact.id})
+                after.append(snapshot(fact))
+            namespaces = {i.namespace for i in items}
+            self._insert_version_row(conn, version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
+                                     affected=affected, before=before, after=after, actor=actor)
+            by_id = {f.id: f for f in touched}
+            for r in results:
+                r.fact = by_id[r.fact.id]
+        self._after_write(version, facts=touched)
+        return results
+
+    def _vectors_for(self, items: list[FactInput]) -> list[np.ndarray | None]:
+        """Embeddings for assertions that will need a new row. A re-assertion of the active value only
+        validates it, so it is not embedded (the decision is re-checked inside the transaction)."""
+        need = [i for i, item in enumerate(items) if not self._is_active_value(item)]
+        vectors: list[np.ndarray | None] = [None] * len(items)
+        if need:
+            for i, vec in zip(need, self.embed([fact_text(items[i].subject, items[i].predicate, items[i].object)
+                                                for i in need])):
+                vectors[i] = vec
+        return vectors
+
+    def _is_active_value(self, item: FactInput) -> bool:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(F.c.object).where(
+                F.c.namespace == item.namespace, F.c.subject == item.subject, F.c.predicate == item.predicate,
+                F.c.status == "active")).all()
+        return any(normalize_name(r.object) == normalize_name(item.object) for r in rows)
+
+    def _resolve_aliases(self, item: FactInput) -> FactInput:
+        item.subject = self.canonical(item.subject, kind="subject", namespace=item.namespace)
+        item.predicate = self.canonical(item.predicate, kind="predicate", namespace=item.namespace)
+        return item
+
+    def _insert_version_row(self, conn, version, *, op, namespace, affected, before, after, actor=None) -> None:
+        conn.execute(insert(schema.versions).values(
+            version=version, at=utcnow(), actor=actor or self.actor, op=op, namespace=namespace,
+            affected=affected, before=before or None, after=after or None))
+
+    def _apply_assertion(self, conn: Connection, item: FactInput, vector: np.ndarray | None,
+                         version: int) -> tuple[WriteResult, list[dict]]:
+        now, world = utcnow(), self.now()  # system time (recorded/retired) and world time (validity)
+        policy = self.policy(item.predicate, namespace=item.namespace, conn=conn)
+        valid_from = item.valid_from or world
+        expires_at = item.expires_at or expiry_from_ttl(valid_from, item.ttl or policy.ttl)
+        slot = and_(F.c.namespace == item.namespace, F.c.subject == item.subject, F.c.predicate == item.predicate)
+        rows = conn.execute(select(F).where(slot, F.c.status == "active")).all()
+        active, lapsed = [], []
+        for row in rows:
+            fact = Fact.from_row(row)
+            (lapsed if fact.expires_at is not None and fact.expires_at <= world else active).append(fact)
+        before = [snapshot(f) for f in lapsed]
+        if lapsed:  # materialise expiry so the slot's history is honest
+            conn.execute(update(F).where(F.c.id.in_([f.id for f in lapsed])).values(
+                status="expired", retired_at=now, version=version))
+        new = Assertion(None, item.object, valid_from, item.confidence, item.source)
+        decision = resolve(new, [Assertion(f.id, f.object, f.valid_from, f.confidence, f.source) for f in active],
+                           policy)
+        by_id = {f.id: f for f in active}
+        if decision.action == "validate":
+            old = by_id[decision.validate_id]
+            before.append(snapshot(old))
+            renewed = max([t for t in (old.expires_at, expires_at) if t is not None], default=None)
+            conn.execute(update(F).where(F.c.id == old.id).values(
+                validation_count=old.validation_count + 1, last_validated_at=world,
+                confidence=max(old.confidence, item.confidence), expires_at=renewed, version=version))
+            return WriteResult(fact=old, action="validated", version=version), before
+        if vector is None:  # the pre-check expected a validation, but the slot changed meanwhile
+            vector = self.embed([fact_text(item.subject, item.predicate, item.object)])[0]
+        row = dict(namespace=item.namespace, subject=item.subject, predicate=item.predicate, object=item.object,
+                   status="active", valid_from=valid_from, valid_to=None, recorded_at=now, retired_at=None,
+                   expires_at=expires_at, confidence=item.confidence, source=item.source, validation_count=0,
+                   last_validated_at=None, supersedes_id=None, superseded_by_id=None, in_conflict=False,
+                   meta=item.metadata, embedding=np.asarray(vector, dtype=np.float32).tobytes(),
+                   created_version=version, version=version)
+        if decision.action == "history":
+            winner = by_id[decision.winner_id]
+            row.update(status="superseded", valid_to=max(winner.valid_from, valid_from), retired_at=now,
+                       superseded_by_id=winner.id)
+        if decision.action == "conflict":
+            row["in_conflict"] = True
+        if decision.supersede_ids:
+            row["supersedes_id"] = decision.supersede_ids[0]
+        new_id = int(conn.execute(insert(F).values(**row)).inserted_primary_key[0])
+        for old_id in decision.supersede_ids:
+            before.append(snapshot(by_id[old_id]))
+            conn.execute(update(F).where(F.c.id == old_id).values(
+                status="superseded", valid_to=valid_from, retired_at=now, superseded_by_id=new_id,
+                in_conflict=False, version=version))
+        for tied_id in decision.conflict_ids:
+            before.append(snapshot(by_id[tied_id]))
+            conn.execute(update(F).where(F.c.id == tied_id).values(in_conflict=True, version=version))
+        action = {"add": "added", "insert": "inserted", "supersede": "superseded", "history": "history",
+                  "conflict": "conflict"}[decision.action]
+        placeholder = Fact.from_row(conn.execute(select(F).where(F.c.id == new_id)).one())
+        return WriteResult(fact=placeholder, action=action, version=version,
+                           superseded=list(decision.supersede_ids)), before
+
+    def _update_fact(self, fact_id: int, op: str, values_fn, actor: str | None = None) -> Fact:
+        """Shared shape of validate / adjust_confidence / retract / expire: one row, one version."""
+        fact_id = self._require_fact_id(fact_id)
+        with self._transaction() as conn:
+            old = self._facts_by_ids(conn, [fact_id])
+            if not old:
+                raise NotFoundError(f"no fact with id {fact_id}")
+            old_fact = old[0]
+            version = self._next_version(conn)
+            values = values_fn(old_fact)
+            conn.execute(update(F).where(F.c.id == fact_id).values(version=version, **values))
+            new_fact = self._facts_by_ids(conn, [fact_id])[0]
+            self._insert_version_row(conn, version, op=op, namespace=old_fact.namespace,
+                                     affected=[{"kind": "fact", "id": fact_id}], before=[snapshot(old_fact)],
+                                     after=[snapshot(new_fact)], actor=actor)
+        self._after_write(version, facts=[new_fact])
+        return new_fact
+
+    def validate_fact(self, fact_id: int, *, actor: str | None = None) -> Fact:
+        now = self.now()
+        return self._update_fact(fact_id, "validate", lambda f: {
+            "validation_count": f.validation_count + 1, "last_validated_at": now}, actor)
+
+    def adjust_confidence(self, fact_id: int, delta: float, *, actor: str | None = None) -> Fact:
+        try:
+            delta = float(delta)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"confidence change must be a number, got {delta!r}") from None
+        if not np.isfinite(delta):
+            raise InvalidInputError("confidence change must be a finite number")
+        return self._update_fact(fact_id, "adjust_confidence", lambda f: {
+            "confidence": min(1.0, max(0.0, f.confidence + delta))}, actor)
+
+    def retract(self, fact_id: int, *, reason: str | None = None, actor: str | None = None) -> Fact:
+        now = utcnow()
+        return self._update_fact(fact_id, "retract", lambda f: {
+            "status": "retracted", "retired_at": now, "in_conflict": False,
+            "meta": {**f.metadata, **({"retract_reason": reason} if reason else {})}}, actor)
+
+    def expire(self, fact_id: int, *, actor: str | None = None) -> Fact:
+        now, world = utcnow(), self.now()
+        return self._update_fact(fact_id, "expire", lambda f: {
+            "status": "expired", "retired_at": now, "expires_at": min(f.expires_at or world, world)}, actor)
+
+    # -- reads -------------------------------------------------------------------------------
+    @staticmethod
+    def _require_fact_id(fact_id: Any) -> int:
+        try:
+            value = int(fact_id)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"fact id must be a whole number, got {fact_id!r}") from None
+        if value <= 0 or value > 2**62:
+            raise NotFoundError(f"no fact with id {fact_id}")
+        return value
+
+    @staticmethod
+    def _facts_by_ids(conn: Connection, ids: list[int]) -> list[Fact]:
+        if not ids:
+            return []
+        rows = conn.execute(select(F).where(F.c.id.in_(list(ids))).order_by(F.c.id)).all()
+        return [Fact.from_row(r) for r in rows]
+
+    def get_fact(self, fact_id: int) -> Fact:
+        fact_id = self._require_fact_id(fact_id)
+        with self.engine.connect() as conn:
+            found = self._facts_by_ids(conn, [fact_id])
+        if not found:
+            raise NotFoundError(f"no fact with id {fact_id}")
+        return found[0]
+
+    def facts(self, *, namespace: str = "default", subject: str | None = None, predicate: str | None = None,
+              status: str = "active", as_of: Any = None, limit: int | None = None) -> list[Fact]:
+        """Facts of a namespace. status: active (default; excludes lapsed expiry), superseded, expired,
+        retracted or all. as_of: a version number, 'vN', or an ISO time (what the store held then)."""
+        ns = clean_namespace(namespace)
+        statuses = ("active", "superseded", "expired", "retracted")
+        if status not in statuses + ("all",):
+            raise InvalidInputError(f"unknown status {status!r}; use one of {', '.join(statuses + ('all',))}")
+        subj = self.canonical(subject, kind="subject", namespace=ns) if subject else None
+        pred = self.canonical(predicate, kind="predicate", namespace=ns) if predicate else None
+        if as_of not in (None, ""):
+            facts = self.facts_as_of(self.parse_as_of(as_of), namespace=ns)
+        else:
+            query = select(F).where(F.c.namespace == ns).order_by(F.c.id)
+            if subj:
+                query = query.where(F.c.subject == subj)
+            if pred:
+                query = query.where(F.c.predicate == pred)
+            if status in ("active", "expired"):
+                query = query.where(F.c.status.in_(["active", "expired"]))
+            elif status != "all":
+                query = query.where(F.c.status == status)
+            with self.engine.connect() as conn:
+                facts = [Fact.from_row(r) for r in conn.execute(query)]
+        now = self.now()
+        out = []
+        for f in facts:
+            if f.status == "active" and f.expires_at is not None and f.expires_at <= now:
+                f.status = "expired"  # lapsed: reported as expired without a write
+            if (subj and f.subject != subj) or (pred and f.predicate != pred):
+                continue
+            if status == "all" or f.status == status:
+                out.append(f)
+        return out[:limit] if limit else out
+
+    def current(self, subject: str, predicate: str, *, namespace: str = "default") -> Fact | None:
+        """The active value of a slot (the most trusted one if a conflict left several)."""
+        found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
+        if not found:
+            return None
+        return max(found, key=lambda f: (f.valid_from, f.confidence, f.id))
+
+    def history(self, subject: str, predicate: str, *, namespace: str = "default") -> list[Fact]:
+        """Every value the slot has had, oldest valid_from first."""
+        facts = self.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
+        return sorted(facts, key=lambda f: (f.valid_from, f.id))
+
+    def vectors(self, kind: str, ids: list[int]) -> np.ndarray:
+        """Stored embeddings of facts or notes (no re-encoding), in the order of `ids`."""
+        table = {"fact": F, "note": schema.notes}.get(kind)
+        if table is None:
+            raise InvalidInputError("kind must be 'fact' or 'note'")
+        with self.engine.connect() as conn:
+            rows = dict(conn.execute(select(table.c.id, table.c.embedding).where(table.c.id.in_(list(ids)))).all())
+        missing = [i for i in ids if rows.get(i) is None]
+        if missing:
+            raise NotFoundError(f"no {kind} with id {missing[0]}")
+        return np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in ids]) if ids else \
+            np.zeros((0, self.embedder.dim), dtype=np.float32)
+
+    def namespaces(self) -> list[str]:
+        with self.engine.connect() as conn:
+            a = {r[0] for r in conn.execute(select(F.c.namespace).distinct())}
+            b = {r[0] for r in conn.execute(select(schema.notes.c.namespace).distinct())}
+        return sorted(a | b)
+
+
+def lapsed_clause(now: datetime):
+    """SQL: an active row whose expiry has passed."""
+    return and_(F.c.status == "active", F.c.expires_at.is_not(None), F.c.expires_at <= now)
+
+
+def live_clause(now: datetime):
+    return and_(F.c.status == "active", or_(F.c.expires_at.is_(None), F.c.expires_at > now))
+
+
+__all__ = ["FactsMixin", "FactInput", "validate_fact_input", "as_utc"]

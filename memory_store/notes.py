@@ -1,0 +1,188 @@
+"""Notes: free text (observations, conversation turns, reflections) with metadata and an embedding.
+Mixed into MemoryStore. A batch of notes is embedded in batches and written as one version."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select, update
+
+from . import schema
+from .errors import InvalidInputError, NotFoundError
+from .models import Note
+from .normalize import clean_metadata, clean_namespace, clean_text
+from .hybrid import note_context_text
+from .timeparse import parse_duration, parse_time, utcnow
+
+N = schema.notes
+CONTEXT_TURNS = 1  # preceding turns of the same thread embedded with a note (see hybrid.py)
+
+
+@dataclass
+class NoteInput:
+    namespace: str
+    text: str
+    note_type: str
+    speaker: str | None
+    external_id: str | None
+    thread: str | None
+    occurred_at: datetime | None
+    expires_at: datetime | None
+    metadata: dict
+
+
+def _optional_text(value: Any, what: str, max_len: int = 200) -> str | None:
+    return None if value in (None, "") else clean_text(str(value), what=what, max_len=max_len)
+
+
+def validate_note_input(text: Any, *, namespace: Any = "default", note_type: Any = "observation",
+                        speaker: Any = None, external_id: Any = None, thread: Any = None,
+                        occurred_at: Any = None, ttl: Any = None, expires_at: Any = None,
+                        metadata: Any = None) -> NoteInput:
+    occurred = parse_time(occurred_at) if occurred_at not in (None, "") else None
+    expiry = parse_time(expires_at) if expires_at not in (None, "") else None
+    if ttl not in (None, ""):
+        expiry = (occurred or utcnow()) + parse_duration(ttl)
+    return NoteInput(
+        namespace=clean_namespace(namespace), text=clean_text(text, what="note text"),
+        note_type=clean_text(str(note_type or "observation"), what="note type", max_len=40),
+        speaker=_optional_text(speaker, "speaker"), external_id=_optional_text(external_id, "external id"),
+        thread=_optional_text(thread, "thread"), occurred_at=occurred, expires_at=expiry,
+        metadata=clean_metadata(metadata),
+    )
+
+
+class NotesMixin:
+    def add_note(self, text: str, *, namespace: str = "default", note_type: str = "observation",
+                 speaker: str | None = None, external_id: str | None = None, thread: str | None = None,
+                 occurred_at: Any = None, ttl: Any = None, expires_at: Any = None, metadata: dict | None = None,
+                 actor: str | None = None) -> Note:
+        item = validate_note_input(text, namespace=namespace, note_type=note_type, speaker=speaker,
+                                   external_id=external_id, thread=thread, occurred_at=occurred_at, ttl=ttl,
+                                   expires_at=expires_at, metadata=metadata)
+        return self.write_notes([item], actor=actor)[0]
+
+    def add_notes(self, notes: list[dict], *, namespace: str = "default", actor: str | None = None,
+                  batch_size: int = 64) -> list[Note]:
+        """Many notes: each a dict of add_note's keywords plus `text`. All validated first, embedded in
+        batches, written in one transaction as one version."""
+        items = []
+        for i, raw in enumerate(notes):
+            if not isinstance(raw, dict):
+                raise InvalidInputError(f"note {i}: expected an object with a 'text' field")
+            fields = dict(raw)
+            fields.setdefault("namespace", namespace)
+            text = fields.pop("text", None)
+            unknown = set(fields) - {"namespace", "note_type", "speaker", "external_id", "thread", "occurred_at",
+                                     "ttl", "expires_at", "metadata"}
+            if unknown:
+                raise InvalidInputError(f"note {i}: unknown field {sorted(unknown)[0]!r}")
+            try:
+                items.append(validate_note_input(text, **fields))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"note {i}: {exc}") from None
+        return self.write_notes(items, actor=actor, batch_size=batch_size)
+
+    def write_notes(self, items: list[NoteInput], *, actor: str | None = None, batch_size: int = 64,
+                    op: str = "add_note", conn=None, version: int | None = None,
+                    vectors: np.ndarray | None = None) -> list[Note]:
+        """Write validated notes. `vectors` lets a bulk load reuse embeddings it already computed with
+        this store's embedder (e.g. a migration from another store); otherwise they are computed here."""
+        if not items:
+            return []
+        if vectors is None:
+            vectors = self.embed_notes(items, batch_size=batch_size)
+        elif vectors.shape != (len(items), self.embedder.dim):
+            raise InvalidInputError(f"vectors must have shape ({len(items)}, {self.embedder.dim})")
+        if conn is not None:
+            return self._insert_notes(conn, items, vectors, version, op=op, actor=actor)
+        with self._transaction() as tx:
+            version = self._next_version(tx)
+            notes = self._insert_notes(tx, items, vectors, version, op=op, actor=actor, record=True)
+        self._after_write(version, notes=notes)
+        return notes
+
+    def embed_notes(self, items: list[NoteInput], *, batch_size: int = 64) -> np.ndarray:
+        """Embed each note in its context: speaker, time and the preceding turn(s) of its thread."""
+        previous = self._thread_tails(items)
+        texts = []
+        for item in items:
+            prior = previous.get((item.namespace, item.thread), []) if item.thread else []
+            texts.append(note_context_text(item.text, speaker=item.speaker, previous=prior[-CONTEXT_TURNS:]))
+            if item.thread:
+                previous.setdefault((item.namespace, item.thread), []).append((item.speaker, item.text))
+        return self.embedder.encode(texts, batch_size=batch_size)
+
+    def _thread_tails(self, items: list[NoteInput]) -> dict:
+        """The last stored turns of each thread the batch continues (so context spans batches)."""
+        threads = {(i.namespace, i.thread) for i in items if i.thread}
+        tails: dict = {}
+        if not threads:
+            return tails
+        with self.engine.connect() as conn:
+            for ns, thread in threads:
+                rows = conn.execute(select(N.c.speaker, N.c.text).where(N.c.namespace == ns, N.c.thread == thread)
+                                    .order_by(N.c.id.desc()).limit(CONTEXT_TURNS)).all()
+                tails[(ns, thread)] = [(r.speaker, r.text) for r in reversed(rows)]
+        return tails
+
+    def _insert_notes(self, conn, items, vectors, version, *, op, actor=None, record=False) -> list[Note]:
+        now = utcnow()
+        rows = [dict(namespace=i.namespace, note_type=i.note_type, text=i.text, speaker=i.speaker,
+                     external_id=i.external_id, thread=i.thread, occurred_at=i.occurred_at, recorded_at=now,
+                     expires_at=i.expires_at, retired_at=None, status="active", meta=i.metadata,
+                     embedding=np.asarray(v, dtype=np.float32).tobytes(), created_version=version, version=version)
+                for i, v in zip(items, vectors)]
+        # One executemany with RETURNING, ids in parameter order (SQLite >= 3.35 and PostgreSQL).
+        result = conn.execute(insert(N).returning(N.c.id, sort_by_parameter_order=True), rows)
+        ids = [int(r[0]) for r in result]
+        notes = [Note(id=i, namespace=r["namespace"], note_type=r["note_type"], text=r["text"], speaker=r["speaker"],
+                      external_id=r["external_id"], thread=r["thread"], occurred_at=r["occurred_at"],
+                      recorded_at=now, expires_at=r["expires_at"], retired_at=None, status="active", version=version,
+                      created_version=version, metadata=r["meta"]) for i, r in zip(ids, rows)]
+        if record:
+            namespaces = {n.namespace for n in notes}
+            self._insert_version_row(conn, version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
+                                     affected=[{"kind": "note", "id": n.id} for n in notes], before=None,
+                                     after=[n.to_dict() for n in notes], actor=actor)
+        return notes
+
+    def retract_note(self, note_id: int, *, actor: str | None = None) -> Note:
+        note_id = self._require_fact_id(note_id)
+        with self._transaction() as conn:
+            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            if row is None:
+                raise NotFoundError(f"no note with id {note_id}")
+            old = Note.from_row(row)
+            version = self._next_version(conn)
+            conn.execute(update(N).where(N.c.id == note_id).values(status="retracted", retired_at=utcnow(),
+                                                                   version=version))
+            new = Note.from_row(conn.execute(select(N).where(N.c.id == note_id)).one())
+            self._insert_version_row(conn, version, op="retract_note", namespace=old.namespace,
+                                     affected=[{"kind": "note", "id": note_id}], before=[old.to_dict()],
+                                     after=[new.to_dict()], actor=actor)
+        self._after_write(version, notes=[new])
+        return new
+
+    def get_note(self, note_id: int) -> Note:
+        note_id = self._require_fact_id(note_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+        if row is None:
+            raise NotFoundError(f"no note with id {note_id}")
+        return Note.from_row(row)
+
+    def notes(self, *, namespace: str = "default", status: str = "active", limit: int | None = None,
+              external_id: str | None = None) -> list[Note]:
+        ns = clean_namespace(namespace)
+        query = select(N).where(N.c.namespace == ns).order_by(N.c.id)
+        if status != "all":
+            query = query.where(N.c.status == status)
+        if external_id:
+            query = query.where(N.c.external_id == external_id)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [Note.from_row(r) for r in conn.execute(query)]

@@ -1,0 +1,85 @@
+"""Parsing times (ISO 8601) and durations (90s, 15m, 2h, 7d, 2w). Pure functions, UTC everywhere."""
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+
+from .errors import InvalidInputError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Beyond this a duration is almost surely a typo, and timedelta overflows soon after.
+MAX_DURATION = timedelta(days=365 * 1000)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_duration(text: str | float | int | timedelta) -> timedelta:
+    """'90s', '15m', '2h', '7d', '2w' (or seconds as a number) -> timedelta; InvalidInputError otherwise."""
+    if isinstance(text, timedelta):
+        value = text
+    elif isinstance(text, (int, float)) and not isinstance(text, bool):
+        if not math.isfinite(text) or text <= 0:
+            raise InvalidInputError(f"duration must be a positive number of seconds, got {text!r}")
+        value = timedelta(seconds=float(text))
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise InvalidInputError(f"bad duration {text!r}: use a number and a unit, like 90s, 15m, 2h, 7d")
+        value = timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    if value <= timedelta(0):
+        raise InvalidInputError(f"duration must be positive, got {text!r}")
+    if value > MAX_DURATION:
+        raise InvalidInputError(f"duration {text!r} is too long (at most 1000 years)")
+    return value
+
+
+def parse_time(text: str | datetime) -> datetime:
+    """ISO 8601 (date or date-time, 'Z' allowed) -> aware UTC datetime. Naive times are taken as UTC."""
+    if isinstance(text, datetime):
+        value = text
+    else:
+        raw = str(text).strip()
+        if not raw:
+            raise InvalidInputError("empty time: use ISO 8601, like 2024-05-01 or 2024-05-01T12:00:00Z")
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InvalidInputError(
+                f"bad time {text!r}: use ISO 8601, like 2024-05-01 or 2024-05-01T12:00:00Z"
+            ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
+        raise InvalidInputError(f"time {text!r} is out of range") from None
+    if not 1 <= value.year <= 9998:
+        raise InvalidInputError(f"time {text!r} is out of range")
+    return value
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Datetimes read back from SQLite are naive; treat them as the UTC they were written as."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    value = as_utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,223 @@
+"""The per-namespace search cache: FAISS vectors + BM25 + the row attributes filters need.
+
+Derived from SQL, never the source of truth. Positions are insertion order; a row's attributes
+(status, expiry) are updated in place, pruned rows are masked out, and filters become a bitmap over
+positions that FAISS applies *during* the search (an IDSelector), so a filtered query still returns k
+results when k exist. Exact search (IndexFlatIP) while a namespace is small, HNSW once it grows."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .keyword import BM25Index
+
+HNSW_THRESHOLD = 20_000  # below this, exact search is as fast as HNSW and has perfect recall
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+SELECTIVE_FRACTION = 0.02  # a filter keeping fewer rows than this is searched exactly over the subset
+STATUS_CODES = {"active": 0, "superseded": 1, "expired": 2, "retracted": 3}
+KIND_CODES = {"fact": 0, "note": 1}
+INDEX_FORMAT = 1
+
+
+def make_key(kind: str, row_id: int) -> int:
+    """One id space for facts and notes inside a namespace index."""
+    return row_id * 2 + KIND_CODES[kind]
+
+
+def split_key(key: int) -> tuple[str, int]:
+    return ("fact" if key % 2 == 0 else "note"), key // 2
+
+
+@dataclass
+class RowAttrs:
+    status: str
+    expires_at: float = math.inf  # epoch seconds
+    time: float = 0.0  # epoch seconds: a note's occurred_at / a fact's valid_from
+
+
+class NamespaceIndex:
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.lock = threading.RLock()
+        self.applied_version = 0
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.kind = np.zeros(0, dtype=np.int8)
+        self.status = np.zeros(0, dtype=np.int8)
+        self.expires = np.zeros(0, dtype=np.float64)
+        self.time = np.zeros(0, dtype=np.float64)
+        self.alive = np.zeros(0, dtype=bool)
+        self.pos_of: dict[int, int] = {}
+        self.bm25 = BM25Index()
+        self.index: faiss.Index = faiss.IndexFlatIP(dim)
+
+    def __len__(self) -> int:
+        return int(self.alive.sum())
+
+    @property
+    def approximate(self) -> bool:
+        return isinstance(self.index, faiss.IndexHNSWFlat)
+
+    # -- writes ------------------------------------------------------------------------------
+    def add(self, keys: list[int], vectors: np.ndarray, texts: list[str], attrs: list[RowAttrs]) -> None:
+        """Append new rows; keys already present only get their attributes refreshed."""
+        with self.lock:
+            fresh = [i for i, k in enumerate(keys) if k not in self.pos_of]
+            for i, k in enumerate(keys):
+                if k in self.pos_of:
+                    self.set_attrs(k, attrs[i])
+            if not fresh:
+                return
+            start = len(self.keys)
+            vecs = np.ascontiguousarray(vectors[fresh], dtype=np.float32)
+            self.keys = np.concatenate([self.keys, np.asarray([keys[i] for i in fresh], dtype=np.int64)])
+            self.kind = np.concatenate([self.kind, np.asarray([keys[i] % 2 for i in fresh], dtype=np.int8)])
+            self.status = np.concatenate(
+                [self.status, np.asarray([STATUS_CODES[attrs[i].status] for i in fresh], dtype=np.int8)])
+            self.expires = np.concatenate([self.expires, np.asarray([attrs[i].expires_at for i in fresh])])
+            self.time = np.concatenate([self.time, np.asarray([attrs[i].time for i in fresh])])
+            self.alive = np.concatenate([self.alive, np.ones(len(fresh), dtype=bool)])
+            for offset, i in enumerate(fresh):
+                self.pos_of[keys[i]] = start + offset
+                self.bm25.add(keys[i], texts[i])
+            if not self.approximate and len(self.keys) >= HNSW_THRESHOLD:
+                self._switch_to_hnsw(vecs)
+            else:
+                self.index.add(vecs)
+
+    def _switch_to_hnsw(self, new_vectors: np.ndarray) -> None:
+        old = self.index.reconstruct_n(0, self.index.ntotal) if self.index.ntotal else np.zeros((0, self.dim))
+        hnsw = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw.add(np.ascontiguousarray(np.vstack([old, new_vectors]), dtype=np.float32))
+        self.index = hnsw
+
+    def set_attrs(self, key: int, attrs: RowAttrs) -> None:
+        with self.lock:
+            pos = self.pos_of.get(key)
+            if pos is None:
+                return
+            self.status[pos] = STATUS_CODES[attrs.status]
+            self.expires[pos] = attrs.expires_at
+            self.time[pos] = attrs.time
+
+    def remove(self, key: int) -> None:
+        """Physical deletion in SQL (prune): the position stays but is never returned again."""
+        with self.lock:
+            pos = self.pos_of.pop(key, None)
+            if pos is not None:
+                self.alive[pos] = False
+                self.bm25.remove(key)
+
+    # -- reads -------------------------------------------------------------------------------
+    def mask(self, *, kinds: tuple[str, ...], statuses: tuple[str, ...], now: float,
+             include_expired: bool, since: float | None = None, until: float | None = None,
+             allowed_keys: set[int] | None = None) -> np.ndarray:
+        with self.lock:
+            keep = self.alive.copy()
+            if len(kinds) < len(KIND_CODES):
+                keep &= np.isin(self.kind, [KIND_CODES[k] for k in kinds])
+            keep &= np.isin(self.status, [STATUS_CODES[s] for s in statuses])
+            if not include_expired:
+                keep &= self.expires > now
+            if since is not None:
+                keep &= self.time >= since
+            if until is not None:
+                keep &= self.time <= until
+            if allowed_keys is not None:
+                allowed = np.isin(self.keys, np.fromiter(allowed_keys, dtype=np.int64, count=len(allowed_keys)))
+                keep &= allowed
+            return keep
+
+    def dense_top(self, query: np.ndarray, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
+        """Top-n (key, cosine) among rows where keep is True. Filters apply inside the search."""
+        with self.lock:
+            total = int(keep.sum())
+            if total == 0:
+                return []
+            n = min(n, total)
+            q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+            if total <= max(1000, SELECTIVE_FRACTION * len(keep)) and self.approximate:
+                return self._exact_subset(q, n, keep)
+            selector = None
+            if total < len(keep):
+                selector = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(np.packbits(keep, bitorder="little")))
+            if self.approximate:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, n))
+            else:
+                params = faiss.SearchParameters(sel=selector) if selector is not None else None
+            bitmap_ref = selector  # keep the selector (and its bitmap) alive during the call
+            scores, positions = self.index.search(q, n, params=params)
+            del bitmap_ref
+            hits = [(int(self.keys[p]), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
+            if len(hits) < n and self.approximate:  # a graph search can miss under a tight filter
+                return self._exact_subset(q, n, keep)
+            return hits
+
+    def _exact_subset(self, q: np.ndarray, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
+        positions = np.flatnonzero(keep)
+        vectors = np.vstack([self.index.reconstruct(int(p)) for p in positions]) if len(positions) else None
+        if vectors is None:
+            return []
+        sims = vectors @ q[0]
+        top = np.argsort(-sims, kind="stable")[:n]
+        return [(int(self.keys[positions[i]]), float(sims[i])) for i in top]
+
+    def keyword_top(self, text: str, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
+        with self.lock:
+            return self.bm25.top_k(text, n, allowed=keep)
+
+    def vector(self, key: int) -> np.ndarray | None:
+        pos = self.pos_of.get(key)
+        return None if pos is None else self.index.reconstruct(pos)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, directory: Path, name: str, model: str) -> None:
+        """Atomic: write to temporary files, then rename; a crash leaves the old files or none."""
+        with self.lock:
+            directory.mkdir(parents=True, exist_ok=True)
+            base = directory / name
+            tmp_index, tmp_attrs = f"{base}.faiss.tmp", f"{base}.npz.tmp"
+            faiss.write_index(self.index, tmp_index)
+            with open(tmp_attrs, "wb") as fh:
+                np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
+                         time=self.time, alive=self.alive)
+            meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
+                    "model": model, "rows": int(len(self.keys))}
+            Path(f"{base}.json.tmp").write_text(json.dumps(meta))
+            os.replace(tmp_index, f"{base}.faiss")
+            os.replace(tmp_attrs, f"{base}.npz")
+            os.replace(f"{base}.json.tmp", f"{base}.json")
+
+    @classmethod
+    def load(cls, directory: Path, name: str, *, dim: int, model: str) -> "NamespaceIndex | None":
+        """The saved index, or None if absent. Raises ValueError if present but unusable."""
+        base = directory / name
+        if not Path(f"{base}.json").exists():
+            return None
+        meta = json.loads(Path(f"{base}.json").read_text())
+        if meta.get("format") != INDEX_FORMAT or meta.get("dim") != dim or meta.get("model") != model:
+            raise ValueError("index was written by another model or format")
+        index = faiss.read_index(f"{base}.faiss")
+        with np.load(f"{base}.npz") as data:
+            arrays = {k: data[k] for k in ("keys", "kind", "status", "expires", "time", "alive")}
+        if index.ntotal != len(arrays["keys"]) or meta.get("rows") != len(arrays["keys"]):
+            raise ValueError("index files disagree about the number of rows")
+        out = cls(dim)
+        out.index = index
+        if isinstance(index, faiss.IndexHNSWFlat):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        out.keys, out.kind, out.status = arrays["keys"], arrays["kind"], arrays["status"]
+        out.expires, out.time, out.alive = arrays["expires"], arrays["time"], arrays["alive"]
+        out.pos_of = {int(k): i for i, k in enumerate(out.keys) if out.alive[i]}
+        out.applied_version = int(meta["version"])
+        return out
