@@ -1,0 +1,130 @@
+"""Finding skills: a Python file or a JSON spec file, a directory of them, and installed plug-ins
+(the entry-point group `agentcl.skills`). Loading fails as a whole with one line, before any write."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from memory_store.errors import InvalidInputError, UserError
+
+from .decorator import as_skill
+from .http import HttpExecutor
+from .spec import Skill, skill_from_spec
+
+log = logging.getLogger("skills")
+ENTRY_POINT_GROUP = "agentcl.skills"
+
+
+@dataclass
+class Found:
+    skill: Skill
+    origin: str
+
+
+def _collect(obj: Any) -> list[Skill]:
+    """Skills in a module attribute or an entry-point target: a skill, a list of them, or a factory."""
+    found = as_skill(obj)
+    if found:
+        return [found]
+    if isinstance(obj, (list, tuple)):
+        return [s for item in obj for s in _collect(item)]
+    return []
+
+
+def load_python_file(path: Path) -> list[Skill]:
+    name = "agentcl_skillfile_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise InvalidInputError(f"{path} is not an importable Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except UserError as exc:
+        sys.modules.pop(name, None)
+        raise InvalidInputError(f"{path}: {exc}") from None
+    except BaseException as exc:  # whatever the file does wrong is the user's input error
+        sys.modules.pop(name, None)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise InvalidInputError(f"{path} does not import: {exc.__class__.__name__}: {first}") from None
+    skills: list[Skill] = []
+    for attr, value in vars(module).items():
+        if attr.startswith("__"):
+            continue
+        if attr == "SKILLS" or as_skill(value):
+            skills.extend(_collect(value))
+    return skills
+
+
+def skills_from_json(data: Any, where: str) -> list[Skill]:
+    """One spec, a list of specs, or {"tools": [...]}; each may carry an "http" executor definition."""
+    items = data.get("tools") if isinstance(data, dict) and "tools" in data else data
+    items = items if isinstance(items, list) else [items]
+    skills = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInputError(f"{where}: item {i} is not a JSON object")
+        http = item.get("http")
+        executor = HttpExecutor.from_definition(http) if http is not None else None
+        spec = {k: v for k, v in item.items() if k != "http"}
+        skills.append(skill_from_spec(spec, executor, kind="http" if executor else "json",
+                                      definition={"http": executor.to_definition()} if executor else None))
+    return skills
+
+
+def load_json_file(path: Path) -> list[Skill]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
+    return skills_from_json(data, str(path))
+
+
+def load_path(path: str | Path) -> list[Found]:
+    """Skills of a file or of the *.py / *.json files of a directory (not recursive, `_private` skipped)."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise InvalidInputError(f"no such file or directory: {path}")
+    root = root.resolve()
+    files = sorted(p for p in root.iterdir() if p.suffix in (".py", ".json") and not p.name.startswith("_")) \
+        if root.is_dir() else [root]
+    found: list[Found] = []
+    for file in files:
+        if file.suffix == ".py":
+            skills = load_python_file(file)
+        elif file.suffix == ".json":
+            skills = load_json_file(file)
+        else:
+            raise InvalidInputError(f"{file}: skills come from .py or .json files")
+        found.extend(Found(s, f"file:{file}") for s in skills)
+    if not found:
+        raise InvalidInputError(f"no skills found in {path} (decorate functions with @skill, or give JSON specs)")
+    names = [f.skill.name for f in found]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidInputError(f"duplicate skill name in {path}: {', '.join(dupes)}")
+    return found
+
+
+def entry_point_skills() -> list[Found]:
+    """Skills of installed plug-ins. A plug-in that fails to load is logged and skipped, never fatal."""
+    found: list[Found] = []
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"entrypoint:{ep.dist.name if ep.dist else ep.value}"
+        try:
+            target = ep.load()
+            if callable(target) and not as_skill(target):
+                target = target()
+            skills = _collect(target)
+        except Exception as exc:
+            log.warning("skill plug-in %s (%s) failed to load: %s", ep.name, ep.value, exc)
+            continue
+        found.extend(Found(s, origin) for s in skills)
+    return found

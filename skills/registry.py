@@ -1,0 +1,249 @@
+"""The skill registry: register skills (versioned), enable/disable/deprecate them, find and call them.
+
+SQL (the memory store's database) holds skills, versions, stats, usage examples and notes; executors
+live in the process (built-ins, plug-ins, files re-imported on demand, HTTP tools rebuilt from data)."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from memory_store.config import agentcl_home, database_url
+from memory_store.db import redact_url
+from memory_store.errors import InvalidInputError, NotFoundError, UserError
+
+from . import repo
+from .calls import CallsMixin
+from .context import SkillContext
+from .decorator import as_skill
+from .http import HttpExecutor
+from .learning import LearningMixin
+from .loader import Found, entry_point_skills, load_path
+from .models import SkillInfo
+from .runner import DEFAULT_MAX_RESULT_CHARS, DEFAULT_TIMEOUT_S
+from .schema import describe_diff, diff_parameters
+from .spec import Skill
+
+
+@dataclass
+class RegisterResult:
+    name: str
+    version: int
+    action: str  # inserted | new_version | unchanged
+    diff: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "version": self.version, "action": self.action, "diff": self.diff}
+
+
+class SkillRegistry(CallsMixin, LearningMixin):
+    def __init__(self, engine: Engine, *, url: str | None, embedder=None, context: SkillContext | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S, max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
+                 device: str | None = "auto"):
+        self.engine = engine
+        self.url = url
+        self.context = context or SkillContext()
+        self.timeout_s = timeout_s
+        self.max_result_chars = max_result_chars
+        self.device = device
+        self._embedder = embedder
+        self._live: dict[str, Skill] = {}
+        self._index = None
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str | None = None, *, home: str | Path | None = None, embedder=None,
+             builtins: bool = True, entry_points: bool = True, namespace: str = "default",
+             workspace: str | Path | None = None, memory=None, **options) -> SkillRegistry:
+        """Open the registry in the memory store's database (default: SQLite in AGENTCL_HOME)."""
+        home_path = agentcl_home(home)
+        resolved = database_url(url, home_path)
+        engine = repo.open_engine(resolved)
+        try:
+            repo.migrate(engine)
+        except Exception as exc:
+            engine.dispose()
+            raise UserError(f"cannot open skill registry in {redact_url(resolved)}: {exc.__class__.__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+        def open_memory():
+            from memory_store import MemoryStore
+
+            return MemoryStore.open(resolved, home=home_path, embedder=embedder)
+
+        context = SkillContext(namespace=namespace, workspace=Path(workspace) if workspace else home_path / "workspace",
+                               memory_opener=(lambda: memory) if memory is not None else open_memory)
+        registry = cls(engine, url=resolved, embedder=embedder, context=context, **options)
+        registry._discover(builtins=builtins, entry_points=entry_points)
+        return registry
+
+    @classmethod
+    def in_memory(cls, *, embedder=None, builtins: bool = False, entry_points: bool = False,
+                  namespace: str = "default", workspace: str | Path | None = None, memory=None,
+                  **options) -> SkillRegistry:
+        """A registry in a private in-memory SQLite database (tests, benchmarks, throwaway agents)."""
+        engine = repo.open_engine(None)
+        repo.migrate(engine)
+        context = SkillContext(namespace=namespace, workspace=Path(workspace) if workspace else None,
+                               memory_opener=(lambda: memory) if memory is not None else None)
+        registry = cls(engine, url=None, embedder=embedder, context=context, **options)
+        registry._discover(builtins=builtins, entry_points=entry_points)
+        return registry
+
+    def _discover(self, *, builtins: bool, entry_points: bool) -> None:
+        if builtins:
+            from .builtins import builtin_skills
+
+            self.register_many(builtin_skills(), origin="builtin")
+        if entry_points:
+            for found in entry_point_skills():
+                try:
+                    self.register_many([found.skill], origin=found.origin)
+                except UserError as exc:  # a plug-in clashing with a known name must not stop the agent
+                    import logging
+
+                    logging.getLogger("skills").warning("skill plug-in %s skipped: %s", found.origin, exc)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> SkillRegistry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from memory_store.embedding import get_default_embedder
+
+            self._embedder = get_default_embedder(self.device)
+        return self._embedder
+
+    # -- registering -------------------------------------------------------------------------
+    def register(self, obj: Any, *, origin: str = "api") -> RegisterResult:
+        """Register a @skill function or a Skill. Same name and origin with a change -> a new version."""
+        found = as_skill(obj)
+        if found is None:
+            raise InvalidInputError(f"{obj!r} is not a skill (decorate it with @skill or build a Skill)")
+        return self.register_many([found], origin=origin)[0]
+
+    def register_spec(self, spec: dict, executor: Callable | None = None, *, origin: str = "api",
+                      http: dict | None = None, **kwargs) -> RegisterResult:
+        """Register a tool from its JSON function spec, with a Python executor or an HTTP endpoint."""
+        from .spec import skill_from_spec
+
+        if http is not None:
+            executor = HttpExecutor.from_definition(http)
+            kwargs.setdefault("kind", "http")
+            kwargs["definition"] = {"http": executor.to_definition()}
+        return self.register_many([skill_from_spec(spec, executor, **kwargs)], origin=origin)[0]
+
+    def add_path(self, path: str | Path) -> list[RegisterResult]:
+        """Register every skill of a .py/.json file or a directory of them (all or nothing)."""
+        found = load_path(path)
+        return self._register_found(found)
+
+    def _register_found(self, found: list[Found]) -> list[RegisterResult]:
+        return self.register_many([f.skill for f in found], origin=[f.origin for f in found])
+
+    def register_many(self, skills: Iterable[Skill], *, origin: str | list[str] = "api",
+                      status: str = "active") -> list[RegisterResult]:
+        """One transaction: validated first, so a duplicate anywhere leaves the registry unchanged."""
+        skills = list(skills)
+        origins = origin if isinstance(origin, list) else [origin] * len(skills)
+        names = [s.name for s in skills]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InvalidInputError(f"duplicate skill name: {', '.join(dupes)}")
+        results = []
+        with repo.transaction(self.engine) as conn:
+            existing = {s.name: s for s in repo.load_all(conn, names=names)}
+            for skill, src in zip(skills, origins):
+                old = existing.get(skill.name)
+                if old is not None and old.origin != src:
+                    raise InvalidInputError(f"duplicate skill name {skill.name!r}: already registered from "
+                                            f"{old.origin}; remove it first or choose another name")
+            for skill, src in zip(skills, origins):
+                results.append(self._write_version(conn, skill, src, existing.get(skill.name), status))
+        for skill in skills:
+            if skill.executor is not None:
+                self._live[skill.name] = skill
+        return results
+
+    def _write_version(self, conn, skill: Skill, origin: str, old: SkillInfo | None, status: str) -> RegisterResult:
+        fields = dict(label=skill.version, description=skill.description, parameters=skill.parameters,
+                      tags=skill.tags, examples=skill.examples, kind=skill.kind, definition=skill.definition,
+                      fingerprint=skill.fingerprint())
+        if old is None:
+            skill_id = repo.insert_skill(conn, name=skill.name, origin=origin, kind=skill.kind, status=status)
+            repo.insert_version(conn, skill_id=skill_id, version=1, diff=None, **fields)
+            return RegisterResult(skill.name, 1, "inserted")
+        current = old.current
+        if current.fingerprint == fields["fingerprint"]:
+            return RegisterResult(skill.name, current.version, "unchanged")
+        number = max(v.version for v in old.versions) + 1
+        diff = diff_parameters(current.parameters, skill.parameters)
+        diff["text"] = describe_diff(diff)
+        diff["from_version"] = current.version
+        vid = repo.insert_version(conn, skill_id=old.id, version=number, diff=diff, **fields)
+        for before, after in diff["renamed"].items():
+            repo.add_note(conn, vid, f"parameter `{before}` became `{after}` in v{number}")
+        if skill.kind == "composite":
+            repo.update_skill(conn, old.id, status="candidate")
+        return RegisterResult(skill.name, number, "new_version", diff)
+
+    # -- reading -----------------------------------------------------------------------------
+    def list(self, *, include_candidates: bool = True) -> list[SkillInfo]:
+        with self.engine.connect() as conn:
+            found = repo.load_all(conn)
+        return [s for s in found if include_candidates or s.status == "active"]
+
+    def find(self, name: str) -> SkillInfo | None:
+        with self.engine.connect() as conn:
+            found = repo.load_all(conn, name=name)
+        return found[0] if found else None
+
+    def get(self, name: str) -> SkillInfo:
+        found = self.find(name)
+        if found is None:
+            raise NotFoundError(f"no skill named {name!r}{self._did_you_mean(name)}")
+        return found
+
+    def _did_you_mean(self, name: str) -> str:
+        close = difflib.get_close_matches(name, [s.name for s in self.list()], n=3, cutoff=0.6)
+        return f" (did you mean {', '.join(close)}?)" if close else ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def remove(self, name: str) -> None:
+        info = self.get(name)
+        with repo.transaction(self.engine) as conn:
+            repo.delete_skill(conn, info.id)
+        self._live.pop(name, None)
+
+    def enable(self, name: str) -> SkillInfo:
+        return self._set(name, enabled=True)
+
+    def disable(self, name: str) -> SkillInfo:
+        return self._set(name, enabled=False)
+
+    def deprecate(self, name: str, *, replacement: str | None = None) -> SkillInfo:
+        if replacement is not None:
+            if replacement == name:
+                raise InvalidInputError("a skill cannot replace itself")
+            self.get(replacement)
+        return self._set(name, deprecated=True, replacement=replacement)
+
+    def undeprecate(self, name: str) -> SkillInfo:
+        return self._set(name, deprecated=False, replacement=None)
+
+    def _set(self, name: str, **values) -> SkillInfo:
+        info = self.get(name)
+        with repo.transaction(self.engine) as conn:
+            repo.update_skill(conn, info.id, **values)
+        return self.get(name)

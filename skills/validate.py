@@ -1,0 +1,75 @@
+"""Checking call arguments against a parameters schema before a skill runs. Pure functions."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from .spec import CallError
+
+_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, (list, tuple)),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def _type_problem(value: Any, schema: dict, where: str) -> str | None:
+    expected = schema.get("type")
+    if expected:
+        kinds = expected if isinstance(expected, list) else [expected]
+        if not any(_CHECKS.get(k, lambda v: True)(value) for k in kinds):
+            return f"{where}: expected {'/'.join(kinds)}, got {type(value).__name__}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{where}: must be one of {schema['enum']}"
+    if isinstance(value, (list, tuple)) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            problem = _type_problem(item, schema["items"], f"{where}[{i}]")
+            if problem:
+                return problem
+    return None
+
+
+def validate_args(schema: dict, args: Any, *, renames: dict[str, str] | None = None) -> CallError | None:
+    """None when `args` fits; otherwise a CallError naming unknown, missing and expected parameters.
+
+    `renames` maps old parameter names to new ones (learned from version diffs) for 'did you mean'."""
+    props = schema.get("properties", {})
+    expected = list(props)
+    if not isinstance(args, dict):
+        return CallError(kind="invalid_args", message=f"arguments must be a JSON object, got {type(args).__name__}",
+                         expected=expected)
+    required = schema.get("required", [])
+    unknown = [k for k in args if k not in props]
+    missing = [k for k in required if k not in args]
+    invalid = {}
+    for key, value in args.items():
+        if key in props:
+            problem = _type_problem(value, props[key], key)
+            if problem:
+                invalid[key] = problem
+    if not (unknown or missing or invalid):
+        return None
+    suggestions = {}
+    for key in unknown:
+        if renames and key in renames and renames[key] in props:
+            suggestions[key] = renames[key]
+            continue
+        close = difflib.get_close_matches(key, [p for p in expected if p not in args], n=1, cutoff=0.5)
+        if close:
+            suggestions[key] = close[0]
+    parts = []
+    if unknown:
+        parts.append("unknown " + ", ".join(unknown))
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if invalid:
+        parts.append("; ".join(invalid.values()))
+    if suggestions:
+        parts.append("did you mean " + ", ".join(f"{a} -> {b}" for a, b in suggestions.items()))
+    message = "; ".join(parts) + f" (expected: {', '.join(expected) or 'no parameters'})"
+    return CallError(kind="invalid_args", message=message, unknown=unknown, missing=missing, expected=expected,
+                     invalid=invalid, did_you_mean=suggestions)
