@@ -1,0 +1,1 @@
+"""agentcl: agents that keep learning after deployment."""

@@ -1,0 +1,390 @@
+"""The learning agent: perceive -> act -> feedback -> revise -> explore, every stage a method a user can
+override or hook (AgentPlugin), every stage logged as an event in the store.
+
+What it learns goes into the versioned store (facts, including how to call tools, and reflection
+notes) and the skill registry (outcomes, usage examples, usage notes); every N steps a consolidation
+distils validated memories into the local model, whose prior the perceive stage consults."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agentcl.agent import bandit
+from agentcl.agent.config import AgentConfig
+from agentcl.agent.knowledge import TRUSTED, Knowledge
+from agentcl.agent.plugins import AgentPlugin, dispatch
+from agentcl.agent.tool_learning import map_arguments, renames_from_error, replacement_from_error
+from agentcl.agent.toolbox import Toolbox
+from agentcl.envs.base import Action, Feedback, Observation, ToolCall, ToolSpec
+from agentcl.policies.base import Attempt, ContextItem, PolicyContext
+from memory_store import MemoryStore
+from memory_store.audit import at_risk, change_intervals
+from memory_store.timeparse import parse_time, utcnow
+
+LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld lets scenarios rename it)
+
+
+def lookup_tool_name(env) -> str:
+    spec = getattr(env, "lookup_spec", None)
+    return spec().name if callable(spec) else LOOKUP
+
+
+@dataclass
+class Percept:
+    observation: Observation
+    context: PolicyContext
+    belief: Any = None  # the Fact a fact answer would rely on
+    tool: str | None = None
+    sent_args: dict = field(default_factory=dict)
+
+
+class Agent:
+    def __init__(self, store: MemoryStore, policy, *, registry=None, config: AgentConfig | None = None,
+                 plugins: list[AgentPlugin] | None = None, run_id: str | None = None):
+        self.store = store
+        self.policy = policy
+        self.config = config or AgentConfig()
+        self.plugins = list(plugins or [])
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.knowledge = Knowledge(store, self.config.namespace, self.config.memory)
+        self.toolbox = Toolbox(registry=registry, embedder=store.embedder, source=self.config.env_name)
+        self.registry = registry
+        self.arms: dict[str, dict[str, bandit.Arm]] = {}
+        self.last_used: dict[str, int] = {}  # operation -> step of its last successful call
+        self.last_inputs: dict[str, dict] = {}  # operation -> inputs of its last task (for practice)
+        self.usages: list[dict] = []  # successful skill usages (consolidation examples)
+        self.model = None
+        self.world_time: datetime | None = None
+        self.lookup = LOOKUP
+        self.episode = 0
+        self.step_index = 0
+        self.explore_spent = 0
+        self.counters = {"explore_lookups": 0, "practice_calls": 0, "renames_learned": 0, "replacements_learned": 0,
+                         "model_answers": 0, "consolidations": 0}
+        self.consolidation_reports: list[dict] = []
+        self._events: list[dict] = []
+        store.clock = lambda: self.world_time or utcnow()  # the world's clock, when it has one
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run_episode(self, env, *, seed: int | None = None, on_step=None) -> None:
+        obs = env.reset(seed)
+        self.lookup = lookup_tool_name(env)
+        dispatch(self.plugins, "before_episode", self, {"episode": self.episode, "seed": seed})
+        while obs is not None:
+            obs = self.step(env, obs)
+            if on_step:
+                on_step(self.step_index)
+        dispatch(self.plugins, "after_episode", self, {"episode": self.episode})
+        self.flush_events()
+        self.episode += 1
+
+    def step(self, env, obs: Observation) -> Observation | None:
+        self.step_index = obs.step
+        self.world_time = parse_time(obs.time) if obs.time else None
+        percept = self.perceive(env, obs)
+        while True:
+            action = self.act(percept)
+            feedback = self.feedback(env, percept, action)
+            self.revise(percept, action, feedback)
+            if feedback.task_done or feedback.next_observation is None:
+                break
+            percept.observation = feedback.next_observation
+        self.explore(env, obs)
+        self._maybe_consolidate(obs.step)
+        if len(self._events) >= 200:
+            self.flush_events()
+        return feedback.next_observation
+
+    # -- stages ------------------------------------------------------------------------------
+    def perceive(self, env, obs: Observation) -> Percept:
+        info = {"observation": obs}
+        dispatch(self.plugins, "before_perceive", self, info)
+        for notice in obs.notices:  # an announced change: what we remember of that slot is now doubtful
+            self.knowledge.doubt(self.knowledge.recall(notice.subject, notice.predicate), by=1.0)
+        self.toolbox.sync(env.tools())
+        ctx = PolicyContext(tools=list(self.toolbox.specs.values()), hints={"lookup_tool": self.lookup})
+        percept = Percept(observation=obs, context=ctx)
+        if obs.kind == "fact" and obs.query is not None:
+            self._perceive_fact(obs, percept)
+        elif obs.request is not None:
+            self._perceive_tool(obs, percept)
+        ctx.notes = [ContextItem.from_search_result(r) for r in
+                     (self.knowledge.search_notes(obs.text, self.config.retrieve_k) if obs.kind == "fact" else [])]
+        info.update(percept=percept)
+        dispatch(self.plugins, "after_perceive", self, info)
+        self._event("perceive", {"task": obs.task_id, "kind": obs.kind,
+                                 "belief": ctx.hints.get("belief"), "tool": percept.tool,
+                                 "candidates": [t.name for t in ctx.tools[:3]]})
+        return percept
+
+    def _perceive_fact(self, obs: Observation, percept: Percept) -> None:
+        fact = self.knowledge.recall(obs.query.subject, obs.query.predicate)
+        ctx = percept.context
+        if fact is not None:
+            percept.belief = fact
+            ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
+                                     metadata={"confidence": fact.confidence, "source": fact.source})]
+            ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
+                                   "trusted": fact.confidence >= TRUSTED}
+        elif self.model is not None and self.config.use_model_prior:
+            value, confidence = self.model.predict_fact(obs.text)
+            if value is not None:
+                ctx.prior = value
+                ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence,
+                                       "trusted": confidence >= self.config.prior_confidence}
+
+    def _perceive_tool(self, obs: Observation, percept: Percept) -> None:
+        op = obs.request.operation
+        self.last_inputs[op] = dict(obs.request.inputs)
+        ranked = self._rank_tools(op, obs.text)
+        ctx = percept.context
+        by_name = {s.name: s for s in ctx.tools}
+        ctx.tools = [by_name[n] for n in ranked if n in by_name] + [s for s in ctx.tools if s.name not in ranked]
+        if ranked:
+            percept.tool = ranked[0]
+            args = self._arguments(ranked[0], obs.request.inputs)
+            ctx.hints["arguments"] = {ranked[0]: args}
+            ctx.usage = {ranked[0]: [f"{k} -> {v}" for k, v in self.knowledge.renames(ranked[0]).items()]}
+
+    def _rank_tools(self, operation: str, text: str) -> list[str]:
+        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates."""
+        usable = {s.name for s in self.toolbox.usable()} - {self.lookup}
+        known = self.knowledge.tool_for(operation)
+        if known is not None and known.object in usable and known.confidence >= TRUSTED:
+            return [known.object]
+        hits = self.toolbox.candidates(f"{operation.replace('_', ' ')}: {text}", k=3, exclude=(self.lookup,))
+        names = [n for n, _ in hits]
+        if not names:
+            return []
+        arms = self.arms.setdefault(operation, {})
+        first = bandit.ucb_choice(names, arms, prior={n: s for n, s in hits})
+        return [first] + [n for n in names if n != first]
+
+    def _arguments(self, tool: str, inputs: dict) -> dict:
+        spec = self.toolbox.specs.get(tool)
+        params = [p.name for p in spec.parameters] if spec else []
+        descriptions = {p.name: p.description for p in spec.parameters} if spec else {}
+        return map_arguments(inputs, params, learned=self.knowledge.renames(tool), descriptions=descriptions)
+
+    def act(self, percept: Percept) -> Action:
+        info = {"percept": percept}
+        dispatch(self.plugins, "before_act", self, info)
+        action = info.get("action") or self.policy.decide(percept.observation, percept.context)
+        info["action"] = action
+        dispatch(self.plugins, "after_act", self, info)
+        action = info["action"]
+        if action.tool_call is not None:
+            percept.sent_args = dict(action.tool_call.arguments)
+        self._event("act", {"answer": action.answer, "tool": action.tool_call.name if action.tool_call else None,
+                            "args": action.tool_call.arguments if action.tool_call else None,
+                            "why": action.rationale})
+        return action
+
+    def feedback(self, env, percept: Percept, action: Action) -> Feedback:
+        dispatch(self.plugins, "before_feedback", self, {"percept": percept, "action": action})
+        started = time.perf_counter()
+        fb = env.step(action)
+        percept.context.attempts.append(Attempt(action=action, result=fb.tool_result, message=fb.message))
+        info = {"percept": percept, "action": action, "feedback": fb, "latency_ms": (time.perf_counter() - started) * 1000}
+        dispatch(self.plugins, "after_feedback", self, info)
+        self._event("feedback", {"correct": fb.correct, "message": fb.message[:200], "done": fb.task_done})
+        return fb
+
+    def revise(self, percept: Percept, action: Action, fb: Feedback) -> None:
+        info = {"percept": percept, "action": action, "feedback": fb, "learned": []}
+        dispatch(self.plugins, "before_revise", self, info)
+        obs = percept.observation
+        call = action.tool_call
+        if call is not None and call.name == self.lookup:
+            self._learn_lookup(fb, info)
+        elif obs.kind == "fact" and obs.query is not None:
+            self._revise_fact(obs, action, fb, percept, info)
+        elif obs.request is not None and call is not None:
+            self._revise_tool(obs, call, fb, info)
+        dispatch(self.plugins, "after_revise", self, info)
+        self._event("revise", {"learned": info["learned"]})
+
+    def _learn_lookup(self, fb: Feedback, info: dict) -> None:
+        result = fb.tool_result
+        if result is None or not result.ok or not isinstance(result.output, dict):
+            return
+        out = result.output
+        expires = parse_time(out["valid_until"]) if out.get("valid_until") else None
+        res = self.knowledge.learn(out["subject"], out["predicate"], str(out["value"]), source="lookup",
+                                   valid_from=self.world_time, expires_at=expires)
+        info.setdefault("learned", []).append({"fact": [out["subject"], out["predicate"], out["value"]],
+                                "action": res.action if res else None})
+
+    def _revise_fact(self, obs: Observation, action: Action, fb: Feedback, percept: Percept, info: dict) -> None:
+        q = obs.query
+        used = self.knowledge.recall(q.subject, q.predicate)
+        answered = (action.answer or "").strip()
+        if fb.correct:
+            if used is not None and used.object.strip().casefold() == answered.casefold():
+                self.knowledge.confirm(used)
+            elif answered:
+                res = self.knowledge.learn(q.subject, q.predicate, answered, source="feedback",
+                                           valid_from=self.world_time)
+                if res is not None:
+                    self.knowledge.confirm(res.fact)
+            return
+        if fb.correction is not None:
+            c = fb.correction
+            if self.knowledge.mode == "append":
+                self.knowledge.doubt(used)
+            res = self.knowledge.learn(c.subject, c.predicate, c.value, source="feedback", valid_from=self.world_time)
+            info["learned"].append({"correction": [c.subject, c.predicate, c.value], "action": res.action if res else None})
+        else:
+            self.knowledge.doubt(used)
+            info["learned"].append({"doubt": [q.subject, q.predicate, answered]})
+        self.knowledge.reflect(f"Answered {answered!r} to {obs.text!r} and was told: {fb.message}",
+                               occurred_at=self.world_time, metadata={"task": obs.task_id, "step": obs.step})
+
+    def _revise_tool(self, obs: Observation, call: ToolCall, fb: Feedback, info: dict) -> None:
+        op = obs.request.operation
+        inputs = obs.request.inputs
+        arms = self.arms.setdefault(op, {})
+        error = fb.tool_error
+        self.toolbox.record(call.name, ok=bool(fb.correct), error_kind=(error or {}).get("code") if error else
+                            (None if fb.correct else "wrong_result"), task=obs.text, args=call.arguments)
+        if fb.correct:
+            bandit.update(arms, call.name, 1.0)
+            self.last_used[op] = obs.step
+            self.knowledge.learn_tool_for(op, call.name, source="feedback", when=self.world_time)
+            self._learn_argument_names(call, inputs, info)
+            self.usages.append({"task": obs.text, "skill": call.name, "args": dict(call.arguments)})
+            return
+        bandit.update(arms, call.name, 0.0)
+        self._learn_from_tool_error(op, call, inputs, error, info)
+
+    def _learn_argument_names(self, call: ToolCall, inputs: dict, info: dict) -> None:
+        known = self.knowledge.renames(call.name)
+        for canonical, value in inputs.items():
+            sent = next((k for k, v in call.arguments.items() if v == value and k != canonical), None)
+            if sent and known.get(canonical) != sent and canonical not in call.arguments:
+                self.knowledge.learn_rename(call.name, canonical, sent, source="feedback", when=self.world_time)
+                info["learned"].append({"param": [call.name, canonical, sent]})
+
+    def _learn_from_tool_error(self, op: str, call: ToolCall, inputs: dict, error: dict | None, info: dict) -> None:
+        info.setdefault("learned", [])
+        replacement = replacement_from_error(error)
+        if replacement:
+            self.knowledge.learn_tool_for(op, replacement, source="tool_error", when=self.world_time)
+            self.toolbox.note(call.name, f"deprecated: use {replacement} instead")
+            self.counters["replacements_learned"] += 1
+            info["learned"].append({"replacement": [call.name, replacement]})
+            return
+        renames = renames_from_error(error)
+        if renames:
+            sent_to_canonical = {}
+            for canonical, value in inputs.items():
+                for k, v in call.arguments.items():
+                    if v == value:
+                        sent_to_canonical.setdefault(k, canonical)
+            for old, new in renames.items():
+                canonical = sent_to_canonical.get(old, old)
+                self.knowledge.learn_rename(call.name, canonical, new, source="tool_error", when=self.world_time)
+                self.toolbox.note(call.name, f"parameter {old!r} is now {new!r}")
+                self.counters["renames_learned"] += 1
+                info["learned"].append({"rename": [call.name, old, new]})
+            return
+        known = self.knowledge.tool_for(op)
+        if known is not None and known.object == call.name:  # the usual tool failed: try others next time
+            self.knowledge.doubt(known, by=0.6)
+
+    def explore(self, env, obs: Observation) -> None:
+        """Spend the exploration budget: re-verify facts at risk, practise tools not used for a while."""
+        info = {"observation": obs, "actions": []}
+        dispatch(self.plugins, "before_explore", self, info)
+        budget = self.config.explore_budget * (obs.step + 1)
+        if self.knowledge.enabled and self.explore_spent < budget and obs.step % self.config.reverify_every == 0:
+            self._reverify(env, info)
+        if self.knowledge.enabled and self.explore_spent < budget:
+            self._practise(env, obs.step, info)
+        dispatch(self.plugins, "after_explore", self, info)
+        if info["actions"]:
+            self._event("explore", {"actions": info["actions"]})
+
+    def _reverify(self, env, info: dict) -> None:
+        everything = self.store.facts(namespace=self.config.namespace, status="all")
+        world = [f for f in everything if not f.subject.startswith(("operation ", "tool "))]
+        active = [f for f in world if f.status == "active"]
+        risky = at_risk(active, change_intervals(world), self.store.now())
+        risky += [{"subject": f.subject, "predicate": f.predicate} for f in active if f.confidence < TRUSTED]
+        if not risky or self.lookup not in {s.name for s in env.tools()}:
+            return
+        target = risky[0]
+        result = env.execute_tool(ToolCall(self.lookup, {"subject": target["subject"], "predicate": target["predicate"]}))
+        self.explore_spent += 1
+        self.counters["explore_lookups"] += 1
+        if result.ok:
+            self._learn_lookup(Feedback(step=self.step_index, task_id="explore", correct=None, message="",
+                                        tool_result=result), info)
+        info["actions"].append({"reverify": [target["subject"], target["predicate"]], "ok": result.ok})
+
+    def _practise(self, env, step: int, info: dict) -> None:
+        stale = [op for op, last in self.last_used.items() if step - last >= self.config.practice_after]
+        if not stale:
+            return
+        op = min(stale, key=lambda o: self.last_used[o])
+        inputs = self.last_inputs.get(op)
+        ranked = self._rank_tools(op, op.replace("_", " "))
+        if not inputs or not ranked:
+            return
+        call = ToolCall(ranked[0], self._arguments(ranked[0], inputs))
+        result = env.execute_tool(call)
+        self.explore_spent += 1
+        self.counters["practice_calls"] += 1
+        if result.ok:
+            self.last_used[op] = step
+            self.knowledge.learn_tool_for(op, call.name, source="practice", when=self.world_time)
+        else:
+            self._learn_from_tool_error(op, call, inputs, result.error, info)
+            self.last_used[op] = step - self.config.practice_after + 1  # retry soon, not every step
+        info["actions"].append({"practise": op, "tool": call.name, "ok": result.ok})
+
+    # -- consolidation -----------------------------------------------------------------------
+    def _maybe_consolidate(self, step: int) -> None:
+        every = self.config.consolidate_every
+        if every and (step + 1) % every == 0 and self.knowledge.enabled:
+            self.consolidate()
+
+    def consolidate(self) -> dict:
+        from agentcl.consolidation import consolidate
+        from agentcl.model import load_promoted
+
+        config = None if self.config.consolidation_replay else {"strategy": "naive"}
+        report = consolidate(self.store, self.registry, namespace=self.config.namespace, device=self.config.device,
+                             config=config, usages=self.usages)
+        data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+        self.consolidation_reports.append(data)
+        self.counters["consolidations"] += 1
+        self.usages = []
+        self.model = load_promoted(self.store.home, namespace=self.config.namespace, embedder=self.store.embedder)
+        dispatch(self.plugins, "after_consolidation", self, {"report": data})
+        self._event("consolidate", {k: data.get(k) for k in ("promoted", "reason", "examples", "stale_detected")})
+        return data
+
+    # -- events ------------------------------------------------------------------------------
+    def _event(self, stage: str, payload: dict) -> None:
+        if self.config.log_events:
+            self._events.append({"namespace": self.config.namespace, "run_id": self.run_id, "episode": self.episode,
+                                 "step": self.step_index, "stage": stage, "payload": _jsonable(payload)})
+
+    def flush_events(self) -> None:
+        if self._events:
+            self.store.log_events(self._events)
+            self._events = []
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

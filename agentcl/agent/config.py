@@ -1,0 +1,32 @@
+"""Options of an agent run (keyword-only, validated)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentcl.agent.knowledge import MEMORY_MODES
+from memory_store.errors import InvalidInputError
+
+
+@dataclass(kw_only=True)
+class AgentConfig:
+    namespace: str = "agent"
+    memory: str = "full"  # full | append | none (ablations of the same code)
+    explore_budget: float = 0.1  # exploration actions allowed per task step, on average
+    practice_after: int = 30  # steps without use after which a tool is practised
+    reverify_every: int = 5  # steps between checks for facts at risk
+    retrieve_k: int = 3
+    consolidate_every: int = 0  # steps; 0 = never
+    consolidation_replay: bool = True
+    use_model_prior: bool = True
+    prior_confidence: float = 0.9
+    device: str = "auto"
+    log_events: bool = True
+    env_name: str = "env"  # prefix of the world's tools in the skill registry
+
+    def __post_init__(self) -> None:
+        if self.memory not in MEMORY_MODES:
+            raise InvalidInputError(f"unknown memory mode {self.memory!r}; use {', '.join(MEMORY_MODES)}")
+        if not 0 <= self.explore_budget <= 1:
+            raise InvalidInputError("explore budget must be in [0, 1]")
+        if self.consolidate_every < 0:
+            raise InvalidInputError("--consolidate-every must be 0 (never) or a positive number of steps")

@@ -1,0 +1,106 @@
+"""The agent's knowledge in the versioned store, under one memory mode (the ablations share this code).
+
+- `full`: the store as designed: a new value supersedes the old one, facts expire, reads see the
+  current value only.
+- `append`: memory that only appends: every predicate is multi-valued (nothing is superseded), TTLs
+  are ignored (nothing expires); a read takes the oldest value still trusted, as append-only memories
+  that return "older first" do.
+- `none`: no memory: nothing is written, nothing is recalled.
+
+Tool knowledge lives here too, as ordinary facts, so it is versioned and superseded like any other:
+("operation <op>", "tool", <tool name>) and ("tool <name>", "param <input>", <parameter name>)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from memory_store import Fact, MemoryStore, WriteResult
+
+MEMORY_MODES = ("full", "append", "none")
+TRUSTED = 0.5  # below this confidence a remembered value is re-verified before it is used
+
+
+class Knowledge:
+    def __init__(self, store: MemoryStore, namespace: str, mode: str = "full"):
+        if mode not in MEMORY_MODES:
+            from memory_store.errors import InvalidInputError
+
+            raise InvalidInputError(f"unknown memory mode {mode!r}; use {', '.join(MEMORY_MODES)}")
+        self.store, self.namespace, self.mode = store, namespace, mode
+        self._multi_set: set[str] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    # -- facts -------------------------------------------------------------------------------
+    def recall(self, subject: str, predicate: str) -> Fact | None:
+        if not self.enabled:
+            return None
+        facts = self.store.facts(namespace=self.namespace, subject=subject, predicate=predicate)
+        if not facts:
+            return None
+        if self.mode == "append":
+            trusted = [f for f in facts if f.confidence >= TRUSTED]
+            return min(trusted or facts, key=lambda f: f.id)
+        return max(facts, key=lambda f: (f.valid_from, f.confidence, f.id))
+
+    def values(self, subject: str, predicate: str) -> list[Fact]:
+        return self.store.facts(namespace=self.namespace, subject=subject, predicate=predicate) if self.enabled else []
+
+    def learn(self, subject: str, predicate: str, value: str, *, source: str, valid_from: datetime | None = None,
+              expires_at: datetime | None = None, confidence: float = 1.0, actor: str = "agent") -> WriteResult | None:
+        if not self.enabled:
+            return None
+        if self.mode == "append":
+            self._make_multi(predicate)
+            expires_at = None
+        return self.store.add_fact(subject, predicate, value, namespace=self.namespace, valid_from=valid_from,
+                                   expires_at=expires_at, confidence=confidence, source=source, actor=actor)
+
+    def _make_multi(self, predicate: str) -> None:
+        if predicate not in self._multi_set:
+            if self.store.policy(predicate, namespace=self.namespace).functional:
+                self.store.set_policy(predicate, namespace=self.namespace, functional=False)
+            self._multi_set.add(predicate)
+
+    def confirm(self, fact: Fact | None) -> None:
+        if self.enabled and fact is not None:
+            self.store.validate_fact(fact.id, actor="agent")
+
+    def doubt(self, fact: Fact | None, by: float = 0.6) -> None:
+        if self.enabled and fact is not None and fact.confidence > 0:
+            self.store.adjust_confidence(fact.id, -by, actor="agent")
+
+    def reflect(self, text: str, *, occurred_at: datetime | None = None, metadata: dict | None = None) -> None:
+        if self.enabled:
+            self.store.add_note(text, namespace=self.namespace, note_type="reflection", occurred_at=occurred_at,
+                                metadata=metadata, actor="agent")
+
+    def search_notes(self, query: str, k: int = 3):
+        if not self.enabled:
+            return []
+        return self.store.search(query, k=k, namespace=self.namespace, kind="note")
+
+    # -- tool knowledge ----------------------------------------------------------------------
+    def tool_for(self, operation: str) -> Fact | None:
+        return self.recall(f"operation {operation}", "tool")
+
+    def learn_tool_for(self, operation: str, tool: str, *, source: str, when: datetime | None) -> None:
+        current = self.tool_for(operation)
+        if current is None or current.object != tool or self.mode == "full":
+            self.learn(f"operation {operation}", "tool", tool, source=source, valid_from=when)
+
+    def renames(self, tool: str) -> dict[str, str]:
+        """canonical input name -> parameter name, as learned for this tool."""
+        if not self.enabled:
+            return {}
+        out: dict[str, str] = {}
+        facts = self.store.facts(namespace=self.namespace, subject=f"tool {tool}")
+        ordered = sorted(facts, key=lambda f: f.id, reverse=self.mode != "append")
+        for f in ordered:
+            if f.predicate.startswith("param ") and f.confidence >= TRUSTED:
+                out.setdefault(f.predicate[len("param "):], f.object)
+        return out
+
+    def learn_rename(self, tool: str, canonical: str, param: str, *, source: str, when: datetime | None) -> None:
+        self.learn(f"tool {tool}", f"param {canonical}", param, source=source, valid_from=when)

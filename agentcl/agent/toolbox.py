@@ -1,0 +1,119 @@
+"""The agent's view of its tools: the environment's published specs kept in the skill registry.
+
+Each spec is registered as a JSON-declared skill (a changed signature becomes a new skill version with
+a parameter diff; a deprecated tool is deprecated with its replacement), candidate tools come from the
+registry's search, and every call's outcome, usage example and learned usage note goes back to it.
+Without a registry (a bare agent) the same calls work over an in-memory index of the specs."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from agentcl.envs.base import ToolSpec
+from memory_store.keyword import split_identifier
+
+log = logging.getLogger("agentcl.agent")
+
+
+def spec_text(spec: ToolSpec) -> str:
+    params = ", ".join(f"{p.name} ({p.description})" if p.description else p.name for p in spec.parameters)
+    return f"{split_identifier(spec.name)}: {spec.description} Parameters: {params}"
+
+
+def spec_fingerprint(spec: ToolSpec) -> tuple:
+    return (spec.name, spec.description, tuple((p.name, p.type, p.required) for p in spec.parameters),
+            spec.deprecated, spec.replacement)
+
+
+class Toolbox:
+    def __init__(self, *, registry=None, embedder=None, source: str = "env"):
+        # `source`: the world's name, used as the registry prefix and origin of its tools.
+        self.registry = registry
+        self.embedder = embedder
+        self.source = source
+        self.specs: dict[str, ToolSpec] = {}
+        self._fingerprints: dict[str, tuple] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def sync(self, specs: list[ToolSpec]) -> list[str]:
+        """Bring the registry up to date with what the world publishes; returns names that changed."""
+        changed = []
+        current = {s.name: s for s in specs}
+        for name, spec in current.items():
+            fp = spec_fingerprint(spec)
+            if self._fingerprints.get(name) == fp:
+                continue
+            changed.append(name)
+            self._fingerprints[name] = fp
+            self.specs[name] = spec
+            self._vectors.pop(name, None)
+            if self.registry is not None:
+                self._register(spec)
+        for name in [n for n in self.specs if n not in current]:
+            self.specs.pop(name)
+            self._fingerprints.pop(name, None)
+        return changed
+
+    def skill_name(self, tool: str) -> str:
+        """The world's tools live in the registry under the world's prefix ("drift.convert_units"), so they
+        never collide with built-in or plug-in skills of the same name."""
+        return f"{self.source}.{tool}"
+
+    def _register(self, spec: ToolSpec) -> None:
+        try:
+            function = dict(spec.to_openai()["function"], name=self.skill_name(spec.name))
+            self.registry.register_spec(function, executor=None, origin=self.source)
+            if spec.deprecated:
+                self.registry.deprecate(self.skill_name(spec.name),
+                                        replacement=self.skill_name(spec.replacement) if spec.replacement else None)
+        except Exception as exc:  # the registry is a learning aid here; the world's tools still work
+            log.warning("could not register tool %s in the skill registry: %s", spec.name, exc)
+
+    def usable(self) -> list[ToolSpec]:
+        return [s for s in self.specs.values() if not s.deprecated]
+
+    def candidates(self, text: str, *, k: int = 3, exclude: tuple[str, ...] = ()) -> list[tuple[str, float]]:
+        names = [s.name for s in self.usable() if s.name not in exclude]
+        if not names:
+            return []
+        if self.registry is not None:
+            try:
+                hits = self.registry.search(text, k=len(self.specs) + 20)
+                wanted = {self.skill_name(n): n for n in names}
+                ranked = [(wanted[h.name], float(h.score)) for h in hits if h.name in wanted]
+                if ranked:
+                    return ranked[:k]
+            except Exception as exc:
+                log.warning("skill search failed, using the local index: %s", exc)
+        return self._local_search(text, names)[:k]
+
+    def _local_search(self, text: str, names: list[str]) -> list[tuple[str, float]]:
+        missing = [n for n in names if n not in self._vectors]
+        if missing:
+            vecs = self.embedder.encode([spec_text(self.specs[n]) for n in missing])
+            self._vectors.update(zip(missing, vecs))
+        query = self.embedder.encode([text])[0]
+        scored = [(n, float(self._vectors[n] @ query)) for n in names]
+        return sorted(scored, key=lambda x: -x[1])
+
+    def record(self, name: str, *, ok: bool, error_kind: str | None = None, latency_ms: float = 0.0,
+               task: str | None = None, args: dict | None = None) -> None:
+        if self.registry is None or name not in self.specs:
+            return
+        try:
+            record = getattr(self.registry, "record_call", None)
+            if record is not None:
+                record(self.skill_name(name), ok=ok, error_kind=error_kind, latency_ms=latency_ms)
+            if ok and task:
+                self.registry.add_example(self.skill_name(name), task, dict(args or {}))
+        except Exception as exc:
+            log.warning("could not record the outcome of %s: %s", name, exc)
+
+    def note(self, name: str, text: str) -> None:
+        if self.registry is None or name not in self.specs:
+            return
+        try:
+            self.registry.add_note(self.skill_name(name), text)
+        except Exception as exc:
+            log.warning("could not attach a usage note to %s: %s", name, exc)

@@ -1,0 +1,1 @@
+"""Benchmarks: functions returning JSON-able dicts, wired as `agentcl bench <name>`."""

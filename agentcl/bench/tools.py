@@ -1,0 +1,147 @@
+"""`agentcl bench tools`: tool retrieval on BFCL simple_python with the skill registry's ordinary search.
+
+Every distinct function of BFCL_v4_simple_python.json is registered from its JSON spec (a name seen
+again with another spec becomes a new version, as in real use), then each of the 400 questions is
+ranked against all skills; hit@k checks the function of possible_answer_simple_python.json. Same-run
+baselines: one dense MiniLM vector per function, BM25 over all its text, and their reciprocal-rank
+fusion. A second phase measures learning from use: usage examples from the even-numbered questions are
+recorded (task text -> ground-truth arguments) and the odd-numbered questions are ranked again."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _resolve(data_dir: str | Path) -> Path:
+    path = Path(data_dir)
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def load_bfcl(data_dir: str | Path = "../shared/data") -> tuple[list[dict], list[str], list[str], list[dict]]:
+    """(function specs in first-seen order incl. re-specs, questions, gold names, gold args)."""
+    root = _resolve(data_dir) / "bfcl"
+    questions_path, answers_path = root / "BFCL_v4_simple_python.json", root / "possible_answer_simple_python.json"
+    if not questions_path.exists() or not answers_path.exists():
+        raise FileNotFoundError(f"BFCL data not found under {root}")
+    items = [json.loads(line) for line in questions_path.read_text().splitlines() if line.strip()]
+    answers = {a["id"]: a for a in (json.loads(line) for line in answers_path.read_text().splitlines() if line.strip())}
+    specs, seen, questions, gold, gold_args = [], set(), [], [], []
+    for item in items:
+        for fn in item["function"]:
+            key = json.dumps(fn, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                specs.append(fn)
+        questions.append(" ".join(turn["content"] for turn in item["question"][0] if turn["role"] == "user"))
+        call = answers[item["id"]]["ground_truth"][0]
+        name = next(iter(call))
+        gold.append(name)
+        gold_args.append({k: v[0] for k, v in call[name].items() if v and v[0] not in ("", None)})
+    return specs, questions, gold, gold_args
+
+
+def hits_at(ranked: list[list[str]], gold: list[str], ks=(1, 5)) -> dict[str, float]:
+    return {f"hit@{k}": round(float(np.mean([g in r[:k] for r, g in zip(ranked, gold)])), 4) for k in ks}
+
+
+def _rank(scores: np.ndarray, names: list[str], k: int = 5) -> list[list[str]]:
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return [[names[i] for i in row] for row in order]
+
+
+def baselines(specs_by_name: dict[str, dict], questions: list[str], embedder) -> dict[str, np.ndarray]:
+    """Score matrices of plain dense, plain BM25 and their RRF (k=60)."""
+    from memory_store.keyword import BM25Index, split_identifier
+
+    names = list(specs_by_name)
+    dense_docs = [f"{split_identifier(n)}: {specs_by_name[n].get('description', '')}" for n in names]
+    dense = embedder.encode(questions) @ embedder.encode(dense_docs).T
+    index = BM25Index()
+    for i, n in enumerate(names):
+        props = (specs_by_name[n].get("parameters") or {}).get("properties", {})
+        params = " ".join(f"{split_identifier(p)} {s.get('description', '')}" for p, s in props.items())
+        index.add(i, f"{split_identifier(n)} {specs_by_name[n].get('description', '')} {params}")
+    bm25 = np.stack([index.scores(q) for q in questions])
+
+    def ranks(s):
+        return np.argsort(np.argsort(-s, axis=1, kind="stable"), axis=1)
+
+    rrf = 1.0 / (61 + ranks(dense)) + 1.0 / (61 + ranks(bm25))
+    return {"dense_minilm": dense, "bm25": bm25, "rrf_dense_bm25": rrf}
+
+
+def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | None = None) -> dict:
+    from agentcl.bench.machine import machine_info
+    from memory_store.embedding import get_default_embedder
+    from skills import SkillRegistry
+
+    specs, questions, gold, gold_args = load_bfcl(data_dir)
+    t0 = time.perf_counter()
+    embedder = get_default_embedder(device or "auto")
+    load_s = time.perf_counter() - t0
+
+    registry = SkillRegistry.in_memory(embedder=embedder)
+    t0 = time.perf_counter()
+    actions = [registry.register_spec(spec, origin="bfcl").action for spec in specs]
+    register_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    registry.search("warm up the index", 1)  # builds the index: encodes every skill's vectors once
+    index_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hits = registry.search_many(questions, 5)
+    search_s = time.perf_counter() - t0
+    ranked = [[h.name for h in row] for row in hits]
+    registry_scores = hits_at(ranked, gold)
+
+    latest = {}
+    for spec in specs:
+        latest[spec["name"]] = spec  # the registry searches the current (latest) version of each name
+    t0 = time.perf_counter()
+    base = {name: hits_at(_rank(s, list(latest)), gold) for name, s in baselines(latest, questions, embedder).items()}
+    baseline_s = time.perf_counter() - t0
+
+    even, odd = list(range(0, len(questions), 2)), list(range(1, len(questions), 2))
+    for i in even:
+        registry.add_example(gold[i], questions[i], gold_args[i])
+    after_rows = registry.search_many([questions[i] for i in odd], 5)
+    after_ranked = dict(zip(odd, ([h.name for h in row] for row in after_rows)))
+    learned = {gold[i] for i in even}
+    subsets = {"all_odd": odd, "function_seen_in_examples": [i for i in odd if gold[i] in learned],
+               "function_not_seen": [i for i in odd if gold[i] not in learned]}
+    learning = {name: {"n": len(idx), "before": hits_at([ranked[i] for i in idx], [gold[i] for i in idx]),
+                       "after": hits_at([after_ranked[i] for i in idx], [gold[i] for i in idx])}
+                for name, idx in subsets.items()}
+
+    n_skills = len(registry.list())
+    result = {
+        "benchmark": "tools",
+        "data": "BFCL_v4_simple_python (400 questions)",
+        "n_questions": len(questions),
+        "n_skills": n_skills,
+        "n_specs_registered": len(specs),
+        "new_versions": actions.count("new_version"),
+        "registry": registry_scores,
+        "baselines": base,
+        "ratios": {f"registry_vs_{name}_hit@1": round(registry_scores["hit@1"] / max(b["hit@1"], 1e-9), 4)
+                   for name, b in base.items()},
+        "halves": {"even_hit@1": hits_at([ranked[i] for i in even], [gold[i] for i in even])["hit@1"],
+                   "odd_hit@1": hits_at([ranked[i] for i in odd], [gold[i] for i in odd])["hit@1"]},
+        "learning_from_use": {"examples_recorded": len(even), "from": "even questions (task -> gold arguments)",
+                              **learning},
+        "timing": {"embedder_load_s": round(load_s, 3), "register_s": round(register_s, 3),
+                   "index_build_s": round(index_s, 3), "search_total_s": round(search_s, 3),
+                   "search_per_query_ms": round(1000 * search_s / len(questions), 3),
+                   "baselines_s": round(baseline_s, 3)},
+        "machine": machine_info(getattr(embedder, "device", device)),
+    }
+    registry.close()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_tools_bench(), indent=2))

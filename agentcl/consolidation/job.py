@@ -1,0 +1,371 @@
+"""The consolidation job: select -> build examples -> train with replay -> probe -> correct -> gate.
+
+State that must survive between runs (learned slots, probe sets, accuracy matrix, replay buffer,
+strategy tensors) lives under AGENTCL_HOME/consolidation/<namespace>/ and advances only when a
+candidate is promoted, so it always describes the active model. Superseded facts leave the replay
+buffer even when the candidate is rejected: stale data is never replayed."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from memory_store.errors import InvalidInputError
+from memory_store.timeparse import iso, utcnow
+
+from ..model import CheckpointStore, LocalModel
+from .config import ConsolidationConfig
+from .examples import (Example, UsageRecord, canonical_question, fact_examples, latest_args, skill_key,
+                       split_usages, usage_examples)
+from .gate import GateDecision, gate_decision
+from .lock import consolidation_lock
+from .metrics import accuracy, summarize
+from .probes import classify_answers, forgotten_skills, per_key_accuracy, probe_accuracy, probe_items
+from .replay import ReplayBuffer, ReplayItem
+from .report import ConsolidationReport
+from .select import plan_facts, registry_usages, usage_fingerprint
+from .state import ConsolidationState, ProbeItem, state_dir
+from .strategies import make_strategy
+from .trainer import train_round
+
+
+def consolidate(store, registry=None, *, namespace: str = "default", device: str = "auto",
+                config: ConsolidationConfig | dict | None = None, usages=None, home=None) -> ConsolidationReport:
+    """Distil validated memories (and successful skill usages) of `namespace` into the local model.
+
+    `usages` adds skill usages (UsageRecord or dicts with task/skill/args) to those of `registry`.
+    Raises ConsolidationBusy (a UserError) when another job holds this store's lock."""
+    from memory_store.embedding import resolve_device
+
+    cfg = ConsolidationConfig(**config) if isinstance(config, dict) else (config or ConsolidationConfig())
+    make_strategy(cfg.strategy)  # validate before anything is written
+    device = resolve_device(device)
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InvalidInputError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():  # noqa: SIM102
+            raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
+    home = home if home is not None else getattr(store, "home", None)
+    import torch
+
+    threads = torch.get_num_threads()
+    if device == "cpu" and cfg.cpu_threads:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        with consolidation_lock(store, namespace=namespace, home=home):
+            return _Job(store, registry, namespace, device, cfg, list(usages or []), home).run()
+    finally:
+        torch.set_num_threads(threads)
+
+
+@dataclass
+class _Probe:
+    stale: dict
+    disagree: dict
+    skills: dict
+    forgotten: dict
+
+
+class _Job:
+    def __init__(self, store, registry, namespace, device, cfg, usages, home):
+        self.store, self.registry, self.ns, self.device, self.cfg, self.home = store, registry, namespace, device, cfg, home
+        self.extra_usages = [UsageRecord.coerce(u) for u in usages]
+        self.embedder = store.embedder
+        self._vec_cache: dict[str, np.ndarray] = {}
+
+    # -- encoding -------------------------------------------------------------------------------
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self._vec_cache})
+        if missing:
+            for t, v in zip(missing, self.embedder.encode(missing)):
+                self._vec_cache[t] = v
+        dim = self.embedder.dim
+        return np.stack([self._vec_cache[t] for t in texts]) if texts else np.zeros((0, dim), np.float32)
+
+    def example_vectors(self, examples: list[Example]) -> np.ndarray:
+        out = np.zeros((len(examples), self.embedder.dim), dtype=np.float32)
+        text_idx = [i for i, e in enumerate(examples) if e.fact_id is None]
+        if text_idx:
+            out[text_idx] = self.encode([examples[i].text for i in text_idx])
+        id_idx = [i for i, e in enumerate(examples) if e.fact_id is not None]
+        for start in range(0, len(id_idx), 5000):
+            chunk = id_idx[start: start + 5000]
+            out[chunk] = self.store.vectors("fact", [examples[i].fact_id for i in chunk])
+        return out
+
+    # -- probing --------------------------------------------------------------------------------
+    def probe(self, model: LocalModel | None, skill_items: list[ProbeItem], skill_vecs: np.ndarray) -> _Probe:
+        if model is None:
+            return _Probe({}, {}, {}, {})
+        answers = {}
+        if self.stale_keys:
+            labels, _ = model.predict_vectors(self.encode([self.questions[k] for k in self.stale_keys]), "fact")
+            answers = dict(zip(self.stale_keys, labels))
+        current = {k: (f.object if f is not None else None) for k, f in self.plan.current.items()}
+        found = classify_answers(answers, current, self.plan.superseded_values)
+        skills = {}
+        if skill_items:
+            predicted = probe_items(model, skill_items, skill_vecs)
+            skills = per_key_accuracy([it.label for it in skill_items], predicted, [it.label for it in skill_items])
+        forgotten = forgotten_skills(skills, self.state.skill_best, threshold=self.cfg.forget_threshold)
+        return _Probe(found.stale, found.disagree, skills, forgotten)
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> ConsolidationReport:
+        started = time.perf_counter()
+        cfg, ns = self.cfg, self.ns
+        rep = ConsolidationReport(namespace=ns, strategy=cfg.strategy, device=self.device)
+        sdir = state_dir(self.home, ns)
+        self.state = state = ConsolidationState.load(sdir)
+        buffer = ReplayBuffer.load(sdir, capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
+        if state.store_url and state.store_url != str(self.store.url):
+            rep.notes.append("state belonged to another database: starting afresh")
+            self.state = state = ConsolidationState()
+            buffer = ReplayBuffer(capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
+        state.store_url = str(self.store.url)
+        ckpts = CheckpointStore(self.home, namespace=ns)
+        previous = ckpts.load_active(device=self.device, embedder=self.embedder)
+        rep.active_checkpoint = ckpts.active_id()
+
+        # 1. select
+        self.plan = plan = plan_facts(self.store, namespace=ns, learned=state.slots,
+                                      min_validations=cfg.min_validations, trusted_sources=cfg.trusted_sources)
+        seen = set(state.usages_seen)
+        usages, prints = [], []
+        from_registry, retired = registry_usages(self.registry, namespace=ns)
+        for u in self.extra_usages + from_registry:
+            fp = usage_fingerprint(u)
+            if u.success and u.task and u.skill and fp not in seen:
+                seen.add(fp)
+                usages.append(u)
+                prints.append(fp)
+        if self.registry is None:  # no registry this run: keep what the active model knows is retired
+            retired = set(previous.retired_skills) if previous else set()
+        changed = set(plan.changed) | {skill_key(name) for name in retired}
+        rep.changed_slots, rep.retired_skills = len(plan.changed), sorted(retired)
+        if changed:  # stale data is never replayed, and old answers are no longer right on probes
+            rep.removed_from_buffer = buffer.remove_where(lambda it: it.key in changed)
+            state.drop_probe_keys(changed)
+            for name in retired:
+                state.skill_best.pop(name, None)
+        self.retired = retired
+
+        # 2. build examples
+        examples = [ex for f in plan.new for ex in fact_examples(
+            f.namespace, f.subject, f.predicate, f.object, fact_id=f.id, phrasings=cfg.phrasings,
+            use_stored_vector=cfg.use_stored_vectors)]
+        train_u, held_u = split_usages(usages, holdout_every=cfg.holdout_every)
+        examples += usage_examples(train_u)
+        rep.examples, rep.new_facts, rep.new_usages = len(examples), len(plan.new), len(usages)
+        self.questions = {f"{f.namespace}|{f.subject}|{f.predicate}": canonical_question(f.subject, f.predicate)
+                          for f in plan.new}
+        for key, info in state.slots.items():
+            self.questions.setdefault(key, canonical_question(info["subject"], info["predicate"]))
+        learned_or_new = set(state.slots) | set(self.questions)
+        self.stale_keys = sorted(k for k in plan.superseded_values if k in learned_or_new)
+
+        old_sets = [state.items(j) for j in range(len(state.probe_sets))]
+        old_items = [it for items in old_sets for it in items]
+        old_skill = [it for it in old_items if it.kind == "skill"]
+        before = self.probe(previous, old_skill, state.vectors_of(old_skill))
+        rep.stale_before = len(before.stale)
+
+        if not examples:
+            rep.reason = "nothing new to learn: no validated memories since the last consolidation"
+            if previous is not None and sorted(retired) != sorted(previous.retired_skills):
+                # Only the set of retired skills changed: same weights, the model stops proposing them.
+                retiring = previous.copy()
+                retiring.retired_skills = sorted(retired)
+                rep.checkpoint_id = ckpts.save(retiring, {"created_at": iso(utcnow()), "promoted": True,
+                                                          "reason": "retired skills updated", "examples": 0,
+                                                          "device": self.device, "strategy": cfg.strategy,
+                                                          "metrics": summarize(state.matrix)}, activate=True)
+                rep.active_checkpoint, rep.promoted = rep.checkpoint_id, True
+                rep.reason = f"retired skills updated: {', '.join(sorted(retired)) or 'none'}"
+            state.findings = self._findings(before, rep.active_checkpoint)
+            return self._finish(rep, state, buffer, sdir, started)
+
+        x = self.example_vectors(examples)
+        rng = random.Random(cfg.seed + state.rounds)
+        fact_new = plan.new if len(plan.new) <= cfg.max_fact_probes else rng.sample(plan.new, cfg.max_fact_probes)
+        new_items = [("fact", f"{f.namespace}|{f.subject}|{f.predicate}", f.object,
+                      canonical_question(f.subject, f.predicate)) for f in fact_new]
+        new_items += [("skill", skill_key(u.skill), u.skill, u.task) for u in held_u]
+        if cfg.phrasings > 0 or not fact_new:
+            new_vecs = self.encode([t for *_, t in new_items])
+        else:  # no encoding at all: facts are probed through their stored vectors
+            new_vecs = np.vstack([self.store.vectors("fact", [f.id for f in fact_new]),
+                                  self.encode([u.task for u in held_u])])
+        new_probe = [ProbeItem(k, key, lab, txt, i) for i, (k, key, lab, txt) in enumerate(new_items)]
+
+        # 3. train with replay
+        candidate = previous.copy() if previous else LocalModel.new(
+            dim=self.embedder.dim, hidden=cfg.hidden, device=self.device,
+            encoder_name=getattr(self.embedder, "name", ""), seed=cfg.seed)
+        candidate.embedder = self.embedder
+        candidate.retired_skills = sorted(retired)
+        y = np.asarray(candidate.ensure_classes([(e.kind, e.label) for e in examples], x), dtype=np.int64)
+        candidate.skill_args.update(latest_args(train_u + held_u))
+        rx, ry = self._replay_arrays(buffer, candidate)
+        strategy = make_strategy(cfg.strategy, **cfg.strategy_options)
+        tensors_path = sdir / "strategy.safetensors"
+        if tensors_path.exists() and not rep.notes:
+            from safetensors.torch import load_file
+
+            strategy.load_state_tensors(load_file(str(tensors_path)))
+        old_net = previous.net if previous else None
+        strategy.before_round(candidate.net, previous=old_net, old_classes=old_net.n_classes if old_net else 0)
+        fwt_entry = probe_accuracy(previous, new_probe, new_vecs) if new_probe else None
+        t_train = time.perf_counter()
+        stats = train_round(candidate.net, x, y, strategy=strategy, replay_x=rx, replay_y=ry, epochs=cfg.epochs,
+                            batch_size=cfg.batch_size, lr=cfg.lr, device=self.device, seed=cfg.seed + state.rounds,
+                            finish=False)
+        rep.replayed = stats.replayed
+
+        # 4. probe
+        skill_items = old_skill + [it for it in new_probe if it.kind == "skill"]
+        skill_vecs = np.vstack([state.vectors_of(old_skill).reshape(-1, x.shape[1]),
+                                new_vecs[[it.row for it in new_probe if it.kind == "skill"]].reshape(-1, x.shape[1])])
+        found = self.probe(candidate, skill_items, skill_vecs)
+        rep.stale_detected, rep.forgotten_detected = len(found.stale), len(found.forgotten)
+
+        # 5. correct
+        if cfg.correct and (found.stale or found.forgotten):
+            cx, cy = self._corrective(candidate, found, examples, x, y, buffer)
+            stats = train_round(candidate.net, cx, cy, strategy=strategy, replay_x=rx, replay_y=ry,
+                                epochs=cfg.corrective_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                device=self.device, seed=cfg.seed + state.rounds + 1, finish=False)
+            rep.replayed += stats.replayed
+            after = self.probe(candidate, skill_items, skill_vecs)
+        else:
+            after = found
+        import torch
+
+        strategy.after_round(candidate.net, torch.as_tensor(x, device=self.device),
+                             torch.as_tensor(y, device=self.device))
+        rep.train_seconds = round(time.perf_counter() - t_train, 3)
+        rep.stale_remaining, rep.forgotten_remaining = len(after.stale), len(after.forgotten)
+        rep.stale_corrected = len(set(found.stale) - set(after.stale))
+        rep.forgotten_corrected = len(set(found.forgotten) - set(after.forgotten))
+        rep.stale_slots, rep.forgotten_skills = after.stale or found.stale, after.forgotten or found.forgotten
+
+        # 6. gate
+        old_vecs = state.vectors_of(old_items)
+        old_before = probe_accuracy(previous, old_items, old_vecs) if previous and old_items else None
+        old_after = probe_accuracy(candidate, old_items, old_vecs) if old_items else None
+        new_acc = probe_accuracy(candidate, new_probe, new_vecs) if new_probe else \
+            accuracy(probe_items(candidate, examples, x), [e.label for e in examples])
+        row = [probe_accuracy(candidate, items, state.vectors_of(items)) for items in old_sets] + [new_acc]
+        decision = gate_decision(new_examples=len(examples), new_accuracy=new_acc, old_accuracy_before=old_before,
+                                 old_accuracy_after=old_after, stale_remaining=len(after.stale),
+                                 forgotten_remaining=len(after.forgotten), learn_threshold=cfg.learn_threshold,
+                                 tolerance=cfg.tolerance)
+        if not cfg.gate and not decision.promote:
+            decision = GateDecision(True, f"gate disabled (would have kept the previous model: {decision.reason})")
+        rep.promoted, rep.reason = decision.promote, decision.reason
+        rep.accuracy = {"new": new_acc, "old_before": old_before, "old_after": old_after, "skills": after.skills}
+        matrix = [list(r) for r in state.matrix]
+        if matrix and fwt_entry is not None:
+            matrix[-1] = (matrix[-1] + [None] * len(old_sets))[: len(old_sets)] + [fwt_entry]
+        matrix.append(row)
+        rep.metrics = {k: (None if v is None else round(v, 4)) for k, v in summarize(matrix).items()}
+        rep.metrics["matrix"] = [[None if v is None else round(v, 4) for v in r] for r in matrix]
+        rep.round = len(matrix) - 1
+        candidate.meta = {"round": rep.round, "namespace": ns, "strategy": cfg.strategy}
+        rep.checkpoint_id = ckpts.save(candidate, {"created_at": iso(utcnow()), "promoted": decision.promote,
+                                                   "reason": decision.reason, "metrics": rep.metrics,
+                                                   "examples": len(examples), "device": self.device,
+                                                   "strategy": cfg.strategy, "accuracy": rep.accuracy},
+                                       activate=decision.promote)
+        if decision.promote:
+            rep.active_checkpoint = rep.checkpoint_id
+            self._advance(state, buffer, candidate, strategy, examples, x, new_items, new_vecs, matrix, after,
+                          prints, sdir)
+            state.findings = self._findings(after, rep.checkpoint_id)
+        else:
+            state.findings = self._findings(before, rep.active_checkpoint)
+        return self._finish(rep, state, buffer, sdir, started)
+
+    # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _replay_arrays(buffer: ReplayBuffer, model: LocalModel):
+        vecs, labels = buffer.arrays()
+        keep, ids = [], []
+        for i, label in enumerate(labels):
+            kind, _, value = str(label).partition(":")
+            cid = model.class_id(kind, value)
+            if cid is not None:
+                keep.append(i)
+                ids.append(cid)
+        if not keep:
+            return None, None
+        return vecs[keep], np.asarray(ids, dtype=np.int64)
+
+    def _corrective(self, model, found: _Probe, examples, x, y, buffer):
+        """Targeted examples: the current value of each stale slot, the examples of each forgotten skill."""
+        extra = []
+        for key in found.stale:
+            fact = self.plan.current.get(key)
+            if fact is not None:
+                extra += fact_examples(fact.namespace, fact.subject, fact.predicate, fact.object,
+                                       fact_id=fact.id, phrasings=max(self.cfg.phrasings, 1),
+                                       use_stored_vector=self.cfg.use_stored_vectors)
+        ex = self.example_vectors(extra)
+        ey = np.asarray(model.ensure_classes([(e.kind, e.label) for e in extra], ex), dtype=np.int64)
+        keys = {skill_key(s) for s in found.forgotten}
+        mask = np.asarray([e.key in keys for e in examples], dtype=bool)
+        parts_x, parts_y = [ex, x[mask]], [ey, y[mask]]
+        for i, it in enumerate(buffer.items):
+            if it.key in keys:
+                cid = model.class_id("skill", it.label.partition(":")[2])
+                if cid is not None:
+                    parts_x.append(buffer.vectors[i: i + 1])
+                    parts_y.append(np.asarray([cid]))
+        return np.vstack([p.reshape(-1, x.shape[1]) for p in parts_x]), np.concatenate(parts_y).astype(np.int64)
+
+    def _advance(self, state, buffer, candidate, strategy, examples, x, new_items, new_vecs, matrix, after,
+                 prints, sdir) -> None:
+        for f in self.plan.new:
+            state.slots[f"{f.namespace}|{f.subject}|{f.predicate}"] = {
+                "value": f.object, "fact_id": f.id, "subject": f.subject, "predicate": f.predicate}
+        for key, now in self.plan.changed.items():
+            if now is None:
+                state.slots.pop(key, None)
+        state.usages_seen.extend(prints)
+        state.add_probe_set(new_items, new_vecs)
+        state.matrix = matrix
+        for skill, acc in after.skills.items():
+            if acc is not None:
+                state.skill_best[skill] = max(acc, state.skill_best.get(skill, 0.0))
+        buffer.add(x, [ReplayItem(f"{e.kind}:{e.label}", key=e.key, kind=e.kind) for e in examples])
+        state.rounds += 1
+        tensors = strategy.state_tensors()
+        if tensors:
+            from safetensors.torch import save_file
+            import os
+
+            tmp = sdir / "strategy.safetensors.tmp"
+            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
+            os.replace(tmp, sdir / "strategy.safetensors")
+
+    @staticmethod
+    def _findings(probe: _Probe, checkpoint) -> dict:
+        return {"checkpoint": checkpoint, "at": iso(utcnow()), "stale": probe.stale, "disagree": probe.disagree,
+                "forgotten": probe.forgotten, "skill_accuracy": probe.skills}
+
+    def _finish(self, rep, state, buffer, sdir, started) -> ConsolidationReport:
+        rep.buffer_size = len(buffer)
+        rep.seconds = round(time.perf_counter() - started, 3)
+        state.last_run_at = iso(utcnow())
+        state.history = (state.history + [{"at": state.last_run_at, "promoted": rep.promoted, "reason": rep.reason,
+                                           "checkpoint": rep.checkpoint_id, "examples": rep.examples,
+                                           "stale_detected": rep.stale_detected,
+                                           "forgotten_detected": rep.forgotten_detected,
+                                           "seconds": rep.seconds}])[-50:]
+        buffer.save(sdir)
+        state.save(sdir)
+        return rep

@@ -1,0 +1,84 @@
+"""Choosing what to consolidate: validated active facts the model has not learned yet (or whose value
+changed since), slots whose learned value is no longer current, and new successful skill usages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .examples import UsageRecord, slot_key
+
+
+@dataclass
+class FactPlan:
+    new: list = field(default_factory=list)        # Facts to learn (validated, value not learned yet)
+    changed: dict = field(default_factory=dict)    # slot key -> current Fact (None if no active value now)
+    current: dict = field(default_factory=dict)    # slot key -> active Fact, for every slot with one
+    superseded_values: dict = field(default_factory=dict)  # slot key -> set of superseded values
+
+
+def is_validated(fact, *, min_validations: int, trusted_sources: Iterable[str]) -> bool:
+    return fact.validation_count >= min_validations or fact.source in set(trusted_sources)
+
+
+def plan_facts(store, *, namespace: str, learned: dict, min_validations: int,
+               trusted_sources: Iterable[str]) -> FactPlan:
+    """Compare the store with the slots the model learned (`learned`: slot key -> {"value", ...})."""
+    plan = FactPlan()
+    current: dict[str, Any] = {}
+    for fact in store.facts(namespace=namespace, status="all"):
+        key = slot_key(fact.namespace, fact.subject, fact.predicate)
+        if fact.status == "active":
+            best = current.get(key)
+            if best is None or (fact.valid_from, fact.confidence, fact.id) > (best.valid_from, best.confidence, best.id):
+                current[key] = fact
+        elif fact.status == "superseded":
+            plan.superseded_values.setdefault(key, set()).add(fact.object)
+    plan.current = current
+    for key, info in learned.items():
+        now = current.get(key)
+        if now is None or now.object != info["value"]:
+            plan.changed[key] = now
+    for key, fact in current.items():
+        if key in plan.changed:
+            if fact is not None:
+                plan.new.append(fact)  # the new value replaces the old one, validated or not yet
+            continue
+        if key in learned:
+            continue
+        if is_validated(fact, min_validations=min_validations, trusted_sources=trusted_sources):
+            plan.new.append(fact)
+    plan.new.sort(key=lambda f: f.id)
+    return plan
+
+
+def usage_fingerprint(u: UsageRecord) -> str:
+    if u.id is not None:
+        return f"id:{u.id}"
+    return f"{u.skill}|{u.task}|{sorted(u.args.items())!r}|{u.at}"
+
+
+def registry_usages(registry, *, namespace: str = "default") -> tuple[list[UsageRecord], set[str]]:
+    """(successful usages of usable skills, names of retired skills) from a `skills.SkillRegistry`:
+    each call that succeeded with a task is stored there as a usage example. Deprecated or disabled
+    skills are retired: their examples leave the replay buffer and the model stops proposing them.
+    Other registry-like objects may expose `usages(namespace=...)` instead; None gives nothing."""
+    if registry is None:
+        return [], set()
+    if callable(getattr(registry, "usages", None)):
+        try:
+            rows = registry.usages(namespace=namespace)
+        except TypeError:
+            rows = registry.usages()
+        return [r for r in map(UsageRecord.coerce, rows) if r.success and r.task and r.skill], set()
+    usages, retired = [], set()
+    for info in registry.list():
+        if info.deprecated or not info.enabled:
+            retired.add(info.name)
+            continue
+        if info.status != "active":  # an unverified candidate (composite) is not a skill yet
+            continue
+        for ex in registry.examples(info.name):
+            usages.append(UsageRecord(task=ex.task, skill=info.name, args=dict(ex.args or {}),
+                                      at=ex.created_at, id=None))
+    usages.sort(key=lambda u: (u.at is None, u.at))
+    return [u for u in usages if u.task], retired

@@ -1,0 +1,110 @@
+"""What consolidation remembers between runs, under AGENTCL_HOME/consolidation/<namespace>/:
+state.json (learned slots, probe sets, accuracy matrix, per-skill best accuracy, latest findings),
+probes.safetensors (probe vectors), the replay buffer, and the strategy's tensors (EWC)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+def state_dir(home=None, namespace: str = "default", *, create: bool = True) -> Path:
+    from memory_store.config import agentcl_home
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", namespace) or "default"
+    path = agentcl_home(home) / "consolidation" / safe
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class ProbeItem:
+    kind: str
+    key: str
+    label: str
+    text: str
+    row: int  # row of its vector in probes.safetensors
+
+
+@dataclass
+class ConsolidationState:
+    store_url: str = ""
+    rounds: int = 0
+    last_run_at: str | None = None
+    slots: dict = field(default_factory=dict)        # slot key -> {"value", "fact_id", "subject", "predicate"}
+    usages_seen: list = field(default_factory=list)  # ids/fingerprints of usages already learned
+    probe_sets: list = field(default_factory=list)   # [[ProbeItem as dict, ...] per round]
+    matrix: list = field(default_factory=list)       # accuracy matrix, round x probe set
+    skill_best: dict = field(default_factory=dict)   # skill -> best probe accuracy of promoted rounds
+    findings: dict = field(default_factory=dict)     # latest probe findings (for the audit)
+    history: list = field(default_factory=list)      # short report of each run
+    probe_vectors: np.ndarray | None = None
+
+    def items(self, round_index: int) -> list[ProbeItem]:
+        return [ProbeItem(**d) for d in self.probe_sets[round_index]]
+
+    def add_probe_set(self, items: list[tuple[str, str, str, str]], vectors: np.ndarray) -> int:
+        """Append a probe set (kind, key, label, text) with its vectors; returns its index."""
+        start = 0 if self.probe_vectors is None else len(self.probe_vectors)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(items):
+            self.probe_vectors = vectors if self.probe_vectors is None else np.vstack([self.probe_vectors, vectors])
+        self.probe_sets.append([asdict(ProbeItem(k, key, lab, txt, start + i))
+                                for i, (k, key, lab, txt) in enumerate(items)])
+        return len(self.probe_sets) - 1
+
+    def drop_probe_keys(self, keys: set[str]) -> int:
+        """Remove probe items of superseded slots from every set (their old answer is no longer right)."""
+        removed = 0
+        for j, items in enumerate(self.probe_sets):
+            kept = [d for d in items if d["key"] not in keys]
+            removed += len(items) - len(kept)
+            self.probe_sets[j] = kept
+        return removed
+
+    def vectors_of(self, items: list[ProbeItem]) -> np.ndarray:
+        if not items or self.probe_vectors is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self.probe_vectors[[it.row for it in items]]
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        from safetensors.numpy import save_file
+
+        data = {k: v for k, v in asdict(self).items() if k != "probe_vectors"}
+        vec = self.probe_vectors if self.probe_vectors is not None else np.zeros((0, 0), dtype=np.float32)
+        tmp = directory / "probes.safetensors.tmp"
+        save_file({"vectors": np.ascontiguousarray(vec, dtype=np.float32)}, str(tmp))
+        os.replace(tmp, directory / "probes.safetensors")
+        tmp = directory / "state.json.tmp"
+        tmp.write_text(json.dumps(data, default=str))
+        os.replace(tmp, directory / "state.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> "ConsolidationState":
+        from safetensors.numpy import load_file
+
+        path = directory / "state.json"
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        state = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        vec_path = directory / "probes.safetensors"
+        if vec_path.exists():
+            vec = load_file(str(vec_path))["vectors"]
+            state.probe_vectors = vec if vec.size else None
+        return state
+
+
+def latest_findings(home=None, namespace: str = "default") -> dict:
+    """What the latest probes found (for `memory audit`): stale slots, slots where the model disagrees
+    with the store, forgotten skills. Empty when consolidation never ran."""
+    path = state_dir(home, namespace, create=False) / "state.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text()).get("findings", {})

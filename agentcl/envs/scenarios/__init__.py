@@ -1,0 +1,1 @@
+"""Scenario files shipped with agentcl (package data); `default.json` is DriftWorld's default."""

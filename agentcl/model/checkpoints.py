@@ -1,0 +1,110 @@
+"""Versioned checkpoints under AGENTCL_HOME/checkpoints/<namespace>/<id>/ (model.safetensors,
+model.json, metrics.json) and an `active.json` pointer. Every write goes to a temporary path first and
+is moved into place with os.replace, so a crash never leaves a half-written checkpoint active."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .local import LocalModel
+
+_NAME = re.compile(r"^\d{6}$")
+
+
+def _safe_namespace(namespace: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", namespace) or "default"
+
+
+def checkpoint_root(home: str | os.PathLike | None = None, namespace: str = "default") -> Path:
+    from memory_store.config import agentcl_home
+
+    return agentcl_home(home) / "checkpoints" / _safe_namespace(namespace)
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+@dataclass
+class CheckpointInfo:
+    id: int
+    path: Path
+    active: bool
+    metrics: dict
+
+    def to_dict(self) -> dict:
+        m = self.metrics
+        return {"id": self.id, "active": self.active, "path": str(self.path), "created_at": m.get("created_at"),
+                "promoted": m.get("promoted"), "reason": m.get("reason"), "metrics": m.get("metrics", {}),
+                "examples": m.get("examples"), "device": m.get("device")}
+
+
+class CheckpointStore:
+    def __init__(self, home: str | os.PathLike | None = None, *, namespace: str = "default"):
+        self.root = checkpoint_root(home, namespace)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.namespace = namespace
+
+    def ids(self) -> list[int]:
+        return sorted(int(p.name) for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+    def path(self, ckpt_id: int) -> Path:
+        return self.root / f"{int(ckpt_id):06d}"
+
+    def active_id(self) -> int | None:
+        pointer = self.root / "active.json"
+        if not pointer.exists():
+            return None
+        ckpt_id = json.loads(pointer.read_text()).get("id")
+        return ckpt_id if ckpt_id is not None and self.path(ckpt_id).exists() else None
+
+    def save(self, model: LocalModel, metrics: dict, *, activate: bool) -> int:
+        """Write a new checkpoint (even a rejected one is kept, for inspection); optionally activate it."""
+        ckpt_id = (self.ids() or [0])[-1] + 1
+        final = self.path(ckpt_id)
+        tmp = self.root / f".{ckpt_id:06d}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        model.save(tmp)
+        _write_json(tmp / "metrics.json", {**metrics, "id": ckpt_id})
+        os.replace(tmp, final)
+        if activate:
+            self.activate(ckpt_id)
+        return ckpt_id
+
+    def activate(self, ckpt_id: int) -> None:
+        from memory_store.errors import NotFoundError
+
+        if int(ckpt_id) not in self.ids():
+            raise NotFoundError(f"no checkpoint {ckpt_id} in namespace {self.namespace!r}")
+        _write_json(self.root / "active.json", {"id": int(ckpt_id)})
+
+    def metrics(self, ckpt_id: int) -> dict:
+        path = self.path(ckpt_id) / "metrics.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def list(self) -> list[CheckpointInfo]:
+        active = self.active_id()
+        return [CheckpointInfo(i, self.path(i), i == active, self.metrics(i)) for i in self.ids()]
+
+    def load(self, ckpt_id: int, *, device: str = "cpu", embedder=None) -> LocalModel:
+        return LocalModel.load(self.path(ckpt_id), device=device, embedder=embedder)
+
+    def load_active(self, *, device: str = "cpu", embedder=None) -> LocalModel | None:
+        active = self.active_id()
+        return None if active is None else self.load(active, device=device, embedder=embedder)
+
+
+def load_promoted(home: str | os.PathLike | None = None, *, namespace: str = "default", device: str = "cpu",
+                  embedder=None) -> LocalModel | None:
+    """The active (promoted) local model of a namespace, or None when none was promoted yet."""
+    root = checkpoint_root(home, namespace)
+    if not (root / "active.json").exists():
+        return None
+    return CheckpointStore(home, namespace=namespace).load_active(device=device, embedder=embedder)
