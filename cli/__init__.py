@@ -1,0 +1,1 @@
+"""The `agentcl` command line (Typer). Thin: parse, call the packages, render."""

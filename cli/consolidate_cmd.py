@@ -1,0 +1,177 @@
+"""`agentcl consolidate ...`: distil validated memories into the local model, on demand or on a schedule,
+and inspect or roll back its checkpoints."""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import typer
+
+from cli.render import key_values, print_json, table
+from cli.state import STATE, open_store
+
+consolidate_app = typer.Typer(help="Distil validated memories into the local model (replay, probes, gate).",
+                              no_args_is_help=True)
+NS = typer.Option("default", "--namespace", "-n", help="Namespace (tenant) to consolidate.")
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+DEVICE = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda.")
+STRATEGY = typer.Option("replay", "--strategy",
+                        help="naive, replay, ewc, lwf, or a combination such as replay+lwf or replay+ewc.")
+
+
+def _open_registry(store):
+    """The skill registry beside the store, when the skills package provides one; else None."""
+    try:
+        import skills
+    except ImportError:
+        return None
+    cls = getattr(skills, "SkillRegistry", None)
+    opener = getattr(cls, "open", None) if cls is not None else None
+    if opener is None:
+        return None
+    try:
+        return opener(STATE.db, home=STATE.home)
+    except TypeError:
+        return opener(store)
+
+
+def _config(strategy: str, replay_size: Optional[int], epochs: Optional[int]):
+    from agentcl.consolidation import ConsolidationConfig, make_strategy
+
+    make_strategy(strategy)  # one clear line for a bad name, before anything runs
+    options = {"strategy": strategy}
+    if replay_size is not None:
+        options["replay_size"] = replay_size
+    if epochs is not None:
+        options["epochs"] = epochs
+    return ConsolidationConfig(**options)
+
+
+def _run_once(namespace: str, device: str, config):
+    from agentcl.consolidation import consolidate
+
+    with open_store() as store:
+        registry = _open_registry(store)
+        try:
+            return consolidate(store, registry, namespace=namespace, device=device, config=config)
+        finally:
+            close = getattr(registry, "close", None)
+            if callable(close):
+                close()
+
+
+def _summary(report) -> dict:
+    d = report.to_dict()
+    keys = ["promoted", "reason", "checkpoint_id", "active_checkpoint", "examples", "new_facts", "new_usages",
+            "changed_slots", "removed_from_buffer", "replayed", "stale_before", "stale_detected", "stale_corrected",
+            "forgotten_detected", "forgotten_corrected", "seconds", "device", "strategy"]
+    out = {k: d[k] for k in keys}
+    out["metrics"] = {k: d["metrics"].get(k) for k in ("acc", "bwt", "fwt", "forgetting")}
+    return out
+
+
+@consolidate_app.command("run")
+def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+            replay_size: Optional[int] = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
+            epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs of the main round."),
+            json_out: bool = JSON) -> None:
+    """Consolidate once: select, train with replay, probe, correct, gate."""
+    report = _run_once(namespace, device, _config(strategy, replay_size, epochs))
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        key_values("consolidation", _summary(report))
+
+
+@consolidate_app.command("schedule")
+def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval between runs, e.g. 30m, 6h, 1d."),
+                 namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+                 max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True,
+                                                        help="Stop after N runs (tests)."),
+                 json_out: bool = JSON) -> None:
+    """Consolidate now and then every interval, until stopped (Ctrl-C). A run that finds another job
+    holding the lock is skipped, not queued."""
+    from agentcl.consolidation import ConsolidationBusy
+    from memory_store.timeparse import iso, parse_duration, utcnow
+
+    interval = parse_duration(every).total_seconds()
+    config = _config(strategy, None, None)
+    runs = 0
+    while True:
+        started = time.monotonic()
+        try:
+            summary = _summary(_run_once(namespace, device, config))
+        except ConsolidationBusy as exc:
+            summary = {"skipped": str(exc)}
+        summary["at"] = iso(utcnow())
+        if json_out:
+            print_json(summary)
+        else:
+            typer.echo(" ".join(f"{k}={v}" for k, v in summary.items() if k != "metrics"), err=False)
+        runs += 1
+        if max_runs is not None and runs >= max_runs:
+            return
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+@consolidate_app.command("status")
+def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+    """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
+    from agentcl.consolidation.state import ConsolidationState, state_dir
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    home = agentcl_home(STATE.home)
+    sdir = state_dir(home, namespace)
+    state = ConsolidationState.load(sdir)
+    buffer_path = sdir / "replay.json"
+    import json
+
+    buffer_size = len(json.loads(buffer_path.read_text())["items"]) if buffer_path.exists() else 0
+    ckpts = CheckpointStore(home, namespace=namespace)
+    info = {
+        "namespace": namespace,
+        "rounds": state.rounds,
+        "last_run_at": state.last_run_at,
+        "active_checkpoint": ckpts.active_id(),
+        "checkpoints": len(ckpts.ids()),
+        "learned_slots": len(state.slots),
+        "buffer_size": buffer_size,
+        "skills": state.skill_best,
+        "findings": {k: state.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
+        "last_run": state.history[-1] if state.history else None,
+    }
+    print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
+
+
+@consolidate_app.command("models")
+def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+    """Every checkpoint (promoted or rejected), newest last; * marks the active one."""
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    infos = [c.to_dict() for c in CheckpointStore(agentcl_home(STATE.home), namespace=namespace).list()]
+    if json_out:
+        print_json(infos)
+        return
+    table(f"checkpoints ({namespace})", ["id", "active", "created_at", "promoted", "acc", "bwt", "reason"],
+          [(c["id"], "*" if c["active"] else "", c["created_at"], c["promoted"], c["metrics"].get("acc"),
+            c["metrics"].get("bwt"), c["reason"]) for c in infos])
+
+
+@consolidate_app.command("rollback")
+def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS,
+                 json_out: bool = JSON) -> None:
+    """Re-activate an earlier checkpoint (the agent's prior becomes that model again)."""
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    ckpts = CheckpointStore(agentcl_home(STATE.home), namespace=namespace)
+    previous = ckpts.active_id()
+    ckpts.activate(checkpoint_id)
+    info = {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous}
+    print_json(info) if json_out else key_values("rollback", info)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(consolidate_app, name="consolidate")

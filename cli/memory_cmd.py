@@ -1,0 +1,226 @@
+"""`agentcl init` and `agentcl memory ...`: write, read, audit and prune the versioned memory store."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from cli.render import key_values, print_json, table
+from cli.state import STATE, open_store
+from memory_store.errors import InvalidInputError
+
+memory = typer.Typer(help="Audit, search, revert and prune the versioned memory store.", no_args_is_help=True)
+NS = typer.Option("default", "--namespace", "-n", help="Namespace (tenant) to use.")
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _meta(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"bad --meta {pair!r}: use key=value")
+        out[key.strip()] = value
+    return out
+
+
+def _fact_rows(facts):
+    return [(f.id, f.subject, f.predicate, f.object, f.status, f.to_dict()["valid_from"], f.to_dict()["valid_to"],
+             f.to_dict()["expires_at"], f"{f.confidence:.2f}", f.source, f.version) for f in facts]
+
+
+FACT_COLUMNS = ["id", "subject", "predicate", "object", "status", "valid_from", "valid_to", "expires_at",
+                "conf", "source", "v"]
+
+
+def init_cmd(json_out: bool = JSON) -> None:
+    """Create (or migrate) the store and show where it lives."""
+    from memory_store.db import redact_url
+
+    with open_store() as store:
+        info = {"home": str(store.home), "database": redact_url(store.url), "index_dir": str(store.index_dir),
+                "version": store.current_version()}
+    print_json(info) if json_out else key_values("agentcl initialised", info)
+
+
+@memory.command("add-fact")
+def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metavar="OBJECT"),
+             valid_from: Optional[str] = typer.Option(None, "--valid-from", help="ISO 8601 time the fact became true."),
+             ttl: Optional[str] = typer.Option(None, "--ttl", help="Lifetime, e.g. 90s, 15m, 2h, 7d."),
+             confidence: float = typer.Option(1.0, "--confidence"), source: str = typer.Option("user", "--source"),
+             namespace: str = NS, json_out: bool = JSON) -> None:
+    """Assert a fact; a contradiction supersedes the old value inside its slot."""
+    with open_store() as store:
+        result = store.add_fact(subject, predicate, obj, namespace=namespace, valid_from=valid_from, ttl=ttl,
+                                confidence=confidence, source=source)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        table(f"{result.action} (version {result.version})", FACT_COLUMNS, _fact_rows([result.fact]))
+
+
+@memory.command("add-note")
+def add_note(text: str, meta: List[str] = typer.Option([], "--meta", help="key=value, repeatable."),
+             speaker: Optional[str] = typer.Option(None, "--speaker"),
+             ttl: Optional[str] = typer.Option(None, "--ttl"), namespace: str = NS, json_out: bool = JSON) -> None:
+    """Store a free-text note (embedded for search)."""
+    metadata = _meta(meta)
+    with open_store() as store:
+        note = store.add_note(text, namespace=namespace, speaker=speaker, ttl=ttl, metadata=metadata)
+    print_json(note.to_dict()) if json_out else key_values(f"note {note.id} (version {note.version})", note.to_dict())
+
+
+@memory.command("facts")
+def facts(subject: Optional[str] = typer.Option(None, "--subject"), predicate: Optional[str] = typer.Option(None, "--predicate"),
+          status: str = typer.Option("active", "--status", help="active|superseded|expired|retracted|all"),
+          as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO time or vN: what the store held then."),
+          namespace: str = NS, json_out: bool = JSON) -> None:
+    """List facts (active by default)."""
+    with open_store() as store:
+        found = store.facts(namespace=namespace, subject=subject, predicate=predicate, status=status, as_of=as_of)
+    if json_out:
+        print_json([f.to_dict() for f in found])
+    else:
+        table(f"{len(found)} facts", FACT_COLUMNS, _fact_rows(found))
+
+
+@memory.command("search")
+def search(query: str, k: int = typer.Option(10, "-k", help="Number of results."),
+           kind: str = typer.Option("all", "--kind", help="fact|note|all"),
+           include_expired: bool = typer.Option(False, "--include-expired"),
+           include_superseded: bool = typer.Option(False, "--include-superseded"),
+           meta: List[str] = typer.Option([], "--meta", help="Filter key=value, repeatable."),
+           namespace: str = NS, json_out: bool = JSON) -> None:
+    """Hybrid (dense + keyword) search; filters apply before ranking."""
+    metadata = _meta(meta) or None
+    with open_store() as store:
+        results = store.search(query, k=k, namespace=namespace, kind=kind, include_expired=include_expired,
+                               include_superseded=include_superseded, metadata=metadata)
+    if json_out:
+        print_json([r.to_dict() for r in results])
+    else:
+        table(f"{len(results)} results", ["kind", "id", "score", "status", "text"],
+              [(r.kind, r.id, f"{r.score:.4f}", r.status, r.text[:160]) for r in results])
+
+
+@memory.command("history")
+def history(subject: str, predicate: str, namespace: str = NS, json_out: bool = JSON) -> None:
+    """Every value a slot has had, oldest first."""
+    with open_store() as store:
+        found = store.history(subject, predicate, namespace=namespace)
+    print_json([f.to_dict() for f in found]) if json_out else table(f"history of {subject} / {predicate}",
+                                                                     FACT_COLUMNS, _fact_rows(found))
+
+
+@memory.command("log")
+def log(since: Optional[int] = typer.Option(None, "--since", help="Only versions after N."),
+        limit: int = typer.Option(100, "--limit"), namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+        json_out: bool = JSON) -> None:
+    """The version log: one record per write."""
+    with open_store() as store:
+        records = store.log(since=since, namespace=namespace, limit=limit, full=json_out)
+    if json_out:
+        print_json([r.to_dict() for r in records])
+    else:
+        table("version log", ["version", "at", "actor", "op", "namespace", "affected"],
+              [(r.version, r.to_dict()["at"], r.actor, r.op, r.namespace,
+                ", ".join(f"{a.get('kind')}:{a.get('id')}" for a in r.affected[:8]) + (" ..." if len(r.affected) > 8 else ""))
+               for r in records])
+
+
+@memory.command("revert")
+def revert(version: str, json_out: bool = JSON) -> None:
+    """Restore the state at VERSION (vN or N) by writing a new version."""
+    with open_store() as store:
+        record = store.revert(version)
+    data = record.to_dict(full=False)
+    print_json(data) if json_out else key_values(f"reverted to {version} as version {record.version}", data)
+
+
+@memory.command("retract")
+def retract(fact_id: int, reason: Optional[str] = typer.Option(None, "--reason"), json_out: bool = JSON) -> None:
+    """Mark a fact as retracted (kept in history)."""
+    with open_store() as store:
+        fact = store.retract(fact_id, reason=reason)
+    print_json(fact.to_dict()) if json_out else table("retracted", FACT_COLUMNS, _fact_rows([fact]))
+
+
+@memory.command("set-policy")
+def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help="Multi-valued predicate."),
+               ttl: Optional[str] = typer.Option(None, "--ttl", help="Default lifetime of its facts."),
+               rule: str = typer.Option("latest", "--rule", help="latest|confidence|source"),
+               source_priority: List[str] = typer.Option([], "--source", help="Sources, most trusted first."),
+               namespace: str = NS, json_out: bool = JSON) -> None:
+    """Set how a predicate's conflicts are resolved."""
+    with open_store() as store:
+        policy = store.set_policy(predicate, namespace=namespace, functional=not multi, ttl=ttl, rule=rule,
+                                  source_priority=source_priority)
+    data = {"predicate": predicate, "functional": policy.functional, "rule": policy.rule,
+            "ttl_s": policy.ttl.total_seconds() if policy.ttl else None, "source_priority": list(policy.source_priority)}
+    print_json(data) if json_out else key_values("policy", data)
+
+
+@memory.command("audit")
+def audit(namespace: str = NS, json_out: bool = JSON) -> None:
+    """Conflicts, expired-but-present, near-duplicates, low confidence, facts at risk, model probes."""
+    with open_store() as store:
+        report = store.audit(namespace).to_dict()
+    report["probes"] = _probe_findings(namespace)
+    if json_out:
+        print_json(report)
+        return
+    for section in ("conflicts", "expired_present", "near_duplicates", "low_confidence", "at_risk"):
+        rows = report[section]
+        table(f"{section.replace('_', ' ')}: {len(rows)}", ["item"], [(r,) for r in rows[:50]])
+    if report["probes"]:
+        key_values("latest consolidation probes", report["probes"])
+
+
+def _probe_findings(namespace: str) -> dict:
+    """What the latest consolidation probes found (the model disagreeing with the store, forgetting)."""
+    try:
+        from agentcl.consolidation import latest_probe_findings  # optional until consolidation has run
+    except ImportError:
+        return {}
+    try:
+        return latest_probe_findings(namespace=namespace) or {}
+    except Exception:  # a missing/partial report must not break the audit of memory itself
+        return {}
+
+
+@memory.command("prune")
+def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = typer.Option(False, "--superseded"),
+          retracted: bool = typer.Option(False, "--retracted"),
+          older_than: str = typer.Option("30d", "--older-than", help="Retention, e.g. 30d."),
+          dry_run: bool = typer.Option(False, "--dry-run"), namespace: str = NS, json_out: bool = JSON) -> None:
+    """Physically delete retired memories older than the retention (tombstone version kept)."""
+    if not (expired or superseded or retracted):
+        expired = True
+    with open_store() as store:
+        plan = store.prune(namespace=namespace, expired=expired, superseded=superseded, retracted=retracted,
+                           older_than=older_than, dry_run=dry_run)
+    print_json(plan) if json_out else key_values("prune (dry run)" if dry_run else "prune", plan)
+
+
+@memory.command("export")
+def export(file: str, namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+           json_out: bool = JSON) -> None:
+    """Export facts (with history) and notes as JSONL."""
+    with open_store() as store:
+        count = store.export_jsonl(file, namespace=namespace)
+    data = {"file": file, "lines": count}
+    print_json(data) if json_out else key_values("exported", data)
+
+
+@memory.command("import")
+def import_(file: str, format: str = typer.Option("jsonl", "--format", help="jsonl|conversation"),
+            namespace: Optional[str] = typer.Option(None, "--namespace", "-n"), json_out: bool = JSON) -> None:
+    """Import JSONL all-or-nothing; a bad line is reported with its number and nothing is written."""
+    with open_store() as store:
+        report = store.import_jsonl(file, format=format, namespace=namespace)
+    print_json(report) if json_out else key_values("imported", report)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init_cmd)
+    app.add_typer(memory, name="memory")
