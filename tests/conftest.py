@@ -1,0 +1,110 @@
+"""Shared fixtures: the real embedding model (loaded once per session), SQLite and PostgreSQL stores."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_URL = os.environ.get("AGENTCL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+PG_OK = _postgres_reachable()
+
+
+def require_postgres() -> None:
+    if PG_OK:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; .ci/run should have started it")
+    pytest.skip(f"PostgreSQL is not reachable at {PG_URL}")
+
+
+def require_data(*parts: str) -> Path:
+    path = DATA_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data {path} is absent (expected ../shared/data beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from memory_store.embedding import get_default_embedder
+
+    return get_default_embedder("cpu")
+
+
+def _pg_schema_url():
+    """A fresh PostgreSQL schema on the real server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    return url, schema, engine
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'memory.db'}"
+        return
+    require_postgres()
+    import sqlalchemy as sa
+
+    url, schema, engine = _pg_schema_url()
+    try:
+        yield url
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    require_postgres()
+    import sqlalchemy as sa
+
+    url, schema, engine = _pg_schema_url()
+    try:
+        yield url
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("AGENTCL_HOME", str(path))
+    monkeypatch.delenv("AGENTCL_DB_URL", raising=False)
+    return path
+
+
+@pytest.fixture
+def store(db_url, home, embedder):
+    from memory_store import MemoryStore
+
+    s = MemoryStore.open(db_url, home=home, embedder=embedder)
+    yield s
+    s.close()

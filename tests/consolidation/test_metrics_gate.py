@@ -1,0 +1,55 @@
+"""Pure rules: CL metrics from an accuracy matrix, and the promotion gate."""
+import pytest
+
+from agentcl.consolidation.gate import gate_decision
+from agentcl.consolidation.metrics import (accuracy, average_accuracy, backward_transfer, forgetting_first_last,
+                                           forgetting_max_last, forward_transfer, last_accuracy, summarize)
+
+# rows: after round i; columns: task j. Row 0 also holds the pre-training accuracy on task 1 (FWT).
+M = [
+    [0.9, 0.1],
+    [0.6, 0.8, 0.2],
+    [0.7, 0.5, 1.0],
+]
+
+
+def test_metrics_by_hand():
+    assert average_accuracy(M) == pytest.approx((0.7 + 0.5 + 1.0) / 3)
+    assert last_accuracy(M) == pytest.approx(1.0)
+    assert backward_transfer(M) == pytest.approx(((0.7 - 0.9) + (0.5 - 0.8)) / 2)
+    assert forgetting_first_last(M) == pytest.approx(0.25)
+    # max-minus-last: task 0 best 0.9 -> 0.7; task 1 best 0.8 -> 0.5
+    assert forgetting_max_last(M) == pytest.approx((0.2 + 0.3) / 2)
+    assert forward_transfer(M) == pytest.approx((0.1 + 0.2) / 2)
+    assert forward_transfer(M, baseline=[0.0, 0.1, 0.2]) == pytest.approx(0.0)
+
+
+def test_max_minus_last_differs_when_a_task_recovers_then_drops():
+    m = [[0.5], [0.9, 0.9], [0.4, 0.9, 0.9]]
+    assert forgetting_first_last(m) == pytest.approx((0.1 + 0.0) / 2)
+    assert forgetting_max_last(m) == pytest.approx((0.5 + 0.0) / 2)
+
+
+def test_degenerate_inputs():
+    assert summarize([])["acc"] is None
+    one = summarize([[0.75]])
+    assert one["acc"] == 0.75 and one["bwt"] is None and one["forgetting"] is None and one["fwt"] is None
+    assert summarize([[1.0, None], [None, 1.0]])["bwt"] is None  # nothing measured: no number, not 0
+    assert accuracy([], []) is None
+    assert accuracy(["a", "b"], ["a", "c"]) == 0.5
+
+
+def test_gate_promotes_only_when_new_learned_and_old_kept():
+    ok = gate_decision(new_examples=10, new_accuracy=0.95, old_accuracy_before=0.9, old_accuracy_after=0.89)
+    assert ok.promote
+    assert not gate_decision(new_examples=0, new_accuracy=None, old_accuracy_before=None,
+                             old_accuracy_after=None).promote
+    low = gate_decision(new_examples=10, new_accuracy=0.5, old_accuracy_before=None, old_accuracy_after=None)
+    assert not low.promote and "not learned" in low.reason
+    drop = gate_decision(new_examples=10, new_accuracy=1.0, old_accuracy_before=0.9, old_accuracy_after=0.8)
+    assert not drop.promote and "dropped" in drop.reason
+    stale = gate_decision(new_examples=3, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=None,
+                          stale_remaining=2)
+    assert not stale.promote and "stale" in stale.reason
+    first = gate_decision(new_examples=3, new_accuracy=0.8, old_accuracy_before=None, old_accuracy_after=None)
+    assert first.promote  # no earlier model: nothing to lose

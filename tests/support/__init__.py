@@ -1,0 +1,1 @@
+"""Test helpers shared by several test areas (e.g. an OpenAI-compatible HTTP server)."""
