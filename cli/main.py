@@ -34,22 +34,48 @@ def _register() -> None:
     from cli import consolidate_cmd; consolidate_cmd.register(app)  # noqa: E702
     from cli import skills_cmd; skills_cmd.register(app)  # noqa: E702
     from cli import run_cmd; run_cmd.register(app)  # noqa: E702
+    from cli import bench_cmd; bench_cmd.register(app)  # noqa: E702
 
 
 _register()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Every error a user can cause ends in one line on stderr and exit code 2."""
     from memory_store.errors import UserError
 
+    click = _click_exceptions()
     try:
-        app(args=argv)
+        code = app(args=argv, standalone_mode=False)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
+        _fail(str(exc))
+    except click.NoArgsIsHelpError as exc:  # a bare group: show its help, as click would
+        typer.echo(exc.format_message())
+        sys.exit(0)
+    except click.UsageError as exc:  # bad option or argument: one line instead of click's box
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _fail(f"{exc.format_message()}{where}")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions():
+    """Typer >= 0.20 vendors click as typer._click; older releases raise click's own classes."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions
+    return exceptions
+
+
+def _fail(message: str) -> None:
+    first = " ".join(message.split())  # one line, whatever the message held
+    typer.echo(f"error: {first}", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

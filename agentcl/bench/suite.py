@@ -1,0 +1,129 @@
+"""The benchmark suite: one entry per `agentcl bench <name>`, each an adapter from the suite's common
+options (quick, device, data directory, seeds) to its module's own parameters. Modules are imported
+only when their benchmark runs, so `agentcl bench --help` stays fast and a missing optional peer
+(mem0) only affects its own entry."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from memory_store.errors import UserError
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    quick: bool = False             # small sizes: a smoke run in about a minute, not the reported numbers
+    device: str | None = None       # auto | cpu | cuda
+    data_dir: Path | None = None    # ../shared/data by default
+    seeds: tuple[int, ...] = (0, 1, 2)
+    extra: dict = field(default_factory=dict)  # benchmark-specific options from the CLI
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    title: str
+    run: Callable[[BenchOptions], dict]
+    needs_data: tuple[str, ...] = ()  # paths under the data directory
+
+
+def default_data_dir() -> Path:
+    """../shared/data relative to the working directory, else beside the repository checkout."""
+    here = Path("..") / "shared" / "data"
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def require_data(bench: Benchmark, opts: BenchOptions) -> Path:
+    root = Path(opts.data_dir) if opts.data_dir else default_data_dir()
+    for part in bench.needs_data:
+        if not (root / part).exists():
+            raise UserError(f"benchmark '{bench.name}' needs {root / part}, which does not exist "
+                            f"(expected ../shared/data beside the repository; pass --data DIR)")
+    return root
+
+
+# -- adapters: common options -> each module's parameters ------------------------------------------
+def _store(o: BenchOptions) -> dict:
+    from agentcl.bench.store import run_store_bench
+
+    sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
+    return run_store_bench(sizes=tuple(sizes), device=o.device, **({"queries": 50, "insert_notes": 512}
+                                                                    if o.quick else {}))
+
+
+def _locomo(o: BenchOptions) -> dict:
+    from agentcl.bench.locomo_eval import run_locomo_bench
+
+    root = require_data(SUITE["locomo"], o)
+    return run_locomo_bench(path=root / "locomo" / "locomo_dev.json", device=o.device)
+
+
+def _tools(o: BenchOptions) -> dict:
+    from agentcl.bench.tools import run_tools_bench
+
+    return run_tools_bench(data_dir=require_data(SUITE["tools"], o), device=o.device)
+
+
+def _drift(o: BenchOptions) -> dict:
+    from agentcl.bench.drift import run_drift_bench
+
+    return run_drift_bench(seeds=o.seeds[:1] if o.quick else o.seeds, device=o.device,
+                           scenario=o.extra.get("scenario"))
+
+
+def _cl(o: BenchOptions) -> dict:
+    from agentcl.bench.cl import run_cl_bench
+
+    return run_cl_bench(device=o.device, drift=not o.quick)
+
+
+def _consolidation(o: BenchOptions) -> dict:
+    from agentcl.bench.consolidation_scale import run_consolidation_scale
+
+    n = o.extra.get("memories") or (5_000 if o.quick else 100_000)
+    return run_consolidation_scale(n=int(n), device=o.device)
+
+
+def _peers(o: BenchOptions) -> dict:
+    from agentcl.bench.peers import run_peers_bench
+
+    sizes = (500, 1_000) if o.quick else (2_000, 10_000)
+    return run_peers_bench(sizes=sizes, data_dir=require_data(SUITE["peers"], o), device=o.device)
+
+
+def _load(o: BenchOptions) -> dict:
+    from agentcl.bench.load import run_load_bench
+
+    seconds = o.extra.get("seconds") or (5 if o.quick else 20)
+    return run_load_bench(writers=o.extra.get("writers") or 2, readers=o.extra.get("readers") or 2,
+                          seconds=seconds, url=o.extra.get("url"))
+
+
+SUITE: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark("store", "Store: insert throughput and search latency", _store),
+    Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
+    Benchmark("tools", "BFCL tool retrieval", _tools, needs_data=("bfcl/BFCL_v4_simple_python.json",)),
+    Benchmark("drift", "Drift world: ablations of the agent", _drift),
+    Benchmark("cl", "Continual learning strategies on digits", _cl),
+    Benchmark("consolidation", "Consolidation at scale", _consolidation),
+    Benchmark("peers", "Side by side with mem0", _peers, needs_data=("locomo/locomo_dev.json",)),
+    Benchmark("load", "Concurrent load and integrity", _load),
+)}
+
+# What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).
+ALL = ("store", "locomo", "tools", "drift", "cl", "consolidation", "peers")
+
+
+def run_benchmark(name: str, opts: BenchOptions) -> dict:
+    if name not in SUITE:
+        raise UserError(f"unknown benchmark {name!r}; choose from {', '.join(SUITE)}")
+    bench = SUITE[name]
+    if bench.needs_data:
+        require_data(bench, opts)
+    result = bench.run(opts)
+    result.setdefault("benchmark", name)
+    result.setdefault("quick", opts.quick)
+    return result

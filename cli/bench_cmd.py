@@ -1,0 +1,175 @@
+"""`agentcl bench ...`: run the benchmark suite, print its summary tables, save JSON, report and plots."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cli.render import console, print_json, table
+from memory_store.errors import InvalidInputError
+
+bench = typer.Typer(help="Benchmarks: measured in one run, ratios beside absolute times.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print the full JSON result.")
+OUT = typer.Option(None, "--out", help="Directory for <name>.json (and report.md + plots for `all`).")
+DEVICE = typer.Option("auto", "--device", help="auto | cpu | cuda")
+QUICK = typer.Option(False, "--quick", help="Small sizes: a smoke run, not the reported numbers.")
+DATA = typer.Option(None, "--data", help="Data directory (default: ../shared/data).")
+
+
+def _options(*, quick: bool, device: str, data: Optional[Path] = None, seeds: Optional[str] = None, **extra):
+    from agentcl.bench.suite import BenchOptions
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise InvalidInputError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidInputError("--device cuda: no CUDA device is visible on this machine")
+    parsed_seeds = _int_list(seeds, "--seeds") if seeds else (0, 1, 2)
+    return BenchOptions(quick=quick, device=device, data_dir=data, seeds=parsed_seeds,
+                        extra={k: v for k, v in extra.items() if v is not None})
+
+
+def _int_list(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InvalidInputError(f"{what} must be comma-separated whole numbers, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise InvalidInputError(f"{what} must list at least one number >= 0")
+    return values
+
+
+def _out_dir(out: Optional[Path]) -> Optional[Path]:
+    if out is None:
+        return None
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _show(name: str, result: dict, json_out: bool, out: Optional[Path]) -> None:
+    from agentcl.bench.report import table_rows, write_json
+    from agentcl.bench.suite import SUITE
+
+    if out is not None:
+        write_json(result, out / f"{name}.json")
+    if json_out:
+        print_json(result)
+        return
+    table(f"{SUITE[name].title} (agentcl bench {name})", ["metric", "value", "target", ""], table_rows(result))
+    if out is not None:
+        console.print(f"saved {out / (name + '.json')}")
+
+
+def _run_one(name: str, opts, json_out: bool, out: Optional[Path]) -> None:
+    from agentcl.bench.suite import run_benchmark
+
+    out = _out_dir(out)
+    _show(name, run_benchmark(name, opts), json_out, out)
+
+
+def _simple(name: str, doc: str):
+    """A subcommand with only the common options."""
+    def command(device: str = DEVICE, quick: bool = QUICK, data: Optional[Path] = DATA, json_out: bool = JSON,
+                out: Optional[Path] = OUT) -> None:
+        _run_one(name, _options(quick=quick, device=device, data=data), json_out, out)
+
+    command.__doc__ = doc
+    command.__name__ = f"bench_{name}"
+    return command
+
+
+bench.command("locomo")(_simple("locomo", "LoCoMo evidence recall@1/5/10 per category, with dense, BM25 and fusion "
+                                          "baselines computed in the same run."))
+bench.command("tools")(_simple("tools", "BFCL tool retrieval hit@1/5 with the same-run baselines, and learning "
+                                        "from use."))
+bench.command("cl")(_simple("cl", "Consolidation strategies (naive, replay, EWC, LwF, replay+LwF) on class-"
+                                  "incremental digits: accuracy matrices, ACC, BWT, FWT, forgetting."))
+bench.command("peers")(_simple("peers", "agentcl beside mem0 (pip install 'agentcl\\[peers]') on the same store, "
+                                        "LoCoMo and conflicting-facts workloads."))
+
+
+@bench.command("store")
+def bench_store(sizes: Optional[str] = typer.Option(None, "--sizes", help="Note counts for search, e.g. 10000,100000."),
+                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+    """Insert throughput against raw embedding throughput; search p50/p99 at 10k and 100k notes against
+    query-embedding latency; exact vs approximate FAISS recall."""
+    _run_one("store", _options(quick=quick, device=device, sizes=_int_list(sizes, "--sizes") if sizes else None),
+             json_out, out)
+
+
+@bench.command("drift")
+def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Optional[Path] = typer.Option(None, "--scenario"),
+                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+    """The agent on the drift world as ablations of the same code (no memory, append-only, full memory,
+    consolidation without replay, full system)."""
+    _run_one("drift", _options(quick=quick, device=device, seeds=seeds,
+                               scenario=str(scenario) if scenario else None), json_out, out)
+
+
+@bench.command("consolidation")
+def bench_consolidation(memories: Optional[int] = typer.Option(None, "--memories", min=100,
+                                                               help="Validated memories (default 100000)."),
+                        device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON,
+                        out: Optional[Path] = OUT) -> None:
+    """Time to consolidate N validated memories (default 100,000)."""
+    _run_one("consolidation", _options(quick=quick, device=device, memories=memories), json_out, out)
+
+
+@bench.command("load")
+def bench_load(writers: int = typer.Option(2, "--writers", min=1, max=16),
+               readers: int = typer.Option(2, "--readers", min=0, max=16),
+               seconds: float = typer.Option(20.0, "--seconds", min=1, max=600),
+               url: Optional[str] = typer.Option(None, "--url", help="Database URL (default: a fresh SQLite file)."),
+               quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+    """N writer and M reader processes for a fixed time: writes/s, reads/s, p99 latency, integrity check."""
+    _run_one("load", _options(quick=quick, device="cpu", writers=writers, readers=readers, seconds=seconds, url=url),
+             json_out, out)
+
+
+@bench.command("all")
+def bench_all(out: Path = typer.Option(Path("bench-out"), "--out", help="Directory for the JSON results, "
+                                                                        "report.md and plots."),
+              only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these (repeatable)."),
+              device: str = DEVICE, quick: bool = QUICK, data: Optional[Path] = DATA, json_out: bool = JSON) -> None:
+    """Every benchmark in one run; writes DIR/report.md, DIR/<name>.json and PNG plots, prints the tables."""
+    from agentcl.bench.report import markdown_report, write_json, write_plots
+    from agentcl.bench.suite import ALL, SUITE, run_benchmark
+    from memory_store.errors import UserError
+
+    names = list(only) if only else list(ALL)
+    unknown = [n for n in names if n not in SUITE]
+    if unknown:
+        raise InvalidInputError(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(SUITE)}")
+    opts = _options(quick=quick, device=device, data=data)
+    out = _out_dir(out)
+    results = {}
+    for name in names:
+        if not json_out:
+            console.print(f"[bold]running {name}[/bold]")
+        try:
+            results[name] = run_benchmark(name, opts)
+        except UserError as exc:  # e.g. data absent: the rest of the suite still runs
+            results[name] = {"benchmark": name, "error": str(exc), "summary": []}
+        write_json(results[name], out / f"{name}.json")
+        if not json_out:
+            _show(name, results[name], False, None) if not results[name].get("error") else \
+                console.print(f"{name}: not run: {results[name]['error']}")
+    plots = write_plots(results, out)
+    command = "agentcl bench all" + (" --quick" if quick else "") + (f" --device {device}" if device != "auto" else "")
+    report = markdown_report(results, titles={n: SUITE[n].title for n in SUITE}, plots=[p.name for p in plots],
+                             command=command)
+    (out / "report.md").write_text(report)
+    if json_out:
+        print_json({"out": str(out), "report": str(out / "report.md"), "plots": [str(p) for p in plots],
+                    "results": results})
+    else:
+        console.print(f"report: {out / 'report.md'}; plots: {', '.join(p.name for p in plots) or 'none'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench, name="bench")
