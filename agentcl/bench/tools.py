@@ -119,6 +119,7 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
 
     n_skills = len(registry.list())
     result = {
+        "summary": tools_summary(registry_scores, base, learning),
         "benchmark": "tools",
         "data": "BFCL_v4_simple_python (400 questions)",
         "n_questions": len(questions),
@@ -141,6 +142,25 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
     }
     registry.close()
     return result
+
+
+def tools_summary(registry: dict, baselines_: dict, learning: dict) -> list[dict]:
+    """The headline rows: the registry's hit@k beside each same-run baseline, and learning from use."""
+    rows = [{"metric": f"registry {k}", "value": registry[k], "target": None, "ok": None}
+            for k in ("hit@1", "hit@5")]
+    for name, scores in baselines_.items():
+        rows.append({"metric": f"{name} hit@1 / hit@5", "value": f"{scores['hit@1']:.3f} / {scores['hit@5']:.3f}",
+                     "target": None, "ok": None})
+    best = max(baselines_.values(), key=lambda s: s["hit@1"]) if baselines_ else None
+    if best:
+        rows.append({"metric": "registry hit@1 / best baseline hit@1",
+                     "value": round(registry["hit@1"] / max(best["hit@1"], 1e-9), 3), "target": ">= 1 (beats every same-run baseline)", "ok": registry["hit@1"] >= best["hit@1"]})
+    seen = learning.get("function_seen_in_examples")
+    if seen:
+        rows.append({"metric": f"hit@1 on functions with learned examples (n={seen['n']}), before -> after",
+                     "value": f"{seen['before']['hit@1']:.3f} -> {seen['after']['hit@1']:.3f}",
+                     "target": "improves as examples accrue", "ok": seen["after"]["hit@1"] >= seen["before"]["hit@1"]})
+    return rows
 
 
 if __name__ == "__main__":
