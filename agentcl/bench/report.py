@@ -130,8 +130,14 @@ def plot_cl(result: Mapping, path: Path) -> Path | None:
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(matrices), figsize=(2.6 * len(matrices), 2.9), squeeze=False)
+    import numpy as np
+
     for ax, (name, matrix) in zip(axes[0], matrices.items()):
-        ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        width = max(len(row) for row in matrix)
+        grid = np.full((len(matrix), width), np.nan)  # None (not yet measured) shows as blank
+        for i, row in enumerate(matrix):
+            grid[i, : len(row)] = [np.nan if v is None else v for v in row]
+        ax.imshow(grid, vmin=0, vmax=1, cmap="viridis")
         for i, row in enumerate(matrix):
             for j, v in enumerate(row):
                 if v is not None:
