@@ -117,29 +117,27 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
 @consolidate_app.command("status")
 def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
     """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
-    from agentcl.consolidation.state import ConsolidationState, state_dir
+    from agentcl.consolidation.persist import load_learned
+    from agentcl.consolidation.state import RunLog, state_dir
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
 
     home = agentcl_home(STATE.home)
     sdir = state_dir(home, namespace)
-    state = ConsolidationState.load(sdir)
-    buffer_path = sdir / "replay.json"
-    import json
-
-    buffer_size = len(json.loads(buffer_path.read_text())["items"]) if buffer_path.exists() else 0
     ckpts = CheckpointStore(home, namespace=namespace)
+    state, buffer, _ = load_learned(ckpts, sdir, capacity=None, policy="class_balanced", seed=0)
+    log = RunLog.load(sdir)
     info = {
         "namespace": namespace,
         "rounds": state.rounds,
-        "last_run_at": state.last_run_at,
+        "last_run_at": log.last_run_at,
         "active_checkpoint": ckpts.active_id(),
         "checkpoints": len(ckpts.ids()),
         "learned_slots": len(state.slots),
-        "buffer_size": buffer_size,
+        "buffer_size": len(buffer),
         "skills": state.skill_best,
-        "findings": {k: state.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
-        "last_run": state.history[-1] if state.history else None,
+        "findings": {k: log.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
+        "last_run": log.history[-1] if log.history else None,
     }
     print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
 

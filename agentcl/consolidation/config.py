@@ -25,6 +25,7 @@ class ConsolidationConfig:
     gate: bool = True                        # False: promote every candidate (benchmarks measuring raw forgetting)
     correct: bool = True                     # run the targeted corrective round for stale slots / forgotten skills
     max_fact_probes: int = 1000              # probe items per round (sampled) to keep probing cheap
+    keep_states: int = 10                    # promoted checkpoints that keep their learned state (for rollback)
     seed: int = 0
     cpu_threads: int | None = 1              # torch intra-op threads on CPU during the job (None: leave as is);
                                              # the adapter is small, and extra threads mostly add contention

@@ -1,9 +1,9 @@
 """The consolidation job: select -> build examples -> train with replay -> probe -> correct -> gate.
 
-State that must survive between runs (learned slots, probe sets, accuracy matrix, replay buffer,
-strategy tensors) lives under AGENTCL_HOME/consolidation/<namespace>/ and advances only when a
-candidate is promoted, so it always describes the active model. Superseded facts leave the replay
-buffer even when the candidate is rejected: stale data is never replayed."""
+What the model has learned (slots, probe sets, accuracy matrix, replay buffer, strategy tensors) is
+saved inside each promoted checkpoint (persist.py), so it always describes the active model, and
+promotion or rollback moves both together. Every run starts by removing superseded facts' examples
+from the buffer it loads, so stale data is never replayed, whether or not the last run was promoted."""
 from __future__ import annotations
 
 import random
@@ -22,20 +22,23 @@ from .examples import (Example, UsageRecord, canonical_question, fact_examples, 
 from .gate import GateDecision, gate_decision
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
+from .persist import learned_writer, load_learned, load_strategy_tensors, prune_learned
 from .probes import classify_answers, forgotten_skills, per_key_accuracy, probe_accuracy, probe_items
 from .replay import ReplayBuffer, ReplayItem
 from .report import ConsolidationReport
 from .select import plan_facts, registry_usages, usage_fingerprint
-from .state import ConsolidationState, ProbeItem, state_dir
+from .state import ConsolidationState, ProbeItem, RunLog, state_dir
 from .strategies import make_strategy
 from .trainer import train_round
 
 
 def consolidate(store, registry=None, *, namespace: str = "default", device: str = "auto",
-                config: ConsolidationConfig | dict | None = None, usages=None, home=None) -> ConsolidationReport:
+                config: ConsolidationConfig | dict | None = None, usages=None, retire=(), home=None
+                ) -> ConsolidationReport:
     """Distil validated memories (and successful skill usages) of `namespace` into the local model.
 
-    `usages` adds skill usages (UsageRecord or dicts with task/skill/args) to those of `registry`.
+    `usages` adds skill usages (UsageRecord or dicts with task/skill/args) to those of `registry`;
+    `retire` names skills to stop proposing (deprecated or replaced), beside those the registry marks.
     Raises ConsolidationBusy (a UserError) when another job holds this store's lock."""
     from memory_store.embedding import resolve_device
 
@@ -57,7 +60,9 @@ def consolidate(store, registry=None, *, namespace: str = "default", device: str
         torch.set_num_threads(cfg.cpu_threads)
     try:
         with consolidation_lock(store, namespace=namespace, home=home):
-            return _Job(store, registry, namespace, device, cfg, list(usages or []), home).run()
+            job = _Job(store, registry, namespace, device, cfg, list(usages or []), home)
+            job.extra_retired = {str(name) for name in retire}
+            return job.run()
     finally:
         torch.set_num_threads(threads)
 
@@ -75,6 +80,9 @@ class _Job:
         self.store, self.registry, self.ns, self.device, self.cfg, self.home = store, registry, namespace, device, cfg, home
         self.extra_usages = [UsageRecord.coerce(u) for u in usages]
         self.embedder = store.embedder
+        self.extra_retired: set[str] = set()
+        self.fact_items: list[ProbeItem] = []  # earlier rounds' fact probes: the disagreement check
+        self.fact_vecs = np.zeros((0, 0), dtype=np.float32)
         self._vec_cache: dict[str, np.ndarray] = {}
 
     # -- encoding -------------------------------------------------------------------------------
@@ -105,6 +113,10 @@ class _Job:
         if self.stale_keys:
             labels, _ = model.predict_vectors(self.encode([self.questions[k] for k in self.stale_keys]), "fact")
             answers = dict(zip(self.stale_keys, labels))
+        if self.fact_items:  # learned slots, unchanged in the store: any other answer is a disagreement
+            labels, _ = model.predict_vectors(self.fact_vecs, "fact")
+            for item, label in zip(self.fact_items, labels):
+                answers.setdefault(item.key, label)
         current = {k: (f.object if f is not None else None) for k, f in self.plan.current.items()}
         found = classify_answers(answers, current, self.plan.superseded_values)
         skills = {}
@@ -120,14 +132,16 @@ class _Job:
         cfg, ns = self.cfg, self.ns
         rep = ConsolidationReport(namespace=ns, strategy=cfg.strategy, device=self.device)
         sdir = state_dir(self.home, ns)
-        self.state = state = ConsolidationState.load(sdir)
-        buffer = ReplayBuffer.load(sdir, capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
+        self.log = RunLog.load(sdir)
+        ckpts = CheckpointStore(self.home, namespace=ns)
+        state, buffer, tensors_path = load_learned(ckpts, sdir, capacity=cfg.replay_size, policy=cfg.replay_policy,
+                                                   seed=cfg.seed)
         if state.store_url and state.store_url != str(self.store.url):
             rep.notes.append("state belonged to another database: starting afresh")
-            self.state = state = ConsolidationState()
+            state, tensors_path = ConsolidationState(), None
             buffer = ReplayBuffer(capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
+        self.state = state
         state.store_url = str(self.store.url)
-        ckpts = CheckpointStore(self.home, namespace=ns)
         previous = ckpts.load_active(device=self.device, embedder=self.embedder)
         rep.active_checkpoint = ckpts.active_id()
 
@@ -145,6 +159,7 @@ class _Job:
                 prints.append(fp)
         if self.registry is None:  # no registry this run: keep what the active model knows is retired
             retired = set(previous.retired_skills) if previous else set()
+        retired |= self.extra_retired
         changed = set(plan.changed) | {skill_key(name) for name in retired}
         rep.changed_slots, rep.retired_skills = len(plan.changed), sorted(retired)
         if changed:  # stale data is never replayed, and old answers are no longer right on probes
@@ -171,6 +186,9 @@ class _Job:
         old_sets = [state.items(j) for j in range(len(state.probe_sets))]
         old_items = [it for items in old_sets for it in items]
         old_skill = [it for it in old_items if it.kind == "skill"]
+        stale_set = set(self.stale_keys)
+        self.fact_items = [it for it in old_items if it.kind == "fact" and it.key not in stale_set]
+        self.fact_vecs = state.vectors_of(self.fact_items)
         before = self.probe(previous, old_skill, state.vectors_of(old_skill))
         rep.stale_before = len(before.stale)
 
@@ -180,14 +198,15 @@ class _Job:
                 # Only the set of retired skills changed: same weights, the model stops proposing them.
                 retiring = previous.copy()
                 retiring.retired_skills = sorted(retired)
-                rep.checkpoint_id = ckpts.save(retiring, {"created_at": iso(utcnow()), "promoted": True,
-                                                          "reason": "retired skills updated", "examples": 0,
-                                                          "device": self.device, "strategy": cfg.strategy,
-                                                          "metrics": summarize(state.matrix)}, activate=True)
+                rep.checkpoint_id = ckpts.save(
+                    retiring, {"created_at": iso(utcnow()), "promoted": True, "reason": "retired skills updated",
+                               "examples": 0, "device": self.device, "strategy": cfg.strategy,
+                               "metrics": summarize(state.matrix)}, activate=True,
+                    extra=learned_writer(state, buffer, load_strategy_tensors(tensors_path)))
                 rep.active_checkpoint, rep.promoted = rep.checkpoint_id, True
                 rep.reason = f"retired skills updated: {', '.join(sorted(retired)) or 'none'}"
-            state.findings = self._findings(before, rep.active_checkpoint)
-            return self._finish(rep, state, buffer, sdir, started)
+            self.log.findings = self._findings(before, rep.active_checkpoint)
+            return self._finish(rep, buffer, sdir, started)
 
         x = self.example_vectors(examples)
         rng = random.Random(cfg.seed + state.rounds)
@@ -212,11 +231,7 @@ class _Job:
         candidate.skill_args.update(latest_args(train_u + held_u))
         rx, ry = self._replay_arrays(buffer, candidate)
         strategy = make_strategy(cfg.strategy, **cfg.strategy_options)
-        tensors_path = sdir / "strategy.safetensors"
-        if tensors_path.exists() and not rep.notes:
-            from safetensors.torch import load_file
-
-            strategy.load_state_tensors(load_file(str(tensors_path)))
+        strategy.load_state_tensors(load_strategy_tensors(tensors_path))
         old_net = previous.net if previous else None
         strategy.before_round(candidate.net, previous=old_net, old_classes=old_net.n_classes if old_net else 0)
         fwt_entry = probe_accuracy(previous, new_probe, new_vecs) if new_probe else None
@@ -252,6 +267,7 @@ class _Job:
         rep.stale_corrected = len(set(found.stale) - set(after.stale))
         rep.forgotten_corrected = len(set(found.forgotten) - set(after.forgotten))
         rep.stale_slots, rep.forgotten_skills = after.stale or found.stale, after.forgotten or found.forgotten
+        rep.disagreements = len(after.disagree)
 
         # 6. gate
         old_vecs = state.vectors_of(old_items)
@@ -276,19 +292,22 @@ class _Job:
         rep.metrics["matrix"] = [[None if v is None else round(v, 4) for v in r] for r in matrix]
         rep.round = len(matrix) - 1
         candidate.meta = {"round": rep.round, "namespace": ns, "strategy": cfg.strategy}
+        extra = None
+        if decision.promote:  # the learned state advances with the model, in the same checkpoint
+            self._advance(state, buffer, examples, x, new_items, new_vecs, matrix, after, prints)
+            extra = learned_writer(state, buffer, strategy.state_tensors())
         rep.checkpoint_id = ckpts.save(candidate, {"created_at": iso(utcnow()), "promoted": decision.promote,
                                                    "reason": decision.reason, "metrics": rep.metrics,
                                                    "examples": len(examples), "device": self.device,
                                                    "strategy": cfg.strategy, "accuracy": rep.accuracy},
-                                       activate=decision.promote)
+                                       activate=decision.promote, extra=extra)
         if decision.promote:
             rep.active_checkpoint = rep.checkpoint_id
-            self._advance(state, buffer, candidate, strategy, examples, x, new_items, new_vecs, matrix, after,
-                          prints, sdir)
-            state.findings = self._findings(after, rep.checkpoint_id)
+            prune_learned(ckpts, keep=cfg.keep_states)
+            self.log.findings = self._findings(after, rep.checkpoint_id)
         else:
-            state.findings = self._findings(before, rep.active_checkpoint)
-        return self._finish(rep, state, buffer, sdir, started)
+            self.log.findings = self._findings(before, rep.active_checkpoint)
+        return self._finish(rep, buffer, sdir, started)
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod
@@ -327,8 +346,7 @@ class _Job:
                     parts_y.append(np.asarray([cid]))
         return np.vstack([p.reshape(-1, x.shape[1]) for p in parts_x]), np.concatenate(parts_y).astype(np.int64)
 
-    def _advance(self, state, buffer, candidate, strategy, examples, x, new_items, new_vecs, matrix, after,
-                 prints, sdir) -> None:
+    def _advance(self, state, buffer, examples, x, new_items, new_vecs, matrix, after, prints) -> None:
         for f in self.plan.new:
             state.slots[f"{f.namespace}|{f.subject}|{f.predicate}"] = {
                 "value": f.object, "fact_id": f.id, "subject": f.subject, "predicate": f.predicate}
@@ -343,29 +361,18 @@ class _Job:
                 state.skill_best[skill] = max(acc, state.skill_best.get(skill, 0.0))
         buffer.add(x, [ReplayItem(f"{e.kind}:{e.label}", key=e.key, kind=e.kind) for e in examples])
         state.rounds += 1
-        tensors = strategy.state_tensors()
-        if tensors:
-            from safetensors.torch import save_file
-            import os
-
-            tmp = sdir / "strategy.safetensors.tmp"
-            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp))
-            os.replace(tmp, sdir / "strategy.safetensors")
 
     @staticmethod
     def _findings(probe: _Probe, checkpoint) -> dict:
         return {"checkpoint": checkpoint, "at": iso(utcnow()), "stale": probe.stale, "disagree": probe.disagree,
                 "forgotten": probe.forgotten, "skill_accuracy": probe.skills}
 
-    def _finish(self, rep, state, buffer, sdir, started) -> ConsolidationReport:
+    def _finish(self, rep, buffer, sdir, started) -> ConsolidationReport:
         rep.buffer_size = len(buffer)
         rep.seconds = round(time.perf_counter() - started, 3)
-        state.last_run_at = iso(utcnow())
-        state.history = (state.history + [{"at": state.last_run_at, "promoted": rep.promoted, "reason": rep.reason,
-                                           "checkpoint": rep.checkpoint_id, "examples": rep.examples,
-                                           "stale_detected": rep.stale_detected,
-                                           "forgotten_detected": rep.forgotten_detected,
-                                           "seconds": rep.seconds}])[-50:]
-        buffer.save(sdir)
-        state.save(sdir)
+        self.log.record({"at": iso(utcnow()), "promoted": rep.promoted, "reason": rep.reason,
+                         "checkpoint": rep.checkpoint_id, "examples": rep.examples,
+                         "stale_detected": rep.stale_detected, "forgotten_detected": rep.forgotten_detected,
+                         "seconds": rep.seconds})
+        self.log.save(sdir)
         return rep

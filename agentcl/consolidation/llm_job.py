@@ -19,7 +19,8 @@ from .probes import classify_answers, forgotten_skills, per_key_accuracy
 from .replay import ReplayBuffer, ReplayItem
 from .report import ConsolidationReport
 from .select import plan_facts, registry_usages, usage_fingerprint
-from .state import ConsolidationState, state_dir
+from .persist import learned_writer, load_learned, prune_learned
+from .state import RunLog, state_dir
 
 
 def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "default", device: str = "cpu",
@@ -36,9 +37,9 @@ def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "d
         started = time.perf_counter()
         rep = ConsolidationReport(namespace=namespace, strategy="lora+replay", device=device)
         sdir = state_dir(home, key_ns)
-        state = ConsolidationState.load(sdir)
-        buffer = ReplayBuffer.load(sdir, capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
         ckpts = CheckpointStore(home, namespace=key_ns)
+        state, buffer, _ = load_learned(ckpts, sdir, capacity=cfg.replay_size, policy=cfg.replay_policy,
+                                        seed=cfg.seed)
         active = ckpts.active_id()
         previous = CausalLMModel.load(ckpts.path(active), device=device, base_dir=model_dir) if active else None
         plan = plan_facts(store, namespace=namespace, learned=state.slots, min_validations=cfg.min_validations,
@@ -59,7 +60,7 @@ def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "d
         rep.examples, rep.new_facts, rep.new_usages = len(new), len(plan.new), len(new_usages)
         if not new:
             rep.reason = "nothing new to learn: no validated memories since the last consolidation"
-            return _finish(rep, state, buffer, sdir, started)
+            return _finish(rep, buffer, sdir, started)
 
         candidate = CausalLMModel.load(ckpts.path(active), device=device, base_dir=model_dir) if active \
             else CausalLMModel(model_dir, device=device)
@@ -133,11 +134,6 @@ def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "d
                         [i.label for i in state.items(j)]) for j in range(len(state.probe_sets))] + [new_acc]
         matrix = [list(r) for r in state.matrix] + [row]
         rep.metrics = {k: (None if v is None else round(v, 4)) for k, v in summarize(matrix).items()}
-        rep.checkpoint_id = ckpts.save(candidate, {"created_at": iso(utcnow()), "promoted": decision.promote,
-                                                   "reason": decision.reason, "metrics": rep.metrics,
-                                                   "examples": len(new), "device": device, "backend": "causal_lm"},
-                                       activate=decision.promote)
-        rep.active_checkpoint = rep.checkpoint_id if decision.promote else active
         if decision.promote:
             for f in plan.new:
                 state.slots[slot_key(f.namespace, f.subject, f.predicate)] = {
@@ -151,7 +147,15 @@ def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "d
             buffer.add(np.zeros((len(new), 1), dtype=np.float32),
                        [ReplayItem(f"{k}:{y}", key=key, kind=k, text=t) for k, t, y, key in new])
             state.rounds += 1
-        return _finish(rep, state, buffer, sdir, started)
+        rep.checkpoint_id = ckpts.save(candidate, {"created_at": iso(utcnow()), "promoted": decision.promote,
+                                                   "reason": decision.reason, "metrics": rep.metrics,
+                                                   "examples": len(new), "device": device, "backend": "causal_lm"},
+                                       activate=decision.promote,
+                                       extra=learned_writer(state, buffer, None) if decision.promote else None)
+        rep.active_checkpoint = rep.checkpoint_id if decision.promote else active
+        if decision.promote:
+            prune_learned(ckpts, keep=cfg.keep_states)
+        return _finish(rep, buffer, sdir, started)
 
 
 def _subject_pred(state, plan, key):
@@ -159,10 +163,11 @@ def _subject_pred(state, plan, key):
     return (fact.subject, fact.predicate) if fact is not None else (state.slots[key]["subject"], state.slots[key]["predicate"])
 
 
-def _finish(rep, state, buffer, sdir, started):
+def _finish(rep, buffer, sdir, started):
     rep.buffer_size = len(buffer)
     rep.seconds = round(time.perf_counter() - started, 3)
-    state.last_run_at = iso(utcnow())
-    buffer.save(sdir)
-    state.save(sdir)
+    log = RunLog.load(sdir)
+    log.record({"at": iso(utcnow()), "promoted": rep.promoted, "reason": rep.reason, "checkpoint": rep.checkpoint_id,
+                "examples": rep.examples, "seconds": rep.seconds})
+    log.save(sdir)
     return rep

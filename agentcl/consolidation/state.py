@@ -1,6 +1,10 @@
-"""What consolidation remembers between runs, under AGENTCL_HOME/consolidation/<namespace>/:
-state.json (learned slots, probe sets, accuracy matrix, per-skill best accuracy, latest findings),
-probes.safetensors (probe vectors), the replay buffer, and the strategy's tensors (EWC)."""
+"""What consolidation remembers between runs.
+
+`ConsolidationState` is what the active model has learned (slots, usages, probe sets and their vectors,
+accuracy matrix, per-skill best accuracy); it is saved inside each promoted checkpoint, beside the
+replay buffer and the strategy's tensors (see persist.py), so it always describes its own model.
+`RunLog` (latest probe findings, recent runs) is per namespace, under
+AGENTCL_HOME/consolidation/<namespace>/runs.json, beside the lock file."""
 from __future__ import annotations
 
 import json
@@ -41,8 +45,6 @@ class ConsolidationState:
     probe_sets: list = field(default_factory=list)   # [[ProbeItem as dict, ...] per round]
     matrix: list = field(default_factory=list)       # accuracy matrix, round x probe set
     skill_best: dict = field(default_factory=dict)   # skill -> best probe accuracy of promoted rounds
-    findings: dict = field(default_factory=dict)     # latest probe findings (for the audit)
-    history: list = field(default_factory=list)      # short report of each run
     probe_vectors: np.ndarray | None = None
 
     def items(self, round_index: int) -> list[ProbeItem]:
@@ -101,10 +103,39 @@ class ConsolidationState:
         return state
 
 
+@dataclass
+class RunLog:
+    """Per-namespace record of runs, promoted or not: what the latest probes found and a short history."""
+    last_run_at: str | None = None
+    findings: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+
+    @classmethod
+    def load(cls, directory: Path) -> "RunLog":
+        path = directory / "runs.json"
+        if path.exists():
+            data = json.loads(path.read_text())
+        elif (directory / "state.json").exists():  # written by an earlier version (one file for everything)
+            data = json.loads((directory / "state.json").read_text())
+        else:
+            return cls()
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def record(self, entry: dict, *, keep: int = 50) -> None:
+        self.last_run_at = entry.get("at")
+        self.history = (self.history + [entry])[-keep:]
+
+    def save(self, directory: Path) -> None:
+        tmp = directory / "runs.json.tmp"
+        tmp.write_text(json.dumps(asdict(self), default=str))
+        os.replace(tmp, directory / "runs.json")
+
+
 def latest_findings(home=None, namespace: str = "default") -> dict:
     """What the latest probes found (for `memory audit`): stale slots, slots where the model disagrees
-    with the store, forgotten skills. Empty when consolidation never ran."""
-    path = state_dir(home, namespace, create=False) / "state.json"
-    if not path.exists():
+    with the store, forgotten skills, per-skill probe accuracy, the checkpoint probed and when.
+    Empty when consolidation never ran."""
+    directory = state_dir(home, namespace, create=False)
+    if not directory.exists():
         return {}
-    return json.loads(path.read_text()).get("findings", {})
+    return RunLog.load(directory).findings

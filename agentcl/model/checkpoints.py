@@ -1,6 +1,9 @@
 """Versioned checkpoints under AGENTCL_HOME/checkpoints/<namespace>/<id>/ (model.safetensors,
-model.json, metrics.json) and an `active.json` pointer. Every write goes to a temporary path first and
-is moved into place with os.replace, so a crash never leaves a half-written checkpoint active."""
+model.json, metrics.json, and whatever `extra` writes, such as consolidation's learned state) and an
+`active.json` pointer. A checkpoint is written complete under a temporary name, flushed to disk and
+renamed into place; only then may the pointer (itself replaced atomically) name it. A crash at any
+point leaves the previous checkpoint active and never exposes a half-written one; leftovers of a
+killed writer are removed by the next save."""
 from __future__ import annotations
 
 import json
@@ -9,6 +12,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .local import LocalModel
 
@@ -25,10 +29,33 @@ def checkpoint_root(home: str | os.PathLike | None = None, namespace: str = "def
     return agentcl_home(home) / "checkpoints" / _safe_namespace(namespace)
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file or directory to disk (a rename is only durable once its directory is synced)."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            _fsync(Path(dirpath) / name)
+        _fsync(Path(dirpath))
+
+
 def _write_json(path: Path, data) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str))
+    _fsync(tmp)
     os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 @dataclass
@@ -64,19 +91,33 @@ class CheckpointStore:
         ckpt_id = json.loads(pointer.read_text()).get("id")
         return ckpt_id if ckpt_id is not None and self.path(ckpt_id).exists() else None
 
-    def save(self, model: LocalModel, metrics: dict, *, activate: bool) -> int:
-        """Write a new checkpoint (even a rejected one is kept, for inspection); optionally activate it."""
+    def save(self, model, metrics: dict, *, activate: bool, extra: Callable[[Path], None] | None = None) -> int:
+        """Write a new checkpoint (even a rejected one is kept, for inspection); optionally activate it.
+        `extra(directory)` adds files to the checkpoint before it is renamed into place. Callers hold
+        the consolidation lock, so ids are not contended."""
+        self.remove_leftovers()
         ckpt_id = (self.ids() or [0])[-1] + 1
         final = self.path(ckpt_id)
         tmp = self.root / f".{ckpt_id:06d}.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
         model.save(tmp)
+        if extra is not None:
+            extra(tmp)
         _write_json(tmp / "metrics.json", {**metrics, "id": ckpt_id})
+        _fsync_tree(tmp)
         os.replace(tmp, final)
+        _fsync(self.root)
         if activate:
             self.activate(ckpt_id)
         return ckpt_id
+
+    def remove_leftovers(self) -> list[str]:
+        """Delete temporary checkpoint directories and pointer files a killed writer left behind."""
+        removed = []
+        for p in self.root.iterdir():
+            if p.name.startswith(".") and p.name.endswith(".tmp") or p.name == "active.json.tmp":
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                removed.append(p.name)
+        return removed
 
     def activate(self, ckpt_id: int) -> None:
         from memory_store.errors import NotFoundError

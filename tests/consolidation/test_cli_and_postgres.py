@@ -29,9 +29,14 @@ def test_cli_run_models_status_rollback(tmp_path, home, embedder, monkeypatch):
     back = json.loads(_invoke(base + ["consolidate", "rollback", "1", "--json"]).stdout)
     assert back == {"namespace": "default", "active_checkpoint": 1, "previous": 2}
     status = json.loads(_invoke(base + ["consolidate", "status", "--json"]).stdout)
-    assert status["active_checkpoint"] == 1 and status["rounds"] == 2 and status["learned_slots"] == 1
+    # the state rolled back with the model: one round, alice learned, bob not yet
+    assert status["active_checkpoint"] == 1 and status["rounds"] == 1 and status["learned_slots"] == 1
+    assert status["last_run"]["checkpoint"] == 2
     sched = _invoke(base + ["consolidate", "schedule", "--every", "1s", "--max-runs", "1", "--json"])
-    assert json.loads(sched.stdout)["promoted"] is False
+    third = json.loads(sched.stdout)
+    assert third["promoted"] and third["active_checkpoint"] == 3 and third["stale_before"] == 1  # bob learned again
+    idle = _invoke(base + ["consolidate", "schedule", "--every", "1s", "--max-runs", "1", "--json"])
+    assert json.loads(idle.stdout)["promoted"] is False
 
 
 @pytest.mark.parametrize("args", [["consolidate", "rollback", "42"], ["consolidate", "run", "--strategy", "sgd"],

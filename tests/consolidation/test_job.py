@@ -5,6 +5,7 @@ import pytest
 
 from agentcl.consolidation import ConsolidationBusy, ConsolidationConfig, consolidate, consolidation_lock
 from agentcl.consolidation.replay import ReplayBuffer
+from agentcl.consolidation.persist import learned_dir
 from agentcl.consolidation.state import latest_findings, state_dir
 from agentcl.model import CheckpointStore, load_promoted
 
@@ -37,7 +38,8 @@ def test_superseded_fact_leaves_the_buffer_and_is_not_answered_stale(small_store
     assert report.changed_slots == 1 and report.removed_from_buffer > 0
     assert report.stale_before == 1  # the active model still said "alice"
     assert report.promoted and report.stale_remaining == 0, report.to_dict()
-    buf = ReplayBuffer.load(state_dir(home))
+    ckpts = CheckpointStore(home)
+    buf = ReplayBuffer.load(learned_dir(ckpts, ckpts.active_id()))
     assert {it.label for it in buf.items if it.key == "default|acme|ceo"} == {"fact:zed"}
     assert load_promoted(home, embedder=embedder).predict_fact("What is the ceo of acme?")[0] == "zed"
     assert latest_findings(home)["stale"] == {}
@@ -90,4 +92,4 @@ def test_bad_options_change_nothing(small_store, home):
         consolidate(small_store, device="cpu", config={"strategy": "bogus"})
     with pytest.raises(InvalidInputError):
         consolidate(small_store, device="tpu")
-    assert not (state_dir(home) / "state.json").exists() and CheckpointStore(home).ids() == []
+    assert not (state_dir(home) / "runs.json").exists() and CheckpointStore(home).ids() == []
