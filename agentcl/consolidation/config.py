@@ -27,7 +27,7 @@ class ConsolidationConfig:
     max_fact_probes: int = 1000              # probe items per round (sampled) to keep probing cheap
     keep_states: int = 10                    # promoted checkpoints that keep their learned state (for rollback)
     seed: int = 0
-    cpu_threads: int | None = 1              # torch intra-op threads on CPU during the job (None: leave as is);
+    cpu_threads: int | None = 1              # torch intra-op threads on CPU while training (None: leave as is);
                                              # the adapter is small, and extra threads mostly add contention
     strategy_options: dict = field(default_factory=lambda: {"ewc": {"lam": 100.0}, "lwf": {"alpha": 1.0}})
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,18 +54,25 @@ def consolidate(store, registry=None, *, namespace: str = "default", device: str
         if not torch.cuda.is_available():  # noqa: SIM102
             raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
     home = home if home is not None else getattr(store, "home", None)
+    with consolidation_lock(store, namespace=namespace, home=home):
+        job = _Job(store, registry, namespace, device, cfg, list(usages or []), home)
+        job.extra_retired = {str(name) for name in retire}
+        return job.run()
+
+
+@contextmanager
+def _torch_threads(device: str, threads: int | None):
+    """Train the small adapter with few CPU threads (extra ones only add contention); encoding keeps
+    the process's setting, where more threads do help."""
     import torch
 
-    threads = torch.get_num_threads()
-    if device == "cpu" and cfg.cpu_threads:
-        torch.set_num_threads(cfg.cpu_threads)
-    try:
-        with consolidation_lock(store, namespace=namespace, home=home):
-            job = _Job(store, registry, namespace, device, cfg, list(usages or []), home)
-            job.extra_retired = {str(name) for name in retire}
-            return job.run()
-    finally:
+    before = torch.get_num_threads()
+    if device == "cpu" and threads:
         torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -236,9 +244,10 @@ class _Job:
         strategy.before_round(candidate.net, previous=old_net, old_classes=old_net.n_classes if old_net else 0)
         fwt_entry = probe_accuracy(previous, new_probe, new_vecs) if new_probe else None
         t_train = time.perf_counter()
-        stats = train_round(candidate.net, x, y, strategy=strategy, replay_x=rx, replay_y=ry, epochs=cfg.epochs,
-                            batch_size=cfg.batch_size, lr=cfg.lr, device=self.device, seed=cfg.seed + state.rounds,
-                            finish=False)
+        with _torch_threads(self.device, cfg.cpu_threads):
+            stats = train_round(candidate.net, x, y, strategy=strategy, replay_x=rx, replay_y=ry, epochs=cfg.epochs,
+                                batch_size=cfg.batch_size, lr=cfg.lr, device=self.device,
+                                seed=cfg.seed + state.rounds, finish=False)
         rep.replayed = stats.replayed
 
         # 4. probe
@@ -251,17 +260,19 @@ class _Job:
         # 5. correct
         if cfg.correct and (found.stale or found.forgotten):
             cx, cy = self._corrective(candidate, found, examples, x, y, buffer)
-            stats = train_round(candidate.net, cx, cy, strategy=strategy, replay_x=rx, replay_y=ry,
-                                epochs=cfg.corrective_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                device=self.device, seed=cfg.seed + state.rounds + 1, finish=False)
+            with _torch_threads(self.device, cfg.cpu_threads):
+                stats = train_round(candidate.net, cx, cy, strategy=strategy, replay_x=rx, replay_y=ry,
+                                    epochs=cfg.corrective_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                    device=self.device, seed=cfg.seed + state.rounds + 1, finish=False)
             rep.replayed += stats.replayed
             after = self.probe(candidate, skill_items, skill_vecs)
         else:
             after = found
         import torch
 
-        strategy.after_round(candidate.net, torch.as_tensor(x, device=self.device),
-                             torch.as_tensor(y, device=self.device))
+        with _torch_threads(self.device, cfg.cpu_threads):
+            strategy.after_round(candidate.net, torch.as_tensor(x, device=self.device),
+                                 torch.as_tensor(y, device=self.device))
         rep.train_seconds = round(time.perf_counter() - t_train, 3)
         rep.stale_remaining, rep.forgotten_remaining = len(after.stale), len(after.forgotten)
         rep.stale_corrected = len(set(found.stale) - set(after.stale))
