@@ -1,0 +1,405 @@
+"""`agentcl bench peers`: agentcl beside the open-source mem0 (PyPI `mem0ai`) on the same work, one run.
+
+mem0 runs offline: `infer=False` on add (no LLM), its huggingface embedder on the same local MiniLM,
+FAISS (cosine) in a temporary directory, telemetry off, an LLM config with a dummy key and a loopback URL;
+an audit hook records any non-loopback connection attempted during the run, so offline is checked.
+
+Both systems get the same work, interleaved so a shared machine's noise hits both alike:
+- add rate at size N: bulk-fill to N - W through each system's own batch path (agentcl `write_notes`
+  with precomputed vectors; mem0's FAISS `vector_store.insert` with the payloads `Memory.add` writes),
+  then time the last W adds through the public API in batches of 64. mem0 rewrites its whole index file
+  on every insert, so its rate falls as N grows: it is measured at N, not averaged from empty.
+- search p50 at each size beside the latency of embedding the query alone;
+- LoCoMo evidence recall (agentcl.bench.locomo_eval): one namespace / mem0 user per conversation, dia_id
+  as the external id, the plain dense baseline computed in the same run;
+- changed facts: a fact, then a new value of it; what each returns when asked."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+
+from agentcl.bench.corpus import note_texts, query_texts
+from agentcl.bench.machine import latency_summary, machine_info
+from memory_store.errors import UserError
+
+MEM0_MISSING = "mem0ai not installed (pip install agentcl[peers])"
+BATCH = 64
+WINDOW = 512  # adds timed through the public API at each size
+K = 10
+KS = (1, 5, 10)
+BENCH_NS, PROBE_NS = "bench", "probe"  # agentcl namespaces and mem0 users
+PROBE_DISTRACTORS = 200
+PROBES = (  # subject, predicate, old value, new value, question
+    ("Acme", "CEO", "Alice", "Bob", "Who is Acme's CEO?"),
+    ("Globex", "headquarters", "Berlin", "Lisbon", "Where is Globex headquartered?"),
+    ("the weather API", "units parameter", "metric", "imperial", "Which units does the weather API take?"),
+    ("Dana", "phone number", "555-0100", "555-0199", "What is Dana's phone number?"),
+    ("the Pro plan", "price", "$20 per month", "$25 per month", "How much does the Pro plan cost?"),
+)
+
+
+class NetworkWatch:
+    """Records connection attempts to anything but loopback while active. Python cannot remove an audit
+    hook, so it is installed once and does nothing while no watch is active."""
+
+    _installed: ClassVar[bool] = False
+    _active: ClassVar[list[NetworkWatch]] = []
+
+    def __enter__(self) -> Self:
+        if not NetworkWatch._installed:
+            sys.addaudithook(NetworkWatch._hook)
+            NetworkWatch._installed = True
+        self.attempts: list[str] = []
+        NetworkWatch._active.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        NetworkWatch._active.remove(self)
+
+    @staticmethod
+    def _hook(event: str, args: tuple) -> None:
+        if not NetworkWatch._active or event not in ("socket.connect", "socket.getaddrinfo"):
+            return
+        try:
+            address = args[1] if event == "socket.connect" else args[:2]
+            if isinstance(address, (str, bytes)):  # an AF_UNIX path: not the network
+                return
+            host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+            if host not in ("localhost", "::1") and not host.startswith("127."):
+                for watch in NetworkWatch._active:
+                    watch.attempts.append(f"{event} {address!r}")
+        except Exception:  # noqa: BLE001 - an audit hook must never break the call it observes
+            return
+
+
+def load_mem0():
+    """(mem0 module, None) or (None, why not)."""
+    os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is first imported
+    os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-home-"))  # not ~/.mem0
+    try:
+        import mem0
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "mem0":
+            return None, MEM0_MISSING
+        return None, f"mem0ai cannot be imported ({exc}); reinstall with pip install agentcl[peers]"
+    except Exception as exc:  # noqa: BLE001 - a broken optional peer must not stop agentcl's side
+        return None, f"mem0ai cannot be imported ({exc.__class__.__name__}: {exc})"
+    logging.getLogger("mem0").setLevel(logging.ERROR)  # expected here: no spaCy, no BM25 with FAISS
+    return mem0, None
+
+
+class Mem0Side:
+    """One mem0 `Memory`: the local MiniLM, FAISS under `root`, no LLM ever called (infer=False)."""
+
+    def __init__(self, mem0, root: Path, *, model_path: str, device: str, dim: int):
+        from mem0.memory import telemetry
+
+        self.telemetry = bool(telemetry.MEM0_TELEMETRY)
+        self.memory = mem0.Memory.from_config({
+            "embedder": {"provider": "huggingface", "config": {
+                "model": model_path, "embedding_dims": dim,
+                "model_kwargs": {"device": device, "local_files_only": True}}},
+            "vector_store": {"provider": "faiss", "config": {
+                "collection_name": "peers", "path": str(root / "faiss"), "distance_strategy": "cosine",
+                "embedding_model_dims": dim}},
+            # never called with infer=False; were it called, it would fail on loopback, not call out
+            "llm": {"provider": "openai", "config": {"api_key": "sk-offline-dummy",
+                                                     "openai_base_url": "http://127.0.0.1:9/v1"}},
+            "history_db_path": str(root / "history.db"),
+        })
+
+    def add(self, texts: Sequence[str], *, user: str, metadata: dict | None = None) -> None:
+        self.memory.add([{"role": "user", "content": t} for t in texts], user_id=user, metadata=metadata,
+                        infer=False)
+
+    def bulk_fill(self, texts: Sequence[str], vectors: np.ndarray, *, user: str) -> None:
+        """The vectors and payloads `Memory.add(infer=False)` writes, one FAISS insert per chunk."""
+        from mem0.utils.lemmatization import lemmatize_for_bm25
+
+        for i in range(0, len(texts), 4096):
+            chunk, now = texts[i:i + 4096], datetime.now(UTC).isoformat()
+            payloads = [{"user_id": user, "role": "user", "data": t, "created_at": now, "updated_at": now,
+                         "hash": hashlib.md5(t.encode()).hexdigest(),
+                         "text_lemmatized": lemmatize_for_bm25(t)} for t in chunk]
+            self.memory.vector_store.insert(vectors=vectors[i:i + 4096].tolist(), payloads=payloads,
+                                            ids=[str(uuid.uuid4()) for _ in chunk])
+
+    def search(self, query: str, *, user: str, k: int) -> list[dict]:
+        return self.memory.search(query, filters={"user_id": user}, top_k=k)["results"]
+
+    def payload_keys(self) -> dict:
+        """Keys of the first stored payload (bulk-filled) and of the last (written by `Memory.add`)."""
+        payloads = list(self.memory.vector_store.docstore.values())
+        return {"bulk_fill": sorted(payloads[0]), "add": sorted(payloads[-1])} if payloads else {}
+
+
+def window_for(size: int, window: int = WINDOW) -> int:
+    """How many of the last memories before `size` go through the public add API."""
+    return max(1, min(window, size // 4))
+
+
+def measure_adds_and_search(store, peer: Mem0Side | None, *, sizes: Sequence[int], queries: list[str],
+                            budget_s: float) -> list[dict]:
+    from memory_store.notes import validate_note_input
+
+    texts = note_texts(max(sizes), seed=0)
+    starts = {size: size - window_for(size) for size in sizes}
+    vectors = store.embedder.encode(texts[:max(starts.values())], batch_size=BATCH)  # for both bulk fills
+    out, held = [], 0
+    for size in sorted(sizes):
+        start = max(held, starts[size])
+        if start > held:
+            store.write_notes([validate_note_input(t, namespace=BENCH_NS) for t in texts[held:start]],
+                              vectors=vectors[held:start], op="bench_fill")
+            if peer is not None:
+                peer.bulk_fill(texts[held:start], vectors[held:start], user=BENCH_NS)
+        spent, added, began, cut = {"agentcl": 0.0, "mem0": 0.0}, 0, time.perf_counter(), False
+        for i in range(start, size, BATCH):
+            batch = texts[i:min(i + BATCH, size)]
+            t = time.perf_counter()
+            store.add_notes([{"text": x} for x in batch], namespace=BENCH_NS)
+            spent["agentcl"] += time.perf_counter() - t
+            if peer is not None:
+                t = time.perf_counter()
+                peer.add(batch, user=BENCH_NS)
+                spent["mem0"] += time.perf_counter() - t
+            added += len(batch)
+            if time.perf_counter() - began > budget_s and i + BATCH < size:
+                cut = True  # time bound reached: the rate is over the adds done so far
+                break
+        held = start + added
+        entry = {"size": size, "held": held, "bulk_filled_to": start, "timed_adds": added, "batch": BATCH,
+                 "time_bound_cut": cut, "agentcl_adds_per_s": round(added / spent["agentcl"], 1)}
+        if peer is not None:
+            entry["mem0_adds_per_s"] = round(added / spent["mem0"], 1)
+        entry["search"] = measure_search(store, peer, queries)
+        out.append(entry)
+    return out
+
+
+def measure_search(store, peer: Mem0Side | None, queries: list[str]) -> dict:
+    runs = {"query_embed": lambda q: store.embedder.encode([q]),
+            "agentcl": lambda q: store.search(q, namespace=BENCH_NS, k=K)}
+    if peer is not None:
+        runs["mem0"] = lambda q: peer.search(q, user=BENCH_NS, k=K)
+    for run in runs.values():
+        run(queries[0])  # warm caches: loading is not a query
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for q in queries:
+        for name, run in runs.items():
+            t = time.perf_counter()
+            run(q)
+            times[name].append(time.perf_counter() - t)
+    out = {name: latency_summary(values) for name, values in times.items()}
+    for name in ("agentcl", "mem0"):
+        if name in out:
+            out[name]["ratio_p50_to_query_embed"] = round(out[name]["p50_ms"] / out["query_embed"]["p50_ms"],
+                                                          3)
+    return out
+
+
+def select_conversations(conversations, questions, which):
+    """All, the first N, or the named conversations (sample ids), and their questions."""
+    if which is None:
+        return conversations, questions
+    wanted = {c.sample_id for c in conversations[:which]} if isinstance(which, int) else set(which)
+    unknown = sorted(wanted - {c.sample_id for c in conversations})
+    if not wanted:
+        raise UserError("no LoCoMo conversation selected")
+    if unknown:
+        raise UserError(f"unknown LoCoMo conversation(s) {', '.join(unknown)}; the file has "
+                        f"{', '.join(c.sample_id for c in conversations)}")
+    return ([c for c in conversations if c.sample_id in wanted],
+            [q for q in questions if q.sample_id in wanted])
+
+
+def measure_locomo(store, peer: Mem0Side | None, conversations, questions) -> dict:
+    from agentcl.bench import locomo_eval as L
+
+    turns, ingest = sum(len(c.turns) for c in conversations), {"agentcl": 0.0, "mem0": 0.0}
+    for conv in conversations:
+        t = time.perf_counter()
+        store.add_notes([{"text": x.text, "speaker": x.speaker, "external_id": x.dia_id,
+                          "thread": f"session_{x.session}", "occurred_at": x.time} for x in conv.turns],
+                        namespace=conv.sample_id)
+        ingest["agentcl"] += time.perf_counter() - t
+        if peer is not None:  # one add per turn: mem0's metadata (the dia_id) is per call
+            t = time.perf_counter()
+            for x in conv.turns:
+                peer.add([f"{x.speaker}: {x.text}"], user=conv.sample_id, metadata={"dia_id": x.dia_id})
+            ingest["mem0"] += time.perf_counter() - t
+
+    def agentcl_search(ns: str, query: str, k: int) -> list[str]:
+        return [r.metadata.get("external_id") for r in store.search(query, namespace=ns, k=k, kind="note")]
+
+    def mem0_search(ns: str, query: str, k: int) -> list[str]:
+        return [(r.get("metadata") or {}).get("dia_id") for r in peer.search(query, user=ns, k=k)]
+
+    baseline = L._BaselineIndex(conversations, store.embedder)  # plain dense MiniLM + FAISS, 'Speaker: text'
+    out = {"conversations": [c.sample_id for c in conversations], "questions": len(questions), "turns": turns,
+           "agentcl": L.evaluate(agentcl_search, questions, ks=KS),
+           "plain_dense_baseline": L.evaluate(baseline.dense, questions, ks=KS),
+           "ingest_per_s": {"agentcl": round(turns / ingest["agentcl"], 1)}}
+    if peer is not None:
+        out["mem0"] = L.evaluate(mem0_search, questions, ks=KS)
+        out["ingest_per_s"]["mem0"] = round(turns / ingest["mem0"], 1)
+    return out
+
+
+def mentions(text: str, value: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, flags=re.IGNORECASE) is not None
+
+
+def probe_outcome(texts: Sequence[str], old: str, new: str) -> dict:
+    """Which of a changed fact's values a ranked answer list carries, and which comes first."""
+    order = [v for t in texts for v in (old, new) if mentions(t, v)]
+    first = order[0] if order else None
+    return {"returns_current": new in order, "returns_stale": old in order,
+            "first_value": "current" if first == new else "stale" if first == old else None}
+
+
+def measure_conflicts(store, peer: Mem0Side | None, k: int = 5) -> dict:
+    distractors = note_texts(PROBE_DISTRACTORS, seed=3)
+    store.add_notes([{"text": x} for x in distractors], namespace=PROBE_NS)
+    if peer is not None:
+        peer.bulk_fill(distractors, store.embedder.encode(distractors), user=PROBE_NS)
+    rows = []
+    for subject, predicate, old, new, question in PROBES:
+        store.add_fact(subject, predicate, old, namespace=PROBE_NS, valid_from="2024-01-01")
+        store.add_fact(subject, predicate, new, namespace=PROBE_NS, valid_from="2025-01-01")
+        got = [r.text for r in store.search(question, namespace=PROBE_NS, k=k)]
+        history = [(f.object, f.status) for f in store.history(subject, predicate, namespace=PROBE_NS)]
+        row = {"question": question, "old": old, "new": new,
+               "agentcl": {"returned": got, **probe_outcome(got, old, new), "history": history,
+                           "history_kept": history == [(old, "superseded"), (new, "active")]}}
+        if peer is not None:
+            for value in (old, new):  # two plain memories, in that order
+                peer.add([f"{subject}'s {predicate} is {value}"], user=PROBE_NS)
+            got = [r["memory"] for r in peer.search(question, user=PROBE_NS, k=k)]
+            row["mem0"] = {"returned": got, **probe_outcome(got, old, new)}
+        rows.append(row)
+    out: dict = {"k": k, "probes": rows}
+    for system in ("agentcl", "mem0") if peer is not None else ("agentcl",):
+        out[system] = {name: round(sum(r[system][key] == want for r in rows) / len(rows), 3)
+                       for name, key, want in (("stale_returned", "returns_stale", True),
+                                               ("current_returned", "returns_current", True),
+                                               ("stale_ranked_first", "first_value", "stale"))}
+    out["agentcl"]["history_kept"] = round(sum(r["agentcl"]["history_kept"] for r in rows) / len(rows), 3)
+    return out
+
+
+def run_peers_bench(*, sizes=(2_000, 10_000), data_dir=None, device=None, locomo_conversations=None,
+                    queries: int = 100, add_budget_s: float = 300.0, embedder=None) -> dict:
+    """agentcl and mem0 on the same workloads in one run; without mem0ai, agentcl alone and the summary
+    says so. `locomo_conversations`: the first N conversations, or sample ids (None: all).
+    `add_budget_s` bounds each size's timed adds; a size cut short is marked in the result."""
+    from agentcl.bench.locomo_eval import load_locomo
+    from agentcl.bench.suite import default_data_dir
+    from memory_store import MemoryStore
+    from memory_store.embedding import default_model_path, get_default_embedder
+
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 4 for s in sizes):
+        raise UserError(f"peers sizes must be whole numbers >= 4, got {list(sizes)!r}")
+    sizes = tuple(sorted(set(sizes)))
+    locomo_path = Path(data_dir or default_data_dir()) / "locomo" / "locomo_dev.json"
+    locomo = (select_conversations(*load_locomo(locomo_path), locomo_conversations)  # fails before measuring
+              if locomo_path.exists() else None)
+    embedder = embedder or get_default_embedder(device or "auto")
+    mem0, why = load_mem0()
+    result: dict = {
+        "benchmark": "peers", "machine": machine_info(embedder.device), "seed": 0, "sizes": list(sizes),
+        "embedder": embedder.name, "batch": BATCH, "mem0": {"installed": mem0 is not None, "reason": why},
+        "method": f"add rate at each size: bulk fill to size - W, then the last W (<= {WINDOW}) adds through "
+                  f"the public API in batches of {BATCH}, agentcl and mem0 interleaved"}
+    root = Path(tempfile.mkdtemp(prefix="agentcl-peers-"))
+    with NetworkWatch() as net:
+        store = MemoryStore.open(home=root / "agentcl", embedder=embedder)
+        peer = Mem0Side(mem0, root / "mem0", model_path=default_model_path(), device=embedder.device,
+                        dim=embedder.dim) if mem0 is not None else None
+        try:
+            result["add_and_search"] = measure_adds_and_search(
+                store, peer, sizes=sizes, queries=query_texts(queries), budget_s=add_budget_s)
+            if peer is not None:
+                result["mem0"].update(telemetry=peer.telemetry, payload_keys=peer.payload_keys())
+                peer.memory.reset()  # LoCoMo and the probe start from an empty mem0, like new namespaces
+            result["locomo"] = (measure_locomo(store, peer, *locomo) if locomo is not None
+                                else {"skipped": f"LoCoMo data not found at {locomo_path}"})
+            result["conflicts"] = measure_conflicts(store, peer)
+        finally:
+            store.close()
+            if peer is not None:
+                peer.memory.close()
+            shutil.rmtree(root, ignore_errors=True)
+    result["network_attempt_count"], result["network_attempts"] = len(net.attempts), net.attempts[:20]
+    result["summary"] = summary_rows(result)
+    return result
+
+
+def _row(metric: str, value, target: str | None = None, ok: bool | None = None) -> dict:
+    return {"metric": metric, "value": value, "target": target, "ok": ok}
+
+
+def compare(label: str, ours: float, theirs: float | None, *, higher_is_better: bool) -> list[dict]:
+    """agentcl's value, mem0's, and agentcl's advantage as a ratio (> 1: agentcl beats mem0)."""
+    if theirs is None:
+        return [_row(f"{label}: agentcl", ours)]
+    num, den = (ours, theirs) if higher_is_better else (theirs, ours)
+    ratio = round(num / den, 3) if den else (float("inf") if num else 1.0)
+    return [_row(f"{label}: agentcl", ours), _row(f"{label}: mem0", theirs),
+            _row(f"{label}: agentcl advantage (x)", ratio, "> 1 (agentcl beats mem0)", ratio > 1)]
+
+
+def summary_rows(result: dict) -> list[dict]:
+    """The rows people read: each metric for both systems and agentcl's advantage, from this run."""
+    if not result["mem0"]["installed"]:
+        rows = [_row("mem0", result["mem0"]["reason"])]
+    else:
+        rows = [_row("mem0 setup", f"mem0ai {result['machine']['versions'].get('mem0ai', '?')}, infer=False, "
+                                   "same local MiniLM, FAISS cosine, telemetry off")]
+    for e in result["add_and_search"]:
+        cut = ", cut by the time bound" if e["time_bound_cut"] else ""
+        rows += compare(f"add at {e['size']:,} memories (memories/s, last {e['timed_adds']} adds{cut})",
+                        e["agentcl_adds_per_s"], e.get("mem0_adds_per_s"), higher_is_better=True)
+    search, n = result["add_and_search"][-1]["search"], f"{result['add_and_search'][-1]['held']:,}"
+    rows += compare(f"search p50 at {n} (ms)", search["agentcl"]["p50_ms"],
+                    search.get("mem0", {}).get("p50_ms"), higher_is_better=False)
+    rows.append(_row(f"query embedding p50 at {n} (ms, same run)", search["query_embed"]["p50_ms"]))
+    rows += [_row(f"search p50 at {n} / query embedding: {s}", search[s]["ratio_p50_to_query_embed"])
+             for s in ("agentcl", "mem0") if s in search]
+    locomo = result["locomo"]
+    if "skipped" in locomo:
+        rows.append(_row("LoCoMo recall", locomo["skipped"]))
+    for k in () if "skipped" in locomo else (5, 10):
+        key = f"recall@{k}"
+        rows += compare(f"LoCoMo R@{k}", locomo["agentcl"]["overall"][key],
+                        locomo.get("mem0", {}).get("overall", {}).get(key), higher_is_better=True)
+        rows.append(_row(f"LoCoMo R@{k}: plain dense baseline (same run)",
+                         locomo["plain_dense_baseline"]["overall"][key]))
+    conflicts = result["conflicts"]
+    label = f"changed fact: stale value in top {conflicts['k']} (share of {len(conflicts['probes'])} probes)"
+    ours, theirs = conflicts["agentcl"]["stale_returned"], conflicts.get("mem0", {}).get("stale_returned")
+    rows.append(_row(f"{label}: agentcl", ours))
+    if theirs is not None:
+        rows += [_row(f"{label}: mem0", theirs),
+                 _row(f"{label}: agentcl beats mem0", f"{ours} vs {theirs}", "fewer stale answers",
+                      ours < theirs),
+                 _row("changed fact: mem0 ranks the stale value first (share)",
+                      conflicts["mem0"]["stale_ranked_first"])]
+    rows.append(_row("changed fact: agentcl keeps the old value as history (share)",
+                     conflicts["agentcl"]["history_kept"]))
+    count = result["network_attempt_count"]
+    rows.append(_row("network connections attempted", count, "0", count == 0))
+    return rows
