@@ -1,13 +1,11 @@
 """`agentcl init` and `agentcl memory ...`: write, read, audit and prune the versioned memory store."""
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from cli.render import key_values, print_json, table
-from cli.state import STATE, open_store
-from memory_store.errors import InvalidInputError
+from cli.state import open_store
+from memory_store.errors import InvalidInputError, shown
 
 memory = typer.Typer(help="Audit, search, revert and prune the versioned memory store.", no_args_is_help=True)
 NS = typer.Option("default", "--namespace", "-n", help="Namespace (tenant) to use.")
@@ -19,7 +17,7 @@ def _meta(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InvalidInputError(f"bad --meta {pair!r}: use key=value")
+            raise InvalidInputError(f"bad --meta {shown(pair)}: use key=value")
         out[key.strip()] = value
     return out
 
@@ -45,8 +43,8 @@ def init_cmd(json_out: bool = JSON) -> None:
 
 @memory.command("add-fact")
 def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metavar="OBJECT"),
-             valid_from: Optional[str] = typer.Option(None, "--valid-from", help="ISO 8601 time the fact became true."),
-             ttl: Optional[str] = typer.Option(None, "--ttl", help="Lifetime, e.g. 90s, 15m, 2h, 7d."),
+             valid_from: str | None = typer.Option(None, "--valid-from", help="ISO 8601 time the fact became true."),
+             ttl: str | None = typer.Option(None, "--ttl", help="Lifetime, e.g. 90s, 15m, 2h, 7d."),
              confidence: float = typer.Option(1.0, "--confidence"), source: str = typer.Option("user", "--source"),
              namespace: str = NS, json_out: bool = JSON) -> None:
     """Assert a fact; a contradiction supersedes the old value inside its slot."""
@@ -60,9 +58,9 @@ def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metava
 
 
 @memory.command("add-note")
-def add_note(text: str, meta: List[str] = typer.Option([], "--meta", help="key=value, repeatable."),
-             speaker: Optional[str] = typer.Option(None, "--speaker"),
-             ttl: Optional[str] = typer.Option(None, "--ttl"), namespace: str = NS, json_out: bool = JSON) -> None:
+def add_note(text: str, meta: list[str] = typer.Option([], "--meta", help="key=value, repeatable."),
+             speaker: str | None = typer.Option(None, "--speaker"),
+             ttl: str | None = typer.Option(None, "--ttl"), namespace: str = NS, json_out: bool = JSON) -> None:
     """Store a free-text note (embedded for search)."""
     metadata = _meta(meta)
     with open_store() as store:
@@ -71,9 +69,9 @@ def add_note(text: str, meta: List[str] = typer.Option([], "--meta", help="key=v
 
 
 @memory.command("facts")
-def facts(subject: Optional[str] = typer.Option(None, "--subject"), predicate: Optional[str] = typer.Option(None, "--predicate"),
+def facts(subject: str | None = typer.Option(None, "--subject"), predicate: str | None = typer.Option(None, "--predicate"),
           status: str = typer.Option("active", "--status", help="active|superseded|expired|retracted|all"),
-          as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO time or vN: what the store held then."),
+          as_of: str | None = typer.Option(None, "--as-of", help="ISO time or vN: what the store held then."),
           namespace: str = NS, json_out: bool = JSON) -> None:
     """List facts (active by default)."""
     with open_store() as store:
@@ -89,7 +87,7 @@ def search(query: str, k: int = typer.Option(10, "-k", help="Number of results."
            kind: str = typer.Option("all", "--kind", help="fact|note|all"),
            include_expired: bool = typer.Option(False, "--include-expired"),
            include_superseded: bool = typer.Option(False, "--include-superseded"),
-           meta: List[str] = typer.Option([], "--meta", help="Filter key=value, repeatable."),
+           meta: list[str] = typer.Option([], "--meta", help="Filter key=value, repeatable."),
            namespace: str = NS, json_out: bool = JSON) -> None:
     """Hybrid (dense + keyword) search; filters apply before ranking."""
     metadata = _meta(meta) or None
@@ -113,8 +111,8 @@ def history(subject: str, predicate: str, namespace: str = NS, json_out: bool = 
 
 
 @memory.command("log")
-def log(since: Optional[int] = typer.Option(None, "--since", help="Only versions after N."),
-        limit: int = typer.Option(100, "--limit"), namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+def log(since: int | None = typer.Option(None, "--since", help="Only versions after N."),
+        limit: int = typer.Option(100, "--limit"), namespace: str | None = typer.Option(None, "--namespace", "-n"),
         json_out: bool = JSON) -> None:
     """The version log: one record per write."""
     with open_store() as store:
@@ -138,7 +136,7 @@ def revert(version: str, json_out: bool = JSON) -> None:
 
 
 @memory.command("retract")
-def retract(fact_id: int, reason: Optional[str] = typer.Option(None, "--reason"), json_out: bool = JSON) -> None:
+def retract(fact_id: int, reason: str | None = typer.Option(None, "--reason"), json_out: bool = JSON) -> None:
     """Mark a fact as retracted (kept in history)."""
     with open_store() as store:
         fact = store.retract(fact_id, reason=reason)
@@ -147,9 +145,9 @@ def retract(fact_id: int, reason: Optional[str] = typer.Option(None, "--reason")
 
 @memory.command("set-policy")
 def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help="Multi-valued predicate."),
-               ttl: Optional[str] = typer.Option(None, "--ttl", help="Default lifetime of its facts."),
+               ttl: str | None = typer.Option(None, "--ttl", help="Default lifetime of its facts."),
                rule: str = typer.Option("latest", "--rule", help="latest|confidence|source"),
-               source_priority: List[str] = typer.Option([], "--source", help="Sources, most trusted first."),
+               source_priority: list[str] = typer.Option([], "--source", help="Sources, most trusted first."),
                namespace: str = NS, json_out: bool = JSON) -> None:
     """Set how a predicate's conflicts are resolved."""
     with open_store() as store:
@@ -203,7 +201,7 @@ def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = t
 
 
 @memory.command("export")
-def export(file: str, namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+def export(file: str, namespace: str | None = typer.Option(None, "--namespace", "-n"),
            json_out: bool = JSON) -> None:
     """Export facts (with history) and notes as JSONL."""
     with open_store() as store:
@@ -214,7 +212,7 @@ def export(file: str, namespace: Optional[str] = typer.Option(None, "--namespace
 
 @memory.command("import")
 def import_(file: str, format: str = typer.Option("jsonl", "--format", help="jsonl|conversation"),
-            namespace: Optional[str] = typer.Option(None, "--namespace", "-n"), json_out: bool = JSON) -> None:
+            namespace: str | None = typer.Option(None, "--namespace", "-n"), json_out: bool = JSON) -> None:
     """Import JSONL all-or-nothing; a bad line is reported with its number and nothing is written."""
     with open_store() as store:
         report = store.import_jsonl(file, format=format, namespace=namespace)

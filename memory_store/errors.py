@@ -11,3 +11,10 @@ class NotFoundError(UserError):
 
 class InvalidInputError(UserError):
     """A value that does not validate (text, time, duration, confidence, file line...)."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """repr() of a user's value for an error line, cut short: a 100,000-character input must not
+    become a 100,000-character error message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

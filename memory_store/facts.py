@@ -2,21 +2,22 @@
 predicate policies and aliases. Mixed into MemoryStore; every public method is one versioned write."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from . import schema
-from .errors import InvalidInputError, NotFoundError
+from .errors import InvalidInputError, NotFoundError, shown
 from .models import Fact, WriteResult, fact_text
-from .normalize import (MAX_NAME, clean_confidence, clean_metadata, clean_name, clean_namespace, clean_text,
-                        normalize_name)
-from .rules import Assertion, PredicatePolicy, expiry_from_ttl, resolve
-from .timeparse import as_utc, parse_duration, parse_time, utcnow
+from .normalize import (MAX_NAME, MAX_WHOLE, clean_confidence, clean_filter, clean_metadata, clean_name, clean_namespace,
+                        clean_text, normalize_name)
+from .rules import Assertion, resolve
+from .timeparse import add_duration, as_utc, parse_duration, parse_time, utcnow
 
 F = schema.facts
 
@@ -60,63 +61,6 @@ def snapshot(fact: Fact) -> dict:
 
 
 class FactsMixin:
-    # -- policies and aliases ----------------------------------------------------------------
-    def set_policy(self, predicate: str, *, namespace: str = "default", functional: bool = True,
-                   ttl: Any = None, rule: str = "latest", source_priority: list[str] | None = None) -> PredicatePolicy:
-        ns, pred = clean_namespace(namespace), clean_name(predicate, what="predicate", max_len=200)
-        ttl_td = parse_duration(ttl) if ttl not in (None, "") else None
-        policy = PredicatePolicy(functional=functional, ttl=ttl_td, rule=rule,
-                                 source_priority=tuple(source_priority or ()))
-        row = {"namespace": ns, "predicate": pred, "functional": functional,
-               "ttl_seconds": ttl_td.total_seconds() if ttl_td else None, "rule": rule,
-               "source_priority": list(policy.source_priority)}
-        with self._transaction() as conn:
-            old = conn.execute(select(schema.policies).where(
-                schema.policies.c.namespace == ns, schema.policies.c.predicate == pred)).first()
-            conn.execute(delete(schema.policies).where(
-                schema.policies.c.namespace == ns, schema.policies.c.predicate == pred))
-            conn.execute(insert(schema.policies).values(**row))
-            self._record_version(conn, op="set_policy", namespace=ns, affected=[{"kind": "policy", "id": pred}],
-                                 before=dict(old._mapping) if old else None, after=row)
-        return policy
-
-    def policy(self, predicate: str, *, namespace: str = "default", conn: Connection | None = None) -> PredicatePolicy:
-        ns, pred = clean_namespace(namespace), normalize_name(predicate)
-        query = select(schema.policies).where(schema.policies.c.namespace == ns, schema.policies.c.predicate == pred)
-        if conn is None:
-            with self.engine.connect() as c:
-                row = c.execute(query).first()
-        else:
-            row = conn.execute(query).first()
-        if row is None:
-            return PredicatePolicy()
-        m = row._mapping
-        return PredicatePolicy(functional=bool(m["functional"]),
-                               ttl=timedelta(seconds=m["ttl_seconds"]) if m["ttl_seconds"] else None,
-                               rule=m["rule"], source_priority=tuple(m["source_priority"] or ()))
-
-    def add_alias(self, alias: str, canonical: str, *, kind: str = "subject", namespace: str = "default") -> None:
-        if kind not in ("subject", "predicate"):
-            raise InvalidInputError("alias kind must be 'subject' or 'predicate'")
-        ns = clean_namespace(namespace)
-        a, c = clean_name(alias, what="alias"), clean_name(canonical, what="canonical name")
-        if a == c:
-            raise InvalidInputError("an alias must differ from its canonical name")
-        with self._transaction() as conn:
-            conn.execute(delete(schema.aliases).where(schema.aliases.c.namespace == ns,
-                                                      schema.aliases.c.kind == kind, schema.aliases.c.alias == a))
-            conn.execute(insert(schema.aliases).values(namespace=ns, kind=kind, alias=a, canonical=c))
-            self._record_version(conn, op="add_alias", namespace=ns, affected=[{"kind": "alias", "id": a}],
-                                 after={"kind": kind, "alias": a, "canonical": c})
-
-    def canonical(self, name: str, *, kind: str, namespace: str) -> str:
-        name = normalize_name(name)
-        al = schema.aliases
-        with self.engine.connect() as conn:
-            row = conn.execute(select(al.c.canonical).where(
-                al.c.namespace == namespace, al.c.kind == kind, al.c.alias == name)).first()
-        return row[0] if row else name
-
     # -- writes ------------------------------------------------------------------------------
     def add_fact(self, subject: str, predicate: str, obj: str, *, namespace: str = "default",
                  valid_from: Any = None, ttl: Any = None, expires_at: Any = None, confidence: Any = 1.0,
@@ -186,7 +130,9 @@ class FactsMixin:
         now, world = utcnow(), self.now()  # system time (recorded/retired) and world time (validity)
         policy = self.policy(item.predicate, namespace=item.namespace, conn=conn)
         valid_from = item.valid_from or world
-        expires_at = item.expires_at or expiry_from_ttl(valid_from, item.ttl or policy.ttl)
+        ttl = item.ttl or policy.ttl
+        # Out of range (a far-future valid_from plus a long TTL) is the user's error; the transaction rolls back.
+        expires_at = item.expires_at or (add_duration(valid_from, ttl) if ttl else None)
         slot = and_(F.c.namespace == item.namespace, F.c.subject == item.subject, F.c.predicate == item.predicate)
         rows = conn.execute(select(F).where(slot, F.c.status == "active")).all()
         active, lapsed = [], []
@@ -267,7 +213,7 @@ class FactsMixin:
         try:
             delta = float(delta)
         except (TypeError, ValueError):
-            raise InvalidInputError(f"confidence change must be a number, got {delta!r}") from None
+            raise InvalidInputError(f"confidence change must be a number, got {shown(delta)}") from None
         if not np.isfinite(delta):
             raise InvalidInputError("confidence change must be a finite number")
         return self._update_fact(fact_id, "adjust_confidence", lambda f: {
@@ -286,14 +232,18 @@ class FactsMixin:
 
     # -- reads -------------------------------------------------------------------------------
     @staticmethod
-    def _require_fact_id(fact_id: Any) -> int:
-        try:
-            value = int(fact_id)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"fact id must be a whole number, got {fact_id!r}") from None
-        if value <= 0 or value > 2**62:
-            raise NotFoundError(f"no fact with id {fact_id}")
-        return value
+    def _require_fact_id(fact_id: Any, what: str = "fact") -> int:
+        """A row id: a whole number (also as text, as the CLI passes it); 2.5, True or NaN are errors."""
+        if isinstance(fact_id, str) and fact_id.strip().isdigit() and len(fact_id.strip()) <= 19:
+            fact_id = int(fact_id.strip())
+        if isinstance(fact_id, float) and fact_id.is_integer():
+            fact_id = int(fact_id)
+        if isinstance(fact_id, bool) or not isinstance(fact_id, numbers.Integral):
+            raise InvalidInputError(f"{what} id must be a whole number, got {shown(fact_id)}")
+        fact_id = int(fact_id)
+        if not 0 < fact_id <= MAX_WHOLE:
+            raise NotFoundError(f"no {what} with id {shown(fact_id)}")
+        return fact_id
 
     @staticmethod
     def _facts_by_ids(conn: Connection, ids: list[int]) -> list[Fact]:
@@ -317,7 +267,9 @@ class FactsMixin:
         ns = clean_namespace(namespace)
         statuses = ("active", "superseded", "expired", "retracted")
         if status not in statuses + ("all",):
-            raise InvalidInputError(f"unknown status {status!r}; use one of {', '.join(statuses + ('all',))}")
+            raise InvalidInputError(f"unknown status {shown(status)}; use one of {', '.join(statuses + ('all',))}")
+        subject = clean_filter(subject, what="subject")
+        predicate = clean_filter(predicate, what="predicate", max_len=200)
         subj = self.canonical(subject, kind="subject", namespace=ns) if subject else None
         pred = self.canonical(predicate, kind="predicate", namespace=ns) if predicate else None
         if as_of not in (None, ""):
@@ -347,6 +299,7 @@ class FactsMixin:
 
     def current(self, subject: str, predicate: str, *, namespace: str = "default") -> Fact | None:
         """The active value of a slot (the most trusted one if a conflict left several)."""
+        subject, predicate = clean_name(subject, what="subject"), clean_name(predicate, what="predicate", max_len=200)
         found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
         if not found:
             return None
@@ -354,6 +307,7 @@ class FactsMixin:
 
     def history(self, subject: str, predicate: str, *, namespace: str = "default") -> list[Fact]:
         """Every value the slot has had, oldest valid_from first."""
+        subject, predicate = clean_name(subject, what="subject"), clean_name(predicate, what="predicate", max_len=200)
         facts = self.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
         return sorted(facts, key=lambda f: (f.valid_from, f.id))
 

@@ -29,12 +29,18 @@ def _rows_as_of(log: list[VersionRecord], version: int, kind: str) -> dict[int, 
     for rec in log:
         if rec.version > version:
             break
-        after = {a["id"]: a for a in (rec.after or []) if isinstance(a, dict) and "id" in a}
+        # One record can hold facts and notes with the same id (import, revert): match on kind too.
+        after = {a["id"]: a for a in (rec.after or []) if isinstance(a, dict) and "id" in a and _kind_of(a) == kind}
         for item in rec.affected:
             if item.get("kind") != kind:
                 continue
             state[item["id"]] = after.get(item["id"]) if rec.op != "prune" else None
     return state
+
+
+def _kind_of(snapshot: dict) -> str:
+    """An after-image is a Fact.to_dict() (it has a subject) or a Note.to_dict() (it has text)."""
+    return "fact" if "subject" in snapshot else "note"
 
 
 def _fact_from_snapshot(snap: dict) -> Fact:
@@ -56,8 +62,9 @@ class HistoryMixin:
         return version
 
     def facts_as_of(self, version: int, *, namespace: str) -> list[Fact]:
-        log = [r for r in self.log(namespace=namespace) if r.version <= version]
-        facts = [_fact_from_snapshot(s) for s in _rows_as_of(log, version, "fact").values() if s]
+        log = self.log(namespace=namespace, until=version, shared=True)
+        facts = [_fact_from_snapshot(s) for s in _rows_as_of(log, version, "fact").values()
+                 if s and s.get("namespace") == namespace]
         return sorted(facts, key=lambda f: f.id)
 
     def revert(self, version: Any, *, actor: str | None = None) -> VersionRecord:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import unicodedata
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, shown
 
 MAX_TEXT = 100_000  # characters in a note or a fact object
 MAX_NAME = 500  # characters in a subject; predicates and namespaces get 200
@@ -15,7 +16,8 @@ _SPACE = re.compile(r"\s+")
 
 def normalize_name(value: str) -> str:
     """Case-fold, NFC-normalise and collapse whitespace: 'Acme  Corp' and 'acme corp' are one subject."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", str(value))).strip().casefold()
+    # NUL never reaches SQL (PostgreSQL rejects it in text), so a name with one means the name without it.
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", str(value).replace("\x00", ""))).strip().casefold()
 
 
 def clean_text(value: object, *, what: str, max_len: int = MAX_TEXT) -> str:
@@ -49,11 +51,16 @@ def clean_metadata(value: object, *, what: str = "metadata") -> dict:
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"{what} must hold only JSON values ({str(exc).splitlines()[0][:100]})") from None
     _require_utf8(encoded, what)
-    return dict(value)
+    return json.loads(encoded)  # exactly what the database will hand back (keys as text, tuples as lists)
 
 
 def clean_name(value: object, *, what: str, max_len: int = MAX_NAME) -> str:
     return normalize_name(clean_text(value, what=what, max_len=max_len))
+
+
+def clean_filter(value: object, *, what: str, max_len: int = MAX_NAME) -> str | None:
+    """A name used only to filter a read: None or "" means no filter; anything else must be a valid name."""
+    return None if value is None or value == "" else clean_name(value, what=what, max_len=max_len)
 
 
 def clean_namespace(value: object) -> str:
@@ -67,7 +74,22 @@ def clean_confidence(value: object) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidInputError(f"confidence must be a number in [0, 1], got {value!r}") from None
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise InvalidInputError(f"confidence must be in [0, 1], got {value!r}")
+        raise InvalidInputError(f"confidence must be a number in [0, 1], got {shown(value)}") from None
+    except OverflowError:  # float(10**400)
+        raise InvalidInputError("confidence must be in [0, 1], got a number too large for a float") from None
+    if isinstance(value, bool) or not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise InvalidInputError(f"confidence must be in [0, 1], got {shown(value)}")
     return number
+
+
+MAX_WHOLE = 2 ** 31 - 1  # what an SQL INTEGER (ids, versions) holds on every backend
+
+
+def clean_whole(value: object, *, what: str, minimum: int = 0) -> int:
+    """A whole number (not a bool, not 2.5, not '3') within what SQL integers hold."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidInputError(f"{what} must be a whole number, got {shown(value)}")
+    value = int(value)
+    if not minimum <= value <= MAX_WHOLE:
+        raise InvalidInputError(f"{what} must be a whole number from {minimum} to {MAX_WHOLE}, got {value}")
+    return value

@@ -10,11 +10,11 @@ import numpy as np
 from sqlalchemy import insert, select, update
 
 from . import schema
-from .errors import InvalidInputError, NotFoundError
-from .models import Note
-from .normalize import clean_metadata, clean_namespace, clean_text
+from .errors import InvalidInputError, NotFoundError, shown
+from .models import NOTE_STATUSES, Note
+from .normalize import clean_metadata, clean_namespace, clean_text, clean_whole
 from .hybrid import note_context_text
-from .timeparse import parse_duration, parse_time, utcnow
+from .timeparse import add_duration, parse_duration, parse_time, utcnow
 
 N = schema.notes
 CONTEXT_TURNS = 1  # preceding turns of the same thread embedded with a note (see hybrid.py)
@@ -44,7 +44,7 @@ def validate_note_input(text: Any, *, namespace: Any = "default", note_type: Any
     occurred = parse_time(occurred_at) if occurred_at not in (None, "") else None
     expiry = parse_time(expires_at) if expires_at not in (None, "") else None
     if ttl not in (None, ""):
-        expiry = (occurred or utcnow()) + parse_duration(ttl)
+        expiry = add_duration(occurred or utcnow(), parse_duration(ttl))
     return NoteInput(
         namespace=clean_namespace(namespace), text=clean_text(text, what="note text"),
         note_type=clean_text(str(note_type or "observation"), what="note type", max_len=40),
@@ -150,7 +150,7 @@ class NotesMixin:
         return notes
 
     def retract_note(self, note_id: int, *, actor: str | None = None) -> Note:
-        note_id = self._require_fact_id(note_id)
+        note_id = self._require_fact_id(note_id, "note")
         with self._transaction() as conn:
             row = conn.execute(select(N).where(N.c.id == note_id)).first()
             if row is None:
@@ -167,7 +167,7 @@ class NotesMixin:
         return new
 
     def get_note(self, note_id: int) -> Note:
-        note_id = self._require_fact_id(note_id)
+        note_id = self._require_fact_id(note_id, "note")
         with self.engine.connect() as conn:
             row = conn.execute(select(N).where(N.c.id == note_id)).first()
         if row is None:
@@ -177,6 +177,10 @@ class NotesMixin:
     def notes(self, *, namespace: str = "default", status: str = "active", limit: int | None = None,
               external_id: str | None = None) -> list[Note]:
         ns = clean_namespace(namespace)
+        if status not in NOTE_STATUSES + ("all",):
+            raise InvalidInputError(f"unknown status {shown(status)}; use one of {', '.join(NOTE_STATUSES + ('all',))}")
+        external_id = _optional_text(external_id, "external id")
+        limit = None if limit is None else clean_whole(limit, what="limit", minimum=1)
         query = select(N).where(N.c.namespace == ns).order_by(N.c.id)
         if status != "all":
             query = query.where(N.c.status == status)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema
@@ -22,11 +22,12 @@ from .db import make_engine, migrate, redact_url, write_transaction
 from .embedding import Embedder, get_default_embedder
 from .errors import NotFoundError
 from .facts import FactsMixin
+from .policies import PoliciesMixin
 from .history import HistoryMixin
 from .maintenance import MaintenanceMixin
 from .transfer import TransferMixin
 from .models import VersionRecord
-from .normalize import clean_namespace
+from .normalize import clean_namespace, clean_whole
 from .notes import NotesMixin
 from .search import SearchMixin
 from .timeparse import as_utc, utcnow
@@ -34,7 +35,7 @@ from .timeparse import as_utc, utcnow
 log = logging.getLogger("memory_store")
 
 
-class MemoryStore(FactsMixin, NotesMixin, SearchMixin, HistoryMixin, MaintenanceMixin, TransferMixin):
+class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMixin, MaintenanceMixin, TransferMixin):
     def __init__(self, engine: Engine, *, url: str, home: Path, embedder: Embedder | None = None,
                  actor: str = "user", device: str | None = "auto", clock: Callable[[], datetime] | None = None):
         self.engine = engine
@@ -113,8 +114,12 @@ class MemoryStore(FactsMixin, NotesMixin, SearchMixin, HistoryMixin, Maintenance
             return int(conn.execute(select(func.coalesce(func.max(schema.versions.c.version), 0))).scalar_one())
 
     def log(self, *, since: int | None = None, namespace: str | None = None, limit: int | None = None,
-            full: bool = True) -> list[VersionRecord]:
-        """Version records after `since` (oldest first)."""
+            full: bool = True, until: int | None = None, shared: bool = False) -> list[VersionRecord]:
+        """Version records after `since` and up to `until` (oldest first). With `namespace`, only that
+        namespace's records; `shared` adds the records of writes spanning several namespaces (a revert, a
+        mixed import), whose before/after also hold other namespaces' rows: for internal reads only."""
+        since = None if since is None else clean_whole(since, what="since")
+        limit = None if limit is None else clean_whole(limit, what="limit", minimum=1)
         v = schema.versions
         cols = [v.c.version, v.c.at, v.c.actor, v.c.op, v.c.namespace, v.c.affected]
         if full:
@@ -122,8 +127,11 @@ class MemoryStore(FactsMixin, NotesMixin, SearchMixin, HistoryMixin, Maintenance
         query = select(*cols).order_by(v.c.version)
         if since is not None:
             query = query.where(v.c.version > since)
+        if until is not None:
+            query = query.where(v.c.version <= until)
         if namespace is not None:
-            query = query.where(v.c.namespace == clean_namespace(namespace))
+            ns = clean_namespace(namespace)
+            query = query.where(or_(v.c.namespace == ns, v.c.namespace.is_(None)) if shared else v.c.namespace == ns)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
