@@ -1,0 +1,59 @@
+"""`agentcl bench load` as a function: real writer and reader processes for a short fixed time, on SQLite
+and in a temporary schema on the PostgreSQL server; the result follows the benchmark contract and the
+integrity check passes. Only the shape and the invariants are asserted, never a speed."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from agentcl.bench.load import run_load_bench
+from memory_store import UserError
+from tests.conftest import PG_URL
+
+PASSWORD = "load-SECRET-pw"
+
+
+def check_contract(result: dict, backend: str) -> None:
+    assert result["benchmark"] == "load" and result["seeds"] == [0] and result["machine"]["cpu_cores"]
+    rows = {r["metric"]: r for r in result["summary"]}
+    assert all(set(r) == {"metric", "value", "target", "ok"} for r in result["summary"])
+    assert all(isinstance(r["value"], (int, float, str)) for r in result["summary"])
+    assert result["config"]["backend"] == backend and not result["errors"], result["errors"]
+    assert rows["acknowledged writes lost"]["value"] == 0
+    integrity = next(r for r in result["summary"] if r["metric"].startswith("integrity"))
+    assert integrity["ok"] is True and integrity["value"] == "ok", result["check"]
+    assert rows["writes/s (acknowledged, all writers)"]["value"] > 0
+    assert rows["reads/s (searches + fact reads, all readers)"]["value"] > 0
+    check = result["check"]
+    assert check["versions"] == check["acknowledged_writes"] > 0  # one version per acknowledged write
+    assert result["latency_ms"]["write"]["n"] > 0 and result["latency_ms"]["read"]["p99_ms"] > 0
+
+
+def test_load_on_sqlite(home):
+    check_contract(run_load_bench(writers=2, readers=1, seconds=2, home=home), "sqlite")
+
+
+@pytest.mark.postgres
+def test_load_on_postgres_leaves_nothing_behind(pg_url, home):
+    url = PG_URL.replace("postgres@", f"postgres:{PASSWORD}@", 1)  # trust auth: the password is ignored
+    result = run_load_bench(writers=2, readers=1, seconds=2, url=url, home=home)
+    check_contract(result, "postgresql")
+    assert PASSWORD not in repr(result)
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(sa.text("SELECT count(*) FROM information_schema.schemata "
+                                        "WHERE schema_name LIKE 'agentcl_load_%'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert left == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"writers": 0}, {"writers": 17}, {"readers": -1}, {"seconds": 0},
+                                    {"seconds": 601}, {"seconds": float("nan")}, {"writers": True},
+                                    {"url": "mysql://root@127.0.0.1/x"},
+                                    {"url": "postgresql+psycopg://postgres@127.0.0.1:1/test"}])
+def test_bad_settings_are_one_clear_error(kwargs, home):
+    with pytest.raises(UserError) as info:
+        run_load_bench(**{"seconds": 1, **kwargs}, home=home)
+    assert "\n" not in str(info.value)
