@@ -1,40 +1,46 @@
 """`agentcl run`: the main job. Runs the agent on an environment (DriftWorld by default), offline."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from cli.render import console, print_json, table
 
 
 def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-point group agentcl.envs)."),
-        scenario: Optional[str] = typer.Option(None, "--scenario", help="Scenario JSON file (default: built-in)."),
+        scenario: str | None = typer.Option(None, "--scenario", help="Scenario JSON file (default: built-in)."),
         episodes: int = typer.Option(1, "--episodes", help="Episodes to run (each a fresh world)."),
         policy: str = typer.Option("local", "--policy", help="local (no LLM) or openai."),
-        model: Optional[str] = typer.Option(None, "--model", help="Model name for --policy openai."),
+        model: str | None = typer.Option(None, "--model", help="Model name for --policy openai "
+                                                                  "(endpoint: OPENAI_BASE_URL, OPENAI_API_KEY)."),
         seed: int = typer.Option(0, "--seed"),
         consolidate_every: int = typer.Option(0, "--consolidate-every", help="Consolidate every N steps (0: never)."),
-        namespace: Optional[str] = typer.Option(None, "--namespace", "-n", help="Memory namespace (default: new per run)."),
+        replay: bool = typer.Option(True, "--replay/--no-replay", help="Consolidate with replay (default) or without."),
+        device: str = typer.Option("auto", "--device", help="Consolidation device: auto, cpu or cuda."),
+        namespace: str | None = typer.Option(None, "--namespace", "-n", help="Memory namespace (default: new per run)."),
         memory: str = typer.Option("full", "--memory", help="full | append (ablation: never supersede/expire) | none."),
         json_out: bool = typer.Option(False, "--json", help="Print the JSON report.")) -> None:
     """Run the learning agent and print a summary (the report is also saved under AGENTCL_HOME/runs)."""
+    from agentcl.agent.embedcache import caching
     from agentcl.agent.runner import run_agent
     from cli.state import open_store
+    from memory_store.embedding import get_default_embedder
 
-    with open_store() as store:
-        if json_out or not console.is_terminal:
-            report = run_agent(env=env, scenario=scenario, episodes=episodes, policy=policy, model=model, seed=seed,
-                               consolidate_every=consolidate_every, namespace=namespace, memory=memory, store=store)
-        else:
-            from rich.progress import Progress
+    def opener():  # called by run_agent only once every option is known to be good
+        return open_store(embedder=caching(get_default_embedder()))
 
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("running", total=None)
-                report = run_agent(env=env, scenario=scenario, episodes=episodes, policy=policy, model=model,
-                                   seed=seed, consolidate_every=consolidate_every, namespace=namespace, memory=memory,
-                                   store=store, on_step=lambda step: progress.update(task, advance=1,
-                                                                                    description=f"step {step}"))
+    options = {"env": env, "scenario": scenario, "episodes": episodes, "policy": policy, "model": model, "seed": seed,
+               "consolidate_every": consolidate_every, "consolidation_replay": replay, "device": device,
+               "namespace": namespace, "memory": memory, "open_store": opener}
+    if json_out or not console.is_terminal:
+        report = run_agent(**options)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("running", total=None)
+            report = run_agent(**options, on_start=lambda total: progress.update(task, total=total),
+                               on_step=lambda step: progress.update(task, advance=1, description=f"step {step}"))
     if json_out:
         print_json(report)
         return
@@ -46,18 +52,22 @@ def _pct(value) -> str:
 
 
 def summary(report: dict) -> None:
+    explore = report.get("exploration", {})
     rows = [("tasks", report["tasks"]), ("success", _pct(report["success_rate"])),
             ("stale answers", _pct(report["stale_answer_rate"])),
             ("median recovery after a tool change (tasks)", report["median_recovery_tasks"]),
-            ("revisited tasks: success / first time", f"{_pct(report['revisit_success_rate'])} / "
-                                                      f"{_pct(report['revisit_baseline_rate'])}"),
-            ("lookups", report["lookups"]), ("consolidations", report["consolidations"]),
+            ("revisited tasks: success / first time",
+             f"{_pct(report['revisit_success_rate'])} / {_pct(report['revisit_baseline_rate'])}"),
+            ("lookups (in tasks + exploring)", f"{report['lookups']} ({report.get('task_lookups')} in tasks)"),
+            ("exploration: spent / budget", f"{explore.get('spent', 0)} / {explore.get('budget', 0)}"),
+            ("consolidations", report["consolidations"]),
             ("seconds", report["seconds"]), ("report", report.get("report_path"))]
     rows += [(f"success in phase '{k}'", _pct(v)) for k, v in report["success_rate_by_phase"].items()]
     table(f"agentcl run {report['run_id']} ({report['env']}, {report['policy']} policy, {report['memory']} memory)",
           ["metric", "value"], rows)
-    table("tool changes", ["tool", "step", "kind", "recovery tasks"],
-          [(c["tool"], c["step"], c["kind"], c["recovery_tasks"]) for c in report["tool_changes"]])
+    if report["tool_changes"]:
+        table("tool changes", ["tool", "step", "kind", "recovery tasks"],
+              [(c["tool"], c["step"], c["kind"], c["recovery_tasks"]) for c in report["tool_changes"]])
 
 
 def register(app: typer.Typer) -> None:

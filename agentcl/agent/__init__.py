@@ -3,4 +3,4 @@ from .agent import Agent, Percept
 from .config import AgentConfig
 from .plugins import STAGES, AgentPlugin
 
-__all__ = ["Agent", "AgentConfig", "AgentPlugin", "Percept", "STAGES"]
+__all__ = ["STAGES", "Agent", "AgentConfig", "AgentPlugin", "Percept"]

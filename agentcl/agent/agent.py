@@ -14,14 +14,15 @@ from typing import Any
 
 from agentcl.agent import bandit
 from agentcl.agent.config import AgentConfig
+from agentcl.agent.explore import Exploration
 from agentcl.agent.knowledge import TRUSTED, Knowledge
 from agentcl.agent.plugins import AgentPlugin, dispatch
+from agentcl.agent.prior import PriorTrust
 from agentcl.agent.tool_learning import map_arguments, renames_from_error, replacement_from_error
 from agentcl.agent.toolbox import Toolbox
-from agentcl.envs.base import Action, Feedback, Observation, ToolCall, ToolSpec
+from agentcl.envs.base import Action, Feedback, Observation, ToolCall
 from agentcl.policies.base import Attempt, ContextItem, PolicyContext
 from memory_store import MemoryStore
-from memory_store.audit import at_risk, change_intervals
 from memory_store.timeparse import parse_time, utcnow
 
 LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld lets scenarios rename it)
@@ -39,9 +40,10 @@ class Percept:
     belief: Any = None  # the Fact a fact answer would rely on
     tool: str | None = None
     sent_args: dict = field(default_factory=dict)
+    model_guess: str | None = None  # what the local model said (fact value or tool), checked once the task ends
 
 
-class Agent:
+class Agent(Exploration):
     def __init__(self, store: MemoryStore, policy, *, registry=None, config: AgentConfig | None = None,
                  plugins: list[AgentPlugin] | None = None, run_id: str | None = None):
         self.store = store
@@ -57,13 +59,15 @@ class Agent:
         self.last_inputs: dict[str, dict] = {}  # operation -> inputs of its last task (for practice)
         self.usages: list[dict] = []  # successful skill usages (consolidation examples)
         self.model = None
+        self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.world_time: datetime | None = None
         self.lookup = LOOKUP
         self.episode = 0
         self.step_index = 0
         self.explore_spent = 0
-        self.counters = {"explore_lookups": 0, "practice_calls": 0, "renames_learned": 0, "replacements_learned": 0,
-                         "model_answers": 0, "consolidations": 0}
+        self.counters = {"explore_lookups": 0, "practice_calls": 0, "alternative_calls": 0, "renames_learned": 0,
+                         "replacements_learned": 0, "model_priors_used": 0, "consolidations": 0}
+        self._failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure
         self.consolidation_reports: list[dict] = []
         self._events: list[dict] = []
         store.clock = lambda: self.world_time or utcnow()  # the world's clock, when it has one
@@ -121,25 +125,36 @@ class Agent:
         return percept
 
     def _perceive_fact(self, obs: Observation, percept: Percept) -> None:
-        fact = self.knowledge.recall(obs.query.subject, obs.query.predicate)
+        q = obs.query
+        fact = self.knowledge.recall(q.subject, q.predicate)
         ctx = percept.context
+        value, confidence = self._model_fact(obs.text)
+        percept.model_guess = value
+        if value is not None:
+            ctx.prior = value
         if fact is not None:
             percept.belief = fact
             ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
                                      metadata={"confidence": fact.confidence, "source": fact.source})]
             ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
                                    "trusted": fact.confidence >= TRUSTED}
-        elif self.model is not None and self.config.use_model_prior:
-            value, confidence = self.model.predict_fact(obs.text)
-            if value is not None:
-                ctx.prior = value
-                ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence,
-                                       "trusted": confidence >= self.config.prior_confidence}
+        elif value is not None:
+            # Trusted only with a clean track record on this slot, and never for a value memory holds as
+            # expired or superseded (one the model has not unlearned yet).
+            trusted = (confidence >= self.config.prior_confidence and self.prior_trust.trusted(("fact", q.subject, q.predicate))
+                       and not self.knowledge.known_stale(q.subject, q.predicate, value))
+            ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence, "trusted": trusted}
+            self.counters["model_priors_used"] += int(trusted)
+
+    def _model_fact(self, text: str) -> tuple[str | None, float]:
+        if self.model is None or not self.config.use_model_prior:
+            return None, 0.0
+        return self.model.predict_fact(text)
 
     def _perceive_tool(self, obs: Observation, percept: Percept) -> None:
         op = obs.request.operation
         self.last_inputs[op] = dict(obs.request.inputs)
-        ranked = self._rank_tools(op, obs.text)
+        ranked = self._rank_tools(op, obs.text, skill_prior=self._skill_prior(op, obs.text, percept))
         ctx = percept.context
         by_name = {s.name: s for s in ctx.tools}
         ctx.tools = [by_name[n] for n in ranked if n in by_name] + [s for s in ctx.tools if s.name not in ranked]
@@ -149,18 +164,38 @@ class Agent:
             ctx.hints["arguments"] = {ranked[0]: args}
             ctx.usage = {ranked[0]: [f"{k} -> {v}" for k, v in self.knowledge.renames(ranked[0]).items()]}
 
-    def _rank_tools(self, operation: str, text: str) -> list[str]:
-        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates."""
+    def _skill_prior(self, operation: str, text: str, percept: Percept) -> str | None:
+        """The promoted local model's guess of the tool for a task, when its track record for the
+        operation earns trust (None otherwise); the guess is kept to be checked when the task ends."""
+        if self.model is None or not self.config.use_model_prior:
+            return None
+        name, _, confidence = self.model.predict_skill(text)
+        name = self.toolbox.tool_name(name) if name else None
+        percept.model_guess = name
+        if (name is None or confidence < self.config.prior_confidence or name not in self.toolbox.specs
+                or not self.prior_trust.trusted(("tool", operation))):
+            return None
+        percept.context.hints["skill_prior"] = {"tool": name, "confidence": confidence}
+        return name
+
+    def _rank_tools(self, operation: str, text: str, *, skill_prior: str | None = None) -> list[str]:
+        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates,
+        the local model's guess (if any) counting as the best-ranked candidate."""
         usable = {s.name for s in self.toolbox.usable()} - {self.lookup}
         known = self.knowledge.tool_for(operation)
         if known is not None and known.object in usable and known.confidence >= TRUSTED:
             return [known.object]
         hits = self.toolbox.candidates(f"{operation.replace('_', ' ')}: {text}", k=3, exclude=(self.lookup,))
+        prior = {n: s for n, s in hits}
+        if skill_prior in usable:
+            prior[skill_prior] = max(prior.values(), default=0.0) + 1.0
+            if skill_prior not in [n for n, _ in hits]:
+                hits = [(skill_prior, prior[skill_prior]), *hits]
         names = [n for n, _ in hits]
         if not names:
             return []
         arms = self.arms.setdefault(operation, {})
-        first = bandit.ucb_choice(names, arms, prior={n: s for n, s in hits})
+        first = bandit.ucb_choice(names, arms, prior=prior)
         return [first] + [n for n in names if n != first]
 
     def _arguments(self, tool: str, inputs: dict) -> dict:
@@ -204,8 +239,33 @@ class Agent:
             self._revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:
             self._revise_tool(obs, call, fb, info)
+        if fb.task_done:
+            self._check_model_guess(percept, action, fb)
         dispatch(self.plugins, "after_revise", self, info)
         self._event("revise", {"learned": info["learned"]})
+
+    def _check_model_guess(self, percept: Percept, action: Action, fb: Feedback) -> None:
+        """Score the local model's shadow guess for this task against what the task revealed."""
+        guess, obs = percept.model_guess, percept.observation
+        if guess is None:
+            return
+        if obs.kind == "fact" and obs.query is not None:
+            key = ("fact", obs.query.subject, obs.query.predicate)
+            looked_up = [a.result.output.get("value") for a in percept.context.attempts
+                         if a.result is not None and a.result.ok and a.result.tool == self.lookup
+                         and isinstance(a.result.output, dict)]
+            truth = (action.answer if fb.correct else fb.correction.value if fb.correction is not None
+                     else looked_up[-1] if looked_up else None)
+            if truth is not None:
+                self.prior_trust.record(key, guess, truth)
+            elif action.answer is not None and guess.casefold() == action.answer.strip().casefold():
+                self.prior_trust.record_outcome(key, False)  # the guess was given, and was wrong
+        elif obs.request is not None and action.tool_call is not None:
+            key = ("tool", obs.request.operation)
+            if fb.correct:
+                self.prior_trust.record(key, guess, action.tool_call.name)
+            elif guess == action.tool_call.name:
+                self.prior_trust.record_outcome(key, False)
 
     def _learn_lookup(self, fb: Feedback, info: dict) -> None:
         result = fb.tool_result
@@ -235,7 +295,11 @@ class Agent:
             c = fb.correction
             if self.knowledge.mode == "append":
                 self.knowledge.doubt(used)
-            res = self.knowledge.learn(c.subject, c.predicate, c.value, source="feedback", valid_from=self.world_time)
+            # A value with a natural lifetime (the slot's earlier values expired) comes here without its end:
+            # learnt, but below trust, so it is re-verified (and its expiry learnt) before it is relied on.
+            lifetime = self.knowledge.has_lifetime(c.subject, c.predicate)
+            res = self.knowledge.learn(c.subject, c.predicate, c.value, source="feedback", valid_from=self.world_time,
+                                       confidence=TRUSTED * 0.8 if lifetime else 1.0)
             info["learned"].append({"correction": [c.subject, c.predicate, c.value], "action": res.action if res else None})
         else:
             self.knowledge.doubt(used)
@@ -253,12 +317,18 @@ class Agent:
         if fb.correct:
             bandit.update(arms, call.name, 1.0)
             self.last_used[op] = obs.step
+            # Success validates what the call relied on: the tool for the operation, its parameter names.
             self.knowledge.learn_tool_for(op, call.name, source="feedback", when=self.world_time)
+            self.knowledge.confirm_renames(call.name, {k for k in call.arguments if k not in inputs})
             self._learn_argument_names(call, inputs, info)
             self.usages.append({"task": obs.text, "skill": call.name, "args": dict(call.arguments)})
             return
         bandit.update(arms, call.name, 0.0)
-        self._learn_from_tool_error(op, call, inputs, error, info)
+        if not self._learn_from_tool_error(op, call, inputs, error, info):
+            self._failed_tool = (op, call.name, dict(inputs))  # explore may try another tool for it
+        self.knowledge.reflect(f"Called {call.name}({call.arguments}) for {obs.text!r} and got: {fb.message}",
+                               occurred_at=self.world_time, metadata={"task": obs.task_id, "step": obs.step,
+                                                                      "tool": call.name})
 
     def _learn_argument_names(self, call: ToolCall, inputs: dict, info: dict) -> None:
         known = self.knowledge.renames(call.name)
@@ -268,7 +338,9 @@ class Agent:
                 self.knowledge.learn_rename(call.name, canonical, sent, source="feedback", when=self.world_time)
                 info["learned"].append({"param": [call.name, canonical, sent]})
 
-    def _learn_from_tool_error(self, op: str, call: ToolCall, inputs: dict, error: dict | None, info: dict) -> None:
+    def _learn_from_tool_error(self, op: str, call: ToolCall, inputs: dict, error: dict | None, info: dict) -> bool:
+        """Learn what a failed call's error says (a replacement tool, renamed parameters); False when it
+        explains nothing, and the tool usually used for the operation is doubted instead."""
         info.setdefault("learned", [])
         replacement = replacement_from_error(error)
         if replacement:
@@ -276,7 +348,7 @@ class Agent:
             self.toolbox.note(call.name, f"deprecated: use {replacement} instead")
             self.counters["replacements_learned"] += 1
             info["learned"].append({"replacement": [call.name, replacement]})
-            return
+            return True
         renames = renames_from_error(error)
         if renames:
             sent_to_canonical = {}
@@ -290,61 +362,11 @@ class Agent:
                 self.toolbox.note(call.name, f"parameter {old!r} is now {new!r}")
                 self.counters["renames_learned"] += 1
                 info["learned"].append({"rename": [call.name, old, new]})
-            return
+            return True
         known = self.knowledge.tool_for(op)
         if known is not None and known.object == call.name:  # the usual tool failed: try others next time
             self.knowledge.doubt(known, by=0.6)
-
-    def explore(self, env, obs: Observation) -> None:
-        """Spend the exploration budget: re-verify facts at risk, practise tools not used for a while."""
-        info = {"observation": obs, "actions": []}
-        dispatch(self.plugins, "before_explore", self, info)
-        budget = self.config.explore_budget * (obs.step + 1)
-        if self.knowledge.enabled and self.explore_spent < budget and obs.step % self.config.reverify_every == 0:
-            self._reverify(env, info)
-        if self.knowledge.enabled and self.explore_spent < budget:
-            self._practise(env, obs.step, info)
-        dispatch(self.plugins, "after_explore", self, info)
-        if info["actions"]:
-            self._event("explore", {"actions": info["actions"]})
-
-    def _reverify(self, env, info: dict) -> None:
-        everything = self.store.facts(namespace=self.config.namespace, status="all")
-        world = [f for f in everything if not f.subject.startswith(("operation ", "tool "))]
-        active = [f for f in world if f.status == "active"]
-        risky = at_risk(active, change_intervals(world), self.store.now())
-        risky += [{"subject": f.subject, "predicate": f.predicate} for f in active if f.confidence < TRUSTED]
-        if not risky or self.lookup not in {s.name for s in env.tools()}:
-            return
-        target = risky[0]
-        result = env.execute_tool(ToolCall(self.lookup, {"subject": target["subject"], "predicate": target["predicate"]}))
-        self.explore_spent += 1
-        self.counters["explore_lookups"] += 1
-        if result.ok:
-            self._learn_lookup(Feedback(step=self.step_index, task_id="explore", correct=None, message="",
-                                        tool_result=result), info)
-        info["actions"].append({"reverify": [target["subject"], target["predicate"]], "ok": result.ok})
-
-    def _practise(self, env, step: int, info: dict) -> None:
-        stale = [op for op, last in self.last_used.items() if step - last >= self.config.practice_after]
-        if not stale:
-            return
-        op = min(stale, key=lambda o: self.last_used[o])
-        inputs = self.last_inputs.get(op)
-        ranked = self._rank_tools(op, op.replace("_", " "))
-        if not inputs or not ranked:
-            return
-        call = ToolCall(ranked[0], self._arguments(ranked[0], inputs))
-        result = env.execute_tool(call)
-        self.explore_spent += 1
-        self.counters["practice_calls"] += 1
-        if result.ok:
-            self.last_used[op] = step
-            self.knowledge.learn_tool_for(op, call.name, source="practice", when=self.world_time)
-        else:
-            self._learn_from_tool_error(op, call, inputs, result.error, info)
-            self.last_used[op] = step - self.config.practice_after + 1  # retry soon, not every step
-        info["actions"].append({"practise": op, "tool": call.name, "ok": result.ok})
+        return False
 
     # -- consolidation -----------------------------------------------------------------------
     def _maybe_consolidate(self, step: int) -> None:
@@ -357,8 +379,10 @@ class Agent:
         from agentcl.model import load_promoted
 
         config = None if self.config.consolidation_replay else {"strategy": "naive"}
+        # With a registry, every successful call is already there as a usage example (under its registry
+        # name); the agent's own list is for registry-less runs, so no usage is learned twice.
         report = consolidate(self.store, self.registry, namespace=self.config.namespace, device=self.config.device,
-                             config=config, usages=self.usages)
+                             config=config, usages=self.usages if self.registry is None else [])
         data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
         self.consolidation_reports.append(data)
         self.counters["consolidations"] += 1

@@ -19,6 +19,7 @@ class AgentConfig:
     consolidation_replay: bool = True
     use_model_prior: bool = True
     prior_confidence: float = 0.9
+    prior_checks: int = 3  # the model's last N guesses for a slot/operation must all have been right to trust it
     device: str = "auto"
     log_events: bool = True
     env_name: str = "env"  # prefix of the world's tools in the skill registry
@@ -28,5 +29,7 @@ class AgentConfig:
             raise InvalidInputError(f"unknown memory mode {self.memory!r}; use {', '.join(MEMORY_MODES)}")
         if not 0 <= self.explore_budget <= 1:
             raise InvalidInputError("explore budget must be in [0, 1]")
+        if self.prior_checks < 1:
+            raise InvalidInputError("prior_checks must be at least 1")
         if self.consolidate_every < 0:
             raise InvalidInputError("--consolidate-every must be 0 (never) or a positive number of steps")

@@ -44,6 +44,22 @@ class Knowledge:
             return min(trusted or facts, key=lambda f: f.id)
         return max(facts, key=lambda f: (f.valid_from, f.confidence, f.id))
 
+    def known_stale(self, subject: str, predicate: str, value: str) -> bool:
+        """`value` is one memory holds for the slot only as expired or superseded (never the current one)."""
+        if not self.enabled:
+            return False
+        norm = " ".join(value.casefold().split())
+        same = [f for f in self.store.facts(namespace=self.namespace, subject=subject, predicate=predicate,
+                                            status="all") if " ".join(f.object.casefold().split()) == norm]
+        now = self.store.now()
+        return bool(same) and all(f.status in ("expired", "superseded", "retracted")
+                                  or (f.expires_at is not None and f.expires_at <= now) for f in same)
+
+    def has_lifetime(self, subject: str, predicate: str) -> bool:
+        """Values of this slot came with an expiry before (a rotation, a weekly on-call)."""
+        return self.enabled and any(f.expires_at is not None for f in self.store.facts(
+            namespace=self.namespace, subject=subject, predicate=predicate, status="all"))
+
     def values(self, subject: str, predicate: str) -> list[Fact]:
         return self.store.facts(namespace=self.namespace, subject=subject, predicate=predicate) if self.enabled else []
 
@@ -104,3 +120,11 @@ class Knowledge:
 
     def learn_rename(self, tool: str, canonical: str, param: str, *, source: str, when: datetime | None) -> None:
         self.learn(f"tool {tool}", f"param {canonical}", param, source=source, valid_from=when)
+
+    def confirm_renames(self, tool: str, params: set[str]) -> None:
+        """A call that worked validates the learned parameter names it used."""
+        if not self.enabled or not params:
+            return
+        for f in self.store.facts(namespace=self.namespace, subject=f"tool {tool}"):
+            if f.predicate.startswith("param ") and f.object in params:
+                self.confirm(f)

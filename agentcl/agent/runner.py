@@ -5,8 +5,9 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from agentcl.agent.agent import Agent
 from agentcl.agent.config import AgentConfig
@@ -27,6 +28,16 @@ def make_policy(name: str, *, model: str | None = None):
     raise UserError(f"unknown policy {name!r}; use {' or '.join(POLICIES)}")
 
 
+def default_store(**kwargs):
+    """The store of AGENTCL_HOME / AGENTCL_DB_URL, with the embedding memo an agent run wants."""
+    from agentcl.agent.embedcache import caching
+    from memory_store import MemoryStore
+    from memory_store.embedding import get_default_embedder
+
+    kwargs.setdefault("embedder", caching(get_default_embedder()))
+    return MemoryStore.open(**kwargs)
+
+
 def open_registry(store):
     """The skill registry beside the store (same database), or None if it cannot be opened."""
     try:
@@ -36,34 +47,78 @@ def open_registry(store):
     return SkillRegistry.open(store.url, home=store.home, embedder=store.embedder)
 
 
-def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
-              model: str | None = None, seed: int = 0, consolidate_every: int = 0, namespace: str | None = None,
-              memory: str = "full", store=None, registry: Any = "auto", config: AgentConfig | None = None,
-              on_step: Callable[[int], None] | None = None, save: bool = True, plugins=None) -> dict:
-    """Run the agent for `episodes` episodes; returns the JSON report (also saved under AGENTCL_HOME/runs)."""
+def check_device(device: str) -> None:
+    """auto, cpu, cuda or cuda:N, and cuda only where a GPU is visible."""
+    if device in ("auto", "cpu"):
+        return
+    if device != "cuda" and not device.startswith("cuda:"):
+        raise UserError(f"unknown device {device!r}: use auto, cpu or cuda")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError("device cuda requested but no GPU is visible; use --device auto or cpu")
+
+
+def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
+                model: str | None = None, seed: int = 0, memory: str = "full", consolidate_every: int = 0,
+                device: str = "auto"):
+    """Check every option a user gives and build the policy and the world, before anything is written:
+    bad input (unknown environment or policy, a scenario that does not validate, an unreachable
+    endpoint) ends here, as a UserError, with the store untouched."""
+    from agentcl.agent.knowledge import MEMORY_MODES
     from agentcl.envs.registry import load_environment
-    from agentcl.envs.scoring import score_run
 
     if episodes < 1:
         raise UserError("--episodes must be at least 1")
+    if memory not in MEMORY_MODES:
+        raise UserError(f"unknown memory mode {memory!r}; use {', '.join(MEMORY_MODES)}")
+    if consolidate_every < 0:
+        raise UserError("--consolidate-every must be 0 (never) or a positive number of steps")
+    check_device(device)
     pol = make_policy(policy, model=model)
-    kwargs = {"seed": seed}
+    kwargs: dict[str, Any] = {"seed": seed}
     if scenario:
         kwargs["scenario"] = scenario
     world = load_environment(env, **kwargs)
+    check = getattr(pol, "check", None)
+    if callable(check):  # e.g. the openai policy: is the endpoint there at all?
+        check()
+    return pol, world
+
+
+def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
+              model: str | None = None, seed: int = 0, consolidate_every: int = 0, namespace: str | None = None,
+              memory: str = "full", consolidation_replay: bool = True, device: str = "auto", store=None,
+              open_store: Callable[[], Any] | None = None, registry: Any = "auto", config: AgentConfig | None = None,
+              on_step: Callable[[int], None] | None = None, on_start: Callable[[int | None], None] | None = None,
+              save: bool = True, plugins=None, include_records: bool = False) -> dict:
+    """Run the agent for `episodes` episodes; returns the JSON report (also saved under AGENTCL_HOME/runs).
+
+    `store`: an open MemoryStore to use (left open); otherwise `open_store()` (default: `default_store`)
+    is called once the options are known to be good, and the store is closed at the end.
+    `on_start(total)` is told the number of steps to come (None when the world does not say), `on_step(step)`
+    after each one. `include_records`: add every graded task ("records") to the report (for plots)."""
+    from agentcl.envs.scoring import score_run
+
+    pol, world = prepare_run(env=env, scenario=scenario, episodes=episodes, policy=policy, model=model, seed=seed,
+                             memory=config.memory if config else memory,
+                             consolidate_every=config.consolidate_every if config else consolidate_every,
+                             device=config.device if config else device)
     run_id = uuid.uuid4().hex[:12]
     ns = namespace or f"run-{run_id}"
     own_store = store is None
     if own_store:
-        from memory_store import MemoryStore
-
-        store = MemoryStore.open()
+        store = (open_store or default_store)()
     try:
         if registry == "auto":
             registry = open_registry(store)
-        cfg = config or AgentConfig(namespace=ns, memory=memory, consolidate_every=consolidate_every)
+        cfg = config or AgentConfig(namespace=ns, memory=memory, consolidate_every=consolidate_every,
+                                    consolidation_replay=consolidation_replay, device=device)
         cfg.namespace = ns
         cfg.env_name = getattr(world, "name", env)
+        if on_start is not None:
+            horizon = getattr(world, "horizon", None)
+            on_start(horizon * episodes if isinstance(horizon, int) else None)
         started = time.perf_counter()
         agents = []
         for episode in range(episodes):
@@ -74,21 +129,31 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
             agent.run_episode(world, seed=seed, on_step=on_step)
             agents.append(agent)
         seconds = time.perf_counter() - started
-        report = score_run(world.records(), world.tool_changes() if hasattr(world, "tool_changes") else [])
+        records = world.records()
+        report = score_run(records, world.tool_changes() if hasattr(world, "tool_changes") else [])
         stats = world.stats() if hasattr(world, "stats") else {}
-        counters: dict[str, int] = {}
+        counters: dict[str, float] = {}
         for agent in agents:
             for k, v in agent.counters.items():
                 counters[k] = counters.get(k, 0) + v
         report.update({
-            "run_id": run_id, "env": env, "scenario": scenario or "default", "policy": policy, "model": model,
-            "seed": seed, "memory": cfg.memory, "namespace": ns, "task_lookups": report.get("lookups"),
-            "lookups": stats.get("lookups", report.get("lookups")), "consolidations": counters.get("consolidations", 0),
+            "run_id": run_id, "env": env, "scenario": scenario or "default", "policy": policy,
+            "model": getattr(pol, "model", None) if policy != "local" else None,
+            "seed": seed, "memory": cfg.memory, "consolidate_every": cfg.consolidate_every,
+            "consolidation_replay": cfg.consolidation_replay, "namespace": ns,
+            "task_lookups": report.get("lookups"), "lookups": stats.get("lookups", report.get("lookups")),
+            "consolidations": int(counters.get("consolidations", 0)),
             "consolidation_reports": [r for a in agents for r in a.consolidation_reports],
-            "exploration": {k: counters.get(k, 0) for k in ("explore_lookups", "practice_calls")},
-            "learned": {k: counters.get(k, 0) for k in ("renames_learned", "replacements_learned")},
+            "exploration": {"budget": round(sum(a.explore_budget_total() for a in agents), 2),
+                            "spent": sum(a.explore_spent for a in agents),
+                            **{k: int(counters.get(k, 0)) for k in ("explore_lookups", "practice_calls",
+                                                                     "alternative_calls")}},
+            "learned": {k: int(counters.get(k, 0)) for k in ("renames_learned", "replacements_learned")},
+            "model_priors_used": int(counters.get("model_priors_used", 0)),
             "seconds": round(seconds, 2),
         })
+        if include_records:
+            report["records"] = [r.to_dict() for r in records]
     finally:
         if own_store:
             store.close()

@@ -5,8 +5,8 @@ parameters; a replaced tool as a `deprecated` error naming its replacement. Thes
 errors into the knowledge the agent stores: "parameter X of tool T is now Y", "operation O uses tool T"."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from itertools import permutations
-from typing import Callable, Iterable
 
 from memory_store.keyword import split_identifier
 

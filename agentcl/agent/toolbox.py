@@ -60,6 +60,11 @@ class Toolbox:
         never collide with built-in or plug-in skills of the same name."""
         return f"{self.source}.{tool}"
 
+    def tool_name(self, skill: str) -> str:
+        """The world's name of a registry skill name (the inverse of `skill_name`)."""
+        prefix = f"{self.source}."
+        return skill.removeprefix(prefix)
+
     def _register(self, spec: ToolSpec) -> None:
         try:
             function = dict(spec.to_openai()["function"], name=self.skill_name(spec.name))
@@ -67,7 +72,7 @@ class Toolbox:
             if spec.deprecated:
                 self.registry.deprecate(self.skill_name(spec.name),
                                         replacement=self.skill_name(spec.replacement) if spec.replacement else None)
-        except Exception as exc:  # the registry is a learning aid here; the world's tools still work
+        except Exception as exc:  # noqa: BLE001 - the registry only aids learning; the tools still work
             log.warning("could not register tool %s in the skill registry: %s", spec.name, exc)
 
     def usable(self) -> list[ToolSpec]:
@@ -84,7 +89,7 @@ class Toolbox:
                 ranked = [(wanted[h.name], float(h.score)) for h in hits if h.name in wanted]
                 if ranked:
                     return ranked[:k]
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the registry only aids learning
                 log.warning("skill search failed, using the local index: %s", exc)
         return self._local_search(text, names)[:k]
 
@@ -107,7 +112,7 @@ class Toolbox:
                 record(self.skill_name(name), ok=ok, error_kind=error_kind, latency_ms=latency_ms)
             if ok and task:
                 self.registry.add_example(self.skill_name(name), task, dict(args or {}))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the registry only aids learning
             log.warning("could not record the outcome of %s: %s", name, exc)
 
     def note(self, name: str, text: str) -> None:
@@ -115,5 +120,5 @@ class Toolbox:
             return
         try:
             self.registry.add_note(self.skill_name(name), text)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the registry only aids learning
             log.warning("could not attach a usage note to %s: %s", name, exc)

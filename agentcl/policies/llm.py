@@ -162,6 +162,16 @@ class OpenAIPolicy:
     def endpoint(self) -> str:
         return self.base_url or "https://api.openai.com/v1"
 
+    def check(self) -> None:
+        """Fail fast, before a run writes anything, when the endpoint is unreachable or refuses the key
+        (GET /models, with the same timeout and retries as a decision)."""
+        try:
+            self._client.models.list()
+        except (self._openai.AuthenticationError, self._openai.APIConnectionError) as exc:  # incl. timeouts
+            raise self._explain(exc) from None
+        except self._openai.APIStatusError:
+            pass  # it answered: some OpenAI-compatible servers do not serve /models, chat may still work
+
     def decide(self, observation: Observation, context: PolicyContext) -> Action:
         request: dict[str, Any] = {"model": self.model, "messages": build_messages(observation, context)}
         if self.temperature is not None:  # some models accept neither: None leaves them out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentcl.agent import Agent, AgentConfig, AgentPlugin
+from agentcl.agent.embedcache import caching
 from agentcl.agent.runner import run_agent
 from agentcl.envs.drift import DriftWorld
 from agentcl.policies.local import LocalPolicy
@@ -21,7 +22,7 @@ REPORT_KEYS = {"episodes", "success_rate", "success_rate_by_phase", "stale_answe
 
 @pytest.fixture
 def mem(tmp_path, embedder, home):
-    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=home, embedder=embedder)
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=home, embedder=caching(embedder))
     yield store
     store.close()
 
@@ -52,8 +53,25 @@ def test_stages_are_logged_and_hookable(mem):
     agent.run_episode(world, seed=1)
     steps = {s for stage, s in seen if stage == "perceive"}
     assert steps == set(range(world.horizon))
-    stages = {e["stage"] for e in mem.events(agent.run_id)}
-    assert {"perceive", "act", "feedback", "revise"} <= stages
+    events = mem.events(agent.run_id)
+    for stage in ("perceive", "explore"):  # once per task
+        assert sorted(e["step"] for e in events if e["stage"] == stage) == list(range(world.horizon))
+    for stage in ("act", "feedback", "revise"):  # once per action (a lookup is an action too)
+        assert {e["step"] for e in events if e["stage"] == stage} == set(range(world.horizon))
+    assert all(e["run_id"] == agent.run_id and e["episode"] == 0 for e in events)
+
+
+def test_exploration_stays_within_its_budget(mem):
+    spent = {}
+    for budget in (0.0, 0.1):
+        world = DriftWorld(SCENARIO)
+        config = AgentConfig(namespace=f"budget-{budget}", explore_budget=budget, practice_after=8)
+        agent = Agent(mem, LocalPolicy(), config=config)
+        agent.run_episode(world, seed=3)
+        assert agent.explore_spent <= agent.explore_budget_total() == pytest.approx(budget * world.horizon)
+        assert world.stats()["practice_calls"] == agent.explore_spent  # every exploration action hit the world
+        spent[budget] = agent.explore_spent
+    assert spent[0.0] == 0 and spent[0.1] > 0
 
 
 def test_unknown_policy_and_environment_are_user_errors(mem):
@@ -61,6 +79,26 @@ def test_unknown_policy_and_environment_are_user_errors(mem):
         run_agent(policy="oracle", store=mem, save=False)
     with pytest.raises(UserError):
         run_agent(env="nowhere", store=mem, save=False)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--policy", "oracle"], "unknown policy 'oracle'"),
+    (["--env", "nowhere"], "unknown environment 'nowhere'"),
+    (["--memory", "sometimes"], "unknown memory mode"),
+    (["--episodes", "0"], "--episodes must be at least 1"),
+    (["--consolidate-every", "-1"], "--consolidate-every"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--scenario", "/nonexistent/scenario.json"], "does not exist"),
+])
+def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(home, capsys, args, message):
+    from cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *args])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(home.iterdir()) == []  # checked before the store is even opened
 
 
 def test_cli_run_json_and_bad_scenario(tmp_path, home):
