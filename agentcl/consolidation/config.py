@@ -14,10 +14,11 @@ class ConsolidationConfig:
     replay_size: int = 2000
     replay_policy: str = "class_balanced"    # or "reservoir"
     holdout_every: int = 4                   # one usage in N (by task hash) is held out as a probe
-    epochs: int = 8
+    epochs: int = 30                         # memorising arbitrary facts takes many passes: 8 epochs learn
+                                             # ~77% of 1,000 generated facts, 30 learn ~94% of 5,000
     corrective_epochs: int = 8
     batch_size: int = 64
-    lr: float = 2e-3
+    lr: float = 5e-3
     hidden: int = 256
     learn_threshold: float = 0.8             # gate: the new material's probe accuracy must reach this
     tolerance: float = 0.02                  # gate: old-probe accuracy may drop at most this much
@@ -25,6 +26,9 @@ class ConsolidationConfig:
     gate: bool = True                        # False: promote every candidate (benchmarks measuring raw forgetting)
     correct: bool = True                     # run the targeted corrective round for stale slots / forgotten skills
     max_fact_probes: int = 1000              # probe items per round (sampled) to keep probing cheap
+    max_encode: int = 30_000                 # question texts encoded per run: a bigger backlog gets fewer phrasings
+    max_train_rows: int = 1_000_000          # rows (replay included) the main round may process: a bigger
+                                             # backlog trains fewer epochs with bigger batches (0: no limit)
     keep_states: int = 10                    # promoted checkpoints that keep their learned state (for rollback)
     seed: int = 0
     cpu_threads: int | None = 1              # torch intra-op threads on CPU while training (None: leave as is);

@@ -67,6 +67,14 @@ class UsageRecord:
                    success=bool(success), at=get("at") or get("created_at") or get("timestamp"), id=get("id"))
 
 
+def phrasings_within(requested: int, facts: int, max_encode: int) -> int:
+    """Question phrasings per fact so that a run encodes about `max_encode` texts at most: a large
+    backlog (a first consolidation of 100k memories) gets fewer phrasings, never fewer than one."""
+    if requested <= 0 or facts <= 0 or max_encode <= 0:
+        return requested
+    return max(1, min(requested, max_encode // facts))
+
+
 def fact_examples(namespace: str, subject: str, predicate: str, value: str, *, fact_id: int | None,
                   phrasings: int = 3, use_stored_vector: bool = True) -> list[Example]:
     """Several question phrasings -> value, plus (optionally) the stored fact vector -> value."""

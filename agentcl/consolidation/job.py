@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +17,8 @@ from memory_store.timeparse import iso, utcnow
 
 from ..model import CheckpointStore, LocalModel
 from .config import ConsolidationConfig
-from .examples import (Example, UsageRecord, canonical_question, fact_examples, latest_args, skill_key,
-                       split_usages, usage_examples)
+from .examples import (Example, UsageRecord, canonical_question, fact_examples, latest_args, phrasings_within,
+                       skill_key, split_usages, usage_examples)
 from .gate import GateDecision, gate_decision
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
@@ -30,7 +29,7 @@ from .report import ConsolidationReport
 from .select import plan_facts, registry_usages, usage_fingerprint
 from .state import ConsolidationState, ProbeItem, RunLog, state_dir
 from .strategies import make_strategy
-from .trainer import train_round
+from .trainer import round_budget, torch_threads, train_round
 
 
 def consolidate(store, registry=None, *, namespace: str = "default", device: str = "auto",
@@ -60,21 +59,6 @@ def consolidate(store, registry=None, *, namespace: str = "default", device: str
         return job.run()
 
 
-@contextmanager
-def _torch_threads(device: str, threads: int | None):
-    """Train the small adapter with few CPU threads (extra ones only add contention); encoding keeps
-    the process's setting, where more threads do help."""
-    import torch
-
-    before = torch.get_num_threads()
-    if device == "cpu" and threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @dataclass
 class _Probe:
     stale: dict
@@ -89,6 +73,7 @@ class _Job:
         self.extra_usages = [UsageRecord.coerce(u) for u in usages]
         self.embedder = store.embedder
         self.extra_retired: set[str] = set()
+        self.encode_seconds = 0.0
         self.fact_items: list[ProbeItem] = []  # earlier rounds' fact probes: the disagreement check
         self.fact_vecs = np.zeros((0, 0), dtype=np.float32)
         self._vec_cache: dict[str, np.ndarray] = {}
@@ -97,8 +82,10 @@ class _Job:
     def encode(self, texts: list[str]) -> np.ndarray:
         missing = sorted({t for t in texts if t not in self._vec_cache})
         if missing:
+            started = time.perf_counter()
             for t, v in zip(missing, self.embedder.encode(missing)):
                 self._vec_cache[t] = v
+            self.encode_seconds += time.perf_counter() - started
         dim = self.embedder.dim
         return np.stack([self._vec_cache[t] for t in texts]) if texts else np.zeros((0, dim), np.float32)
 
@@ -178,8 +165,12 @@ class _Job:
         self.retired = retired
 
         # 2. build examples
+        phrasings = phrasings_within(cfg.phrasings, len(plan.new), cfg.max_encode)
+        if phrasings < cfg.phrasings:
+            rep.notes.append(f"{len(plan.new):,} new facts: {phrasings} question phrasing(s) each "
+                             f"(max_encode {cfg.max_encode:,})")
         examples = [ex for f in plan.new for ex in fact_examples(
-            f.namespace, f.subject, f.predicate, f.object, fact_id=f.id, phrasings=cfg.phrasings,
+            f.namespace, f.subject, f.predicate, f.object, fact_id=f.id, phrasings=phrasings,
             use_stored_vector=cfg.use_stored_vectors)]
         train_u, held_u = split_usages(usages, holdout_every=cfg.holdout_every)
         examples += usage_examples(train_u)
@@ -244,9 +235,14 @@ class _Job:
         strategy.before_round(candidate.net, previous=old_net, old_classes=old_net.n_classes if old_net else 0)
         fwt_entry = probe_accuracy(previous, new_probe, new_vecs) if new_probe else None
         t_train = time.perf_counter()
-        with _torch_threads(self.device, cfg.cpu_threads):
-            stats = train_round(candidate.net, x, y, strategy=strategy, replay_x=rx, replay_y=ry, epochs=cfg.epochs,
-                                batch_size=cfg.batch_size, lr=cfg.lr, device=self.device,
+        epochs, batch = round_budget(len(x), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                                     replay=strategy.replay and rx is not None, max_rows=cfg.max_train_rows)
+        if (epochs, batch) != (cfg.epochs, cfg.batch_size):
+            rep.notes.append(f"{len(x):,} examples: {epochs} epoch(s) of batch {batch} "
+                             f"(max_train_rows {cfg.max_train_rows:,})")
+        with torch_threads(self.device, cfg.cpu_threads):
+            stats = train_round(candidate.net, x, y, strategy=strategy, replay_x=rx, replay_y=ry, epochs=epochs,
+                                batch_size=batch, lr=cfg.lr, device=self.device,
                                 seed=cfg.seed + state.rounds, finish=False)
         rep.replayed = stats.replayed
 
@@ -260,7 +256,7 @@ class _Job:
         # 5. correct
         if cfg.correct and (found.stale or found.forgotten):
             cx, cy = self._corrective(candidate, found, examples, x, y, buffer)
-            with _torch_threads(self.device, cfg.cpu_threads):
+            with torch_threads(self.device, cfg.cpu_threads):
                 stats = train_round(candidate.net, cx, cy, strategy=strategy, replay_x=rx, replay_y=ry,
                                     epochs=cfg.corrective_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                     device=self.device, seed=cfg.seed + state.rounds + 1, finish=False)
@@ -270,7 +266,7 @@ class _Job:
             after = found
         import torch
 
-        with _torch_threads(self.device, cfg.cpu_threads):
+        with torch_threads(self.device, cfg.cpu_threads):
             strategy.after_round(candidate.net, torch.as_tensor(x, device=self.device),
                                  torch.as_tensor(y, device=self.device))
         rep.train_seconds = round(time.perf_counter() - t_train, 3)
@@ -381,6 +377,7 @@ class _Job:
     def _finish(self, rep, buffer, sdir, started) -> ConsolidationReport:
         rep.buffer_size = len(buffer)
         rep.seconds = round(time.perf_counter() - started, 3)
+        rep.encode_seconds = round(self.encode_seconds, 3)
         self.log.record({"at": iso(utcnow()), "promoted": rep.promoted, "reason": rep.reason,
                          "checkpoint": rep.checkpoint_id, "examples": rep.examples,
                          "stale_detected": rep.stale_detected, "forgotten_detected": rep.forgotten_detected,

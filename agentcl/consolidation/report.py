@@ -35,7 +35,8 @@ class ConsolidationReport:
     round: int = 0
     metrics: dict = field(default_factory=lambda: {"acc": None, "bwt": None, "fwt": None, "forgetting": None})
     seconds: float = 0.0
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0       # main and corrective rounds, with the probes between them
+    encode_seconds: float = 0.0      # encoding question and task texts (stored vectors are reused)
     notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:

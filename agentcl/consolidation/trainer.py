@@ -1,6 +1,7 @@
 """One training round: new data in mini-batches, replay mixed into every batch, strategy penalties."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,36 @@ import torch.nn.functional as F
 from torch import nn
 
 from .strategies import Strategy
+
+
+@contextmanager
+def torch_threads(device: str, threads: int | None):
+    """Train the small adapter with few CPU threads (extra ones only add contention); encoding keeps
+    the process's setting, where more threads do help."""
+    import torch
+
+    before = torch.get_num_threads()
+    if device == "cpu" and threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def round_budget(examples: int, *, epochs: int, batch_size: int, replay: bool, max_rows: int,
+                 max_batch: int = 1024, steps_per_epoch: int = 1000) -> tuple[int, int]:
+    """(epochs, batch size) for a round of `examples`: small rounds train as configured; a large one
+    uses bigger batches (at most ~`steps_per_epoch` steps per epoch, batches up to `max_batch`) and
+    fewer epochs, so that rows processed (replayed ones included) stay within `max_rows`; at least
+    one epoch always runs."""
+    if examples <= 0 or epochs <= 0:
+        return epochs, batch_size
+    batch = min(max_batch, max(batch_size, -(-examples // steps_per_epoch)))
+    rows_per_epoch = examples * (2 if replay else 1)
+    if max_rows > 0:
+        epochs = max(1, min(epochs, max_rows // rows_per_epoch))
+    return epochs, batch
 
 
 @dataclass

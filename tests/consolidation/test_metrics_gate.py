@@ -53,3 +53,18 @@ def test_gate_promotes_only_when_new_learned_and_old_kept():
     assert not stale.promote and "stale" in stale.reason
     first = gate_decision(new_examples=3, new_accuracy=0.8, old_accuracy_before=None, old_accuracy_after=None)
     assert first.promote  # no earlier model: nothing to lose
+
+
+def test_budgets_for_a_large_backlog():
+    from agentcl.consolidation.examples import phrasings_within
+    from agentcl.consolidation.trainer import round_budget
+
+    assert phrasings_within(3, 100, 30_000) == 3  # a normal round: as configured
+    assert phrasings_within(3, 15_000, 30_000) == 2 and phrasings_within(3, 100_000, 30_000) == 1  # never 0
+    assert phrasings_within(0, 100_000, 30_000) == 0
+    assert round_budget(2_000, epochs=8, batch_size=64, replay=True, max_rows=1_000_000) == (8, 64)
+    # 200k examples: batches grow to ~1000 steps an epoch, epochs shrink to the row budget, at least one
+    assert round_budget(200_000, epochs=8, batch_size=64, replay=False, max_rows=1_000_000) == (5, 200)
+    assert round_budget(200_000, epochs=8, batch_size=64, replay=True, max_rows=1_000_000) == (2, 200)
+    assert round_budget(5_000_000, epochs=8, batch_size=64, replay=True, max_rows=1_000_000) == (1, 1024)
+    assert round_budget(200_000, epochs=8, batch_size=64, replay=True, max_rows=0) == (8, 200)
