@@ -93,3 +93,14 @@ def test_bad_options_change_nothing(small_store, home):
     with pytest.raises(InvalidInputError):
         consolidate(small_store, device="tpu")
     assert not (state_dir(home) / "runs.json").exists() and CheckpointStore(home).ids() == []
+
+
+def test_two_homes_on_one_sqlite_file_exclude_each_other(small_store, home, tmp_path):
+    from agentcl.consolidation.lock import sqlite_lock_path
+
+    other_home = tmp_path / "other-home"
+    with consolidation_lock(small_store, home=home):
+        with pytest.raises(ConsolidationBusy):
+            consolidate(small_store, device="cpu", home=other_home)  # same database file, other state
+    assert sqlite_lock_path("sqlite://", "default") is None
+    assert sqlite_lock_path(f"sqlite:///{tmp_path}/m.db", "a b").name == "m.db.consolidate-a_b.lock"
