@@ -213,11 +213,9 @@ class _Job:
         new_items = [("fact", f"{f.namespace}|{f.subject}|{f.predicate}", f.object,
                       canonical_question(f.subject, f.predicate)) for f in fact_new]
         new_items += [("skill", skill_key(u.skill), u.skill, u.task) for u in held_u]
-        if cfg.phrasings > 0 or not fact_new:
-            new_vecs = self.encode([t for *_, t in new_items])
-        else:  # no encoding at all: facts are probed through their stored vectors
-            new_vecs = np.vstack([self.store.vectors("fact", [f.id for f in fact_new]),
-                                  self.encode([u.task for u in held_u])])
+        # Probes always ask the question (cached when it was a training phrasing): a stored fact vector
+        # embeds the value itself, so answering from it would say nothing about answering questions.
+        new_vecs = self.encode([t for *_, t in new_items])
         new_probe = [ProbeItem(k, key, lab, txt, i) for i, (k, key, lab, txt) in enumerate(new_items)]
 
         # 3. train with replay
