@@ -47,17 +47,39 @@ def _config(strategy: str, replay_size: Optional[int], epochs: Optional[int]):
     return ConsolidationConfig(**options)
 
 
-def _run_once(namespace: str, device: str, config):
+def _run_once(namespace: str, device: str, config, model_dir: Optional[str] = None, epochs: Optional[int] = None):
     from agentcl.consolidation import consolidate
 
     with open_store() as store:
         registry = _open_registry(store)
         try:
+            if model_dir is not None:  # second backend: LoRA adapters over the user's causal LM
+                from agentcl.consolidation.llm_job import consolidate_llm
+                from memory_store.embedding import resolve_device
+
+                return consolidate_llm(store, registry, model_dir=model_dir, namespace=namespace,
+                                       device=resolve_device(device), config=config,
+                                       **({"epochs": epochs} if epochs is not None else {}))
             return consolidate(store, registry, namespace=namespace, device=device, config=config)
         finally:
             close = getattr(registry, "close", None)
             if callable(close):
                 close()
+
+
+def _check_model_dir(model_dir: Optional[str]) -> None:
+    from pathlib import Path
+
+    from memory_store.errors import InvalidInputError
+
+    if model_dir is None:
+        return
+    if not (Path(model_dir) / "config.json").is_file():
+        raise InvalidInputError(f"--model-dir {model_dir}: not a transformers model directory (no config.json)")
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        raise InvalidInputError("--model-dir needs the peft package: pip install peft") from None
 
 
 def _summary(report) -> dict:
@@ -74,9 +96,13 @@ def _summary(report) -> dict:
 def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
             replay_size: Optional[int] = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
             epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs of the main round."),
+            model_dir: Optional[str] = typer.Option(
+                None, "--model-dir", help="A local causal LM (transformers directory): distil into LoRA adapters "
+                                          "over it instead of the default adapter model (needs peft)."),
             json_out: bool = JSON) -> None:
     """Consolidate once: select, train with replay, probe, correct, gate."""
-    report = _run_once(namespace, device, _config(strategy, replay_size, epochs))
+    _check_model_dir(model_dir)
+    report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
     if json_out:
         print_json(report.to_dict())
     else:

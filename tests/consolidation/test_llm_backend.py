@@ -69,3 +69,20 @@ def test_lora_backend_learns_supersedes_and_checkpoints(three_facts, home, tiny_
     assert second.promoted, second.to_dict()
     model = CausalLMModel.load(ckpts.path(ckpts.active_id()), base_dir=tiny_lm)
     assert model.predict_fact("What is the ceo of acme?")[0] == "zed"
+
+
+def test_cli_model_dir_runs_the_lora_backend(three_facts, home, tiny_lm, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app, main
+
+    base = ["--db", str(three_facts.url), "--home", str(home)]
+    out = CliRunner().invoke(app, base + ["consolidate", "run", "--model-dir", tiny_lm, "--epochs", "100", "--json",
+                                          "--device", "cpu"], catch_exceptions=False)
+    report = json.loads(out.stdout)
+    assert report["strategy"] == "lora+replay" and report["new_facts"] == 3 and report["checkpoint_id"] == 1, report
+    with pytest.raises(SystemExit) as exc:
+        main(base + ["consolidate", "run", "--model-dir", str(tmp_path / "nowhere")])
+    assert exc.value.code == 2
