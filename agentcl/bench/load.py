@@ -225,7 +225,8 @@ def _run_workers(writers: int, readers: int, cfg: dict) -> tuple[float, list[str
                 raise UserError(f"load workers were not ready within {READY_TIMEOUT_S} s")
             time.sleep(0.05)
         start = time.time() + 0.5
-        (run / "go").write_text(repr(start))
+        (run / "go.tmp").write_text(repr(start))
+        (run / "go.tmp").replace(run / "go")  # atomic: a worker never reads a half-written start time
         for name, proc in procs:
             proc.join(timeout=max(0.0, start + cfg["seconds"] + STOP_GRACE_S - time.time()))
             if proc.is_alive():
