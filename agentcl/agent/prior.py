@@ -22,16 +22,20 @@ class PriorTrust:
             raise ValueError("checks must be >= 1")
         self.checks = checks
         self._record: dict[Hashable, deque[bool]] = {}
+        self.checked = 0  # all checks so far, and how many came out right: the model's live accuracy
+        self.right = 0
 
     def record(self, key: Hashable, predicted: object | None, truth: object | None) -> None:
         """One check of a prediction against the truth (ignored when either is unknown)."""
         if predicted is None or truth is None:
             return
-        self._record.setdefault(key, deque(maxlen=self.checks)).append(_norm(predicted) == _norm(truth))
+        self.record_outcome(key, _norm(predicted) == _norm(truth))
 
     def record_outcome(self, key: Hashable, correct: bool) -> None:
         """A check whose truth is not known, only whether the prediction was right."""
         self._record.setdefault(key, deque(maxlen=self.checks)).append(bool(correct))
+        self.checked += 1
+        self.right += bool(correct)
 
     def trusted(self, key: Hashable) -> bool:
         history = self._record.get(key)

@@ -150,6 +150,9 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
                                                                      "alternative_calls")}},
             "learned": {k: int(counters.get(k, 0)) for k in ("renames_learned", "replacements_learned")},
             "model_priors_used": int(counters.get("model_priors_used", 0)),
+            # the local model's guesses, made in the shadow of every task and checked against its outcome
+            "model_guesses": {"checked": sum(a.prior_trust.checked for a in agents),
+                              "right": sum(a.prior_trust.right for a in agents)},
             "seconds": round(seconds, 2),
         })
         if include_records:

@@ -5,6 +5,9 @@ no memory; append-only memory (no supersede, no expiry); full memory without con
 consolidation without replay; the full system (full memory + consolidation with replay).
 Each run gets its own SQLite store and state directory, so runs never see each other's memories.
 The metrics are the world's own scoring (`agentcl.envs.scoring`); this module only aggregates them.
+In the consolidating variants the agent asks the promoted local model in the shadow of every task and
+scores its guesses; it relies on them only with a clean track record (`agentcl.agent.prior`), so the
+summary also says how often those guesses were right and what the rounds did to the model (ACC, BWT).
 """
 from __future__ import annotations
 
@@ -34,11 +37,10 @@ class Variant:
 VARIANTS = (
     Variant("no_memory", "no memory", "none", "none"),
     Variant("append_only", "append-only memory", "append", "append"),
-    Variant("full_memory", "full memory, no consolidation", "full", "full"),
-    Variant("consolidation_no_replay", "consolidation without replay", "no replay", "full", consolidate=True,
+    Variant("full_memory", "full memory", "full", "full"),
+    Variant("consolidation_no_replay", "consolidation, no replay", "no replay", "full", consolidate=True,
             replay=False),
-    Variant("full_system", "full system (consolidation + replay)", "full system", "full", consolidate=True,
-            replay=True),
+    Variant("full_system", "full system", "full system", "full", consolidate=True, replay=True),
 )
 
 
@@ -93,6 +95,10 @@ def model_metrics(consolidations: list[dict]) -> dict:
             "consolidation_seconds": round(sum(float(c.get("seconds") or 0) for c in consolidations), 3)}
 
 
+def _guess_accuracy(guesses: dict) -> float | None:
+    return guesses["right"] / guesses["checked"] if guesses.get("checked") else None
+
+
 def per_seed_row(report: dict, *, undocumented: set[tuple[str, int]] = frozenset()) -> dict:
     return {"seed": report["seed"], "success_rate": report["success_rate"],
             "stale_answer_rate": report["stale_answer_rate"],
@@ -104,6 +110,7 @@ def per_seed_row(report: dict, *, undocumented: set[tuple[str, int]] = frozenset
             "consolidations": report["consolidations"],
             "model": model_metrics(report.get("consolidation_reports") or []),
             "model_priors_used": report.get("model_priors_used", 0), "exploration": report.get("exploration"),
+            "model_guess_accuracy": _guess_accuracy(report.get("model_guesses") or {}),
             "tool_changes": [{**{k: c[k] for k in ("tool", "step", "kind", "recovery_tasks", "recovered", "tasks_after")},
                               "undocumented": (c["tool"], c["step"]) in undocumented}
                              for c in report["tool_changes"]],
@@ -136,6 +143,7 @@ def aggregate(rows: list[dict]) -> dict:
         "model_acc": _mean([r["model"]["acc"] for r in rows]),
         "model_bwt": _mean([r["model"]["bwt"] for r in rows]),
         "model_priors_used": _mean([r["model_priors_used"] for r in rows]),
+        "model_guess_accuracy": _mean([r.get("model_guess_accuracy") for r in rows]),
         "seconds_per_run": _mean([r["seconds"] for r in rows]),
     }
 
@@ -152,6 +160,10 @@ def change_points(world) -> list[dict]:
         label = f"{change.tool}: {change.detail}" if change.kind != "introduced" else f"{change.tool} introduced"
         points.append({"step": change.step, "label": label, "kind": "tool"})
     return sorted(points, key=lambda p: (p["step"], p["label"]))
+
+
+def _num1(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def _num(value: float | None) -> str:
@@ -176,7 +188,7 @@ def summary_rows(variants: dict[str, dict], seeds: list[int]) -> list[dict]:
             continue
         m, label = agg(key), variants[key]["label"]
         stale = m["stale_answer_rate"]
-        rows.append({"metric": f"stale-answer rate: {label} (append-only beside it)",
+        rows.append({"metric": f"stale-answer rate: {label} (vs append-only)",
                      "value": f"{_pct(stale)} (append-only {_pct(append['stale_answer_rate'] if append else None)})",
                      "target": f"<= {STALE_TARGET:.0%}", "ok": None if stale is None else stale <= STALE_TARGET})
         rec = m["median_recovery_tasks"]
@@ -195,9 +207,12 @@ def summary_rows(variants: dict[str, dict], seeds: list[int]) -> list[dict]:
                      "target": None, "ok": None})
     consolidating = [k for k in ("consolidation_no_replay", "full_system") if k in variants]
     if consolidating:
-        rows.append({"metric": "local model after the run, ACC / BWT: " + " vs ".join(
-                         variants[k]["label"] for k in consolidating),
+        names = " vs ".join(variants[k]["short"] for k in consolidating)
+        rows.append({"metric": f"local model, last round's ACC / BWT: {names}",
                      "value": " vs ".join(f"{_num(agg(k)['model_acc'])} / {_num(agg(k)['model_bwt'])}"
+                                          for k in consolidating), "target": None, "ok": None})
+        rows.append({"metric": f"local model's guesses right on the live stream / rounds promoted: {names}",
+                     "value": " vs ".join(f"{_pct(agg(k)['model_guess_accuracy'])} / {_num1(agg(k)['model_promotions'])}"
                                           for k in consolidating), "target": None, "ok": None})
     if "full_memory" in variants and "no_memory" in variants:
         rows.append({"metric": "lookups per task: full memory / no memory",

@@ -103,13 +103,13 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(home, capsys, args,
 
 def test_cli_run_json_and_bad_scenario(tmp_path, home):
     out = subprocess.run([sys.executable, "-m", "cli.main", "run", "--scenario", SCENARIO, "--json"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+                         capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert REPORT_KEYS <= set(report) and Path(report["report_path"]).exists()
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "x",\n "phases": [}')
     out = subprocess.run([sys.executable, "-m", "cli.main", "run", "--scenario", str(bad)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+                         capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert out.returncode == 2 and out.stderr.startswith("error:") and len(out.stderr.strip().splitlines()) == 1
     assert "line 2" in out.stderr

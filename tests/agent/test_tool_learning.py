@@ -1,6 +1,11 @@
 """Pure functions of the agent: learning renames and replacements from errors, argument mapping, UCB."""
 from agentcl.agent import bandit
-from agentcl.agent.tool_learning import map_arguments, pair_renames, renames_from_error, replacement_from_error
+from agentcl.agent.tool_learning import (
+    map_arguments,
+    pair_renames,
+    renames_from_error,
+    replacement_from_error,
+)
 
 
 def test_single_rename_is_certain():
