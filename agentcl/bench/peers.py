@@ -198,10 +198,11 @@ def measure_search(store, peer: Mem0Side | None, queries: list[str]) -> dict:
     for run in runs.values():
         run(queries[0])  # warm caches: loading is not a query
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for q in queries:
-        for name, run in runs.items():
+    names = list(runs)
+    for i, q in enumerate(queries):
+        for name in names[i % len(names):] + names[:i % len(names)]:  # rotated: no side always goes first
             t = time.perf_counter()
-            run(q)
+            runs[name](q)
             times[name].append(time.perf_counter() - t)
     out = {name: latency_summary(values) for name, values in times.items()}
     for name in ("agentcl", "mem0"):
@@ -302,7 +303,7 @@ def measure_conflicts(store, peer: Mem0Side | None, k: int = 5) -> dict:
 
 
 def run_peers_bench(*, sizes=(2_000, 10_000), data_dir=None, device=None, locomo_conversations=None,
-                    queries: int = 100, add_budget_s: float = 300.0, embedder=None) -> dict:
+                    queries: int = 200, add_budget_s: float = 300.0, embedder=None) -> dict:
     """agentcl and mem0 on the same workloads in one run; without mem0ai, agentcl alone and the summary
     says so. `locomo_conversations`: the first N conversations, or sample ids (None: all).
     `add_budget_s` bounds each size's timed adds; a size cut short is marked in the result."""
