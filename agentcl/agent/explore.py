@@ -28,7 +28,7 @@ class Exploration:
     def explore(self, env, obs: Observation) -> None:
         """Spend the exploration budget: try another tool when the usual one failed for no reason its
         error gives, re-verify facts at risk, practise tools not used for a while."""
-        info = {"observation": obs, "actions": []}
+        info = {"observation": obs, "actions": [], "learned": []}
         dispatch(self.plugins, "before_explore", self, info)
         failed, self._failed_tool = self._failed_tool, None
         if failed is not None and self._can_explore():
@@ -38,7 +38,7 @@ class Exploration:
         if self._can_explore():
             self._practise(env, obs.step, info)
         dispatch(self.plugins, "after_explore", self, info)
-        self._event("explore", {"actions": info["actions"], "spent": self.explore_spent,
+        self._event("explore", {"actions": info["actions"], "learned": info["learned"], "spent": self.explore_spent,
                                 "budget": round(self.explore_budget_total(), 2)})
 
     def _try_alternative(self, env, op: str, failed_tool: str, inputs: dict, info: dict) -> None:

@@ -1,7 +1,13 @@
 """Plug-in callbacks around the agent's stages, in the style of Avalanche's strategy plugins.
 
 Subclass `AgentPlugin` and override any hook; each gets the agent and a dict of what the stage saw or
-produced (hooks may add keys, e.g. extra context for the policy). Hooks run in registration order."""
+produced (hooks may add keys, e.g. extra context for the policy). Hooks run in registration order.
+
+What each stage's dict holds: perceive: "observation" (+ "percept" after); act: "percept" (+ "action"
+after; a `before_act` hook that sets "action" replaces the policy's decision, an `after_act` hook may
+replace it too); feedback: "percept", "action" (+ "feedback", "latency_ms" after); revise: "percept",
+"action", "feedback", "learned" (what was written); explore: "observation", "actions" (what exploration
+did) and "learned"; episode: "episode"; consolidation: "report". `examples/agent_hook.py` uses two."""
 from __future__ import annotations
 
 from typing import Any
