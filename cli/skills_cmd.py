@@ -129,7 +129,8 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
              task: Optional[str] = typer.Option(None, "--task", help="Task text: keep a success as a usage example."),
              timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
              json_out: bool = JSON) -> None:
-    """Call a skill once. Bad JSON or arguments that do not fit the schema: exit 2, nothing recorded."""
+    """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
+    the schema: exit 2, nothing recorded. A call that runs and fails: exit 1."""
     from skills.validate import validate_args
 
     try:
@@ -145,11 +146,16 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
         problem = validate_args(info.current.parameters, parsed, renames=reg._renames(info))
         if problem is not None:
             raise InvalidInputError(f"{name}: {problem.message}")
-        outcome = reg.call(name, parsed, task=task, timeout_s=timeout)
+        # Testing a candidate composite is its verification: a success admits it.
+        verifying = info.kind == "composite" and info.status == "candidate"
+        outcome = reg.verify_composite(name, parsed, task=task) if verifying else \
+            reg.call(name, parsed, task=task, timeout_s=timeout)
+        admitted = verifying and outcome.ok
     if json_out:
-        print_json(outcome.to_dict())
+        print_json(outcome.to_dict() | ({"admitted": admitted} if verifying else {}))
     elif outcome.ok:
-        key_values(f"{name} v{outcome.version} ok ({outcome.latency_ms:.1f} ms)", {"result": outcome.result})
+        key_values(f"{name} v{outcome.version} ok ({outcome.latency_ms:.1f} ms)"
+                   + (" - verified and admitted" if admitted else ""), {"result": outcome.result})
     else:
         key_values(f"{name} v{outcome.version} failed", outcome.error.to_dict())
     if not outcome.ok:

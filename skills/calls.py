@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from . import repo
+from .composing import record_in_traces
 from .composite import render
 from .http import HttpExecutor
 from .loader import load_path
@@ -71,6 +72,8 @@ class CallsMixin:
                              latency_ms=latency)
             if error is None and task and isinstance(args, dict):
                 repo.add_example(conn, version.id, str(task), args)
+        if error is None and getattr(_local, "depth", 0) == 0:
+            record_in_traces(info.name, args, result)  # steps inside a composite are not the agent's calls
         return CallResult(info.name, version.version, error is None, result=result, error=error, latency_ms=latency)
 
     @staticmethod

@@ -78,17 +78,36 @@ def render(template: Any, inputs: dict, results: list) -> Any:
     return template
 
 
+def _earlier_result(calls: Sequence[tuple[str, dict, Any]], i: int, value: Any) -> str | None:
+    """A template for `value` in terms of an earlier step's result, or None.
+
+    The value equal to a result becomes "{{steps.j.result}}"; a string containing a result's text (an
+    expression such as "5000.0 / 2") gets the reference in its place. A wrong guess is caught when the
+    candidate is verified, which is why candidates are not usable before that."""
+    for j in range(i - 1, -1, -1):
+        result = calls[j][2]
+        if isinstance(result, bool) or result in (None, ""):
+            continue
+        if result == value and not isinstance(value, bool):
+            return f"{{{{steps.{j}.result}}}}"
+        text = str(result)
+        if (isinstance(value, str) and isinstance(result, (int, float, str)) and len(text) >= 3
+                and text in value and text != value):
+            return value.replace(text, f"{{{{steps.{j}.result}}}}")
+    return None
+
+
 def composite_from_trace(calls: Sequence[tuple[str, dict, Any]], *,
                          schemas: dict[str, dict] | None = None) -> tuple[list[dict], dict]:
     """(steps, parameters schema) generalising one successful sequence of (skill, args, result) calls:
-    a value equal to an earlier result becomes a reference to it, every other value becomes an input."""
+    a value built from an earlier result becomes a reference to it, every other value becomes an input."""
     steps, properties, required = [], {}, []
     for i, (name, args, _result) in enumerate(calls):
         template = {}
         for key, value in args.items():
-            earlier = next((j for j in range(i - 1, -1, -1) if calls[j][2] == value and value not in (None, "")), None)
-            if earlier is not None:
-                template[key] = f"{{{{steps.{earlier}.result}}}}"
+            reference = _earlier_result(calls, i, value)
+            if reference is not None:
+                template[key] = reference
                 continue
             input_name = key if key not in properties else f"{key}_{i}"
             prop = dict((schemas or {}).get(name, {}).get("properties", {}).get(key, {}))
@@ -99,6 +118,22 @@ def composite_from_trace(calls: Sequence[tuple[str, dict, Any]], *,
             template[key] = f"{{{{inputs.{input_name}}}}}"
         steps.append({"skill": name, "args": template})
     return steps, {"type": "object", "properties": properties, "required": required}
+
+
+def inputs_for(steps: list[dict], args_seen: Sequence[dict]) -> dict | None:
+    """The composite's inputs that reproduce one occurrence of its calls (args per step), or None when an
+    input cannot be read off (the occurrence lacks an argument, or two steps disagree on one input)."""
+    inputs: dict[str, Any] = {}
+    for step, seen in zip(steps, args_seen):
+        for key, template in step["args"].items():
+            whole = _REF.fullmatch(template.strip()) if isinstance(template, str) else None
+            if not whole or not whole.group(1).startswith("inputs."):
+                continue
+            name = whole.group(1).split(".", 1)[1]
+            if key not in seen or (name in inputs and inputs[name] != seen[key]):
+                return None
+            inputs[name] = seen[key]
+    return inputs
 
 
 def repeated_sequences(traces: Sequence[Sequence[str]], *, min_length: int = 2, min_count: int = 2,

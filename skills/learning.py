@@ -1,19 +1,16 @@
-"""Learning from use: usage examples and notes, search over skills, composite skills, OpenAI export."""
+"""Learning from use: usage examples and notes, search over skills, OpenAI export."""
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from memory_store.errors import InvalidInputError
 
 from . import repo
-from .composite import composite_from_trace, validate_steps
 from .models import SearchHit, SkillInfo, UsageExample
 from .search import SkillDoc, SkillSearchIndex
-from .spec import CallResult, Skill
 
 MAX_EXAMPLES_PER_SKILL = 50  # newest learned example tasks searched per skill
 
@@ -94,40 +91,6 @@ class LearningMixin:
         if not text or not text.strip():
             raise InvalidInputError("search text is empty")
         return self.search_many([text], k, **filters)[0]
-
-    # -- composite skills --------------------------------------------------------------------
-    def propose_composite(self, name: str, description: str, steps: list[dict], parameters: dict | None = None,
-                          *, origin: str = "learned", tags: Sequence[str] = ()) -> Any:
-        """Store a candidate composite skill (data, not code). It is usable only after verify_composite."""
-        steps = validate_steps(steps)
-        for i, step in enumerate(steps):
-            target = self.find(step["skill"])
-            if target is None:
-                raise InvalidInputError(f"step {i}: no skill named {step['skill']!r}")
-            if target.kind == "composite":
-                raise InvalidInputError(f"step {i}: composites of composites are not supported")
-        skill = Skill(name=name, description=description, parameters=parameters, kind="composite",
-                      definition={"steps": steps}, tags=list(tags), source="")
-        return self.register_many([skill], origin=origin, status="candidate")[0]
-
-    def propose_composite_from_trace(self, name: str, description: str,
-                                     calls: Sequence[tuple[str, dict, Any]], **kwargs) -> Any:
-        """A candidate from one successful sequence of (skill, args, result) calls, values generalised."""
-        schemas = {c[0]: self.get(c[0]).current.parameters for c in calls}
-        steps, parameters = composite_from_trace(calls, schemas=schemas)
-        return self.propose_composite(name, description, steps, parameters, **kwargs)
-
-    def verify_composite(self, name: str, args: dict, *, task: str | None = None) -> CallResult:
-        """Run a candidate; on success it is admitted (status active) with a note saying how it was verified."""
-        info = self.get(name)
-        if info.kind != "composite":
-            raise InvalidInputError(f"{name} is not a composite skill")
-        outcome = self._call(name, args, task=task, timeout_s=None, verifying=True)
-        if outcome.ok and info.status != "active":
-            with repo.transaction(self.engine) as conn:
-                repo.update_skill(conn, info.id, status="active")
-                repo.add_note(conn, info.current.id, f"verified v{info.current_version} with arguments {args}")
-        return outcome
 
     # -- export ------------------------------------------------------------------------------
     def export_openai(self, *, names: Sequence[str] | None = None, include_deprecated: bool = False) -> list[dict]:

@@ -18,6 +18,7 @@ from memory_store.errors import InvalidInputError, NotFoundError, UserError
 
 from . import repo
 from .calls import CallsMixin
+from .composing import CompositeMixin
 from .context import SkillContext
 from .decorator import as_skill
 from .http import HttpExecutor
@@ -25,7 +26,7 @@ from .learning import LearningMixin
 from .loader import Found, entry_point_skills, load_path
 from .models import SkillInfo
 from .runner import DEFAULT_MAX_RESULT_CHARS, DEFAULT_TIMEOUT_S
-from .schema import describe_diff, diff_parameters
+from .schema import changed_fields, describe_diff, diff_parameters
 from .spec import Skill
 
 
@@ -33,14 +34,14 @@ from .spec import Skill
 class RegisterResult:
     name: str
     version: int
-    action: str  # inserted | new_version | unchanged
+    action: str  # inserted | new_version | updated (tags/examples only) | unchanged
     diff: dict | None = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "version": self.version, "action": self.action, "diff": self.diff}
 
 
-class SkillRegistry(CallsMixin, LearningMixin):
+class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
     def __init__(self, engine: Engine, *, url: str | None, embedder=None, context: SkillContext | None = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
                  device: str | None = "auto"):
@@ -186,9 +187,16 @@ class SkillRegistry(CallsMixin, LearningMixin):
             return RegisterResult(skill.name, 1, "inserted")
         current = old.current
         if current.fingerprint == fields["fingerprint"]:
+            if (current.tags, current.examples) != (skill.tags, skill.examples):
+                # Tags and example tasks are metadata, not behaviour: refreshed in place, no new version.
+                repo.update_version(conn, current.id, tags=skill.tags, examples=skill.examples)
+                return RegisterResult(skill.name, current.version, "updated")
             return RegisterResult(skill.name, current.version, "unchanged")
         number = max(v.version for v in old.versions) + 1
         diff = diff_parameters(current.parameters, skill.parameters)
+        diff["changed"] = changed_fields(
+            {"parameters": current.parameters, "description": current.description, "label": current.label,
+             "kind": current.kind, "definition": current.definition}, fields, fingerprint_changed=True)
         diff["text"] = describe_diff(diff)
         diff["from_version"] = current.version
         vid = repo.insert_version(conn, skill_id=old.id, version=number, diff=diff, **fields)
@@ -221,10 +229,26 @@ class SkillRegistry(CallsMixin, LearningMixin):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def remove(self, name: str) -> None:
+        """Delete a skill; refused while another skill points to it (as replacement or composite step)."""
         info = self.get(name)
+        users = self._dependents(name)
+        if users:
+            raise InvalidInputError(f"cannot remove {name}: {'; '.join(users)} (change or remove those first)")
         with repo.transaction(self.engine) as conn:
             repo.delete_skill(conn, info.id)
         self._live.pop(name, None)
+
+    def _dependents(self, name: str) -> list[str]:
+        out = []
+        for other in self.list():
+            if other.name == name:
+                continue
+            if other.replacement == name:
+                out.append(f"{other.name} is deprecated in favour of it")
+            if other.kind == "composite" and any(step.get("skill") == name for step in
+                                                 (other.current.definition or {}).get("steps", [])):
+                out.append(f"composite {other.name} calls it")
+        return out
 
     def enable(self, name: str) -> SkillInfo:
         return self._set(name, enabled=True)

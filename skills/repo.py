@@ -115,6 +115,10 @@ def insert_version(conn: Connection, *, skill_id: int, version: int, label, desc
     return vid
 
 
+def update_version(conn: Connection, version_id: int, **values) -> None:
+    conn.execute(sa.update(t.versions).where(t.versions.c.id == version_id).values(**values))
+
+
 def update_skill(conn: Connection, skill_id: int, **values) -> None:
     conn.execute(sa.update(t.skills).where(t.skills.c.id == skill_id).values(updated_at=utcnow(), **values))
 
@@ -138,8 +142,14 @@ def record_call(conn: Connection, version_id: int, *, ok: bool, error_kind: str 
         total_latency_ms=t.stats.c.total_latency_ms + float(latency_ms), last_used_at=utcnow()))
 
 
-def add_example(conn: Connection, version_id: int, task: str, args: dict) -> None:
+def add_example(conn: Connection, version_id: int, task: str, args: dict) -> bool:
+    """Keep a usage example; the same task with the same arguments for the same version is kept once."""
+    same = conn.execute(sa.select(t.examples.c.args).where(t.examples.c.version_id == version_id,
+                                                           t.examples.c.task == task)).all()
+    if any(row.args == args for row in same):
+        return False
     conn.execute(sa.insert(t.examples).values(version_id=version_id, task=task, args=args, created_at=utcnow()))
+    return True
 
 
 def add_note(conn: Connection, version_id: int, text: str) -> None:

@@ -76,6 +76,12 @@ def schema_from_function(func: Callable, *, skip: tuple[str, ...] = ("context",)
     for name, param in inspect.signature(func).parameters.items():
         if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
+        if param.kind is param.POSITIONAL_ONLY:
+            # Skills are called with keyword arguments (a JSON object): such a parameter can never be passed.
+            if param.default is not param.empty:
+                continue
+            raise InvalidInputError(f"unusable schema: {getattr(func, '__name__', func)}() has positional-only "
+                                    f"parameter {name!r}; skills are called with keyword arguments")
         prop = _type_schema(hints.get(name, param.annotation))
         if param_docs.get(name):
             prop["description"] = param_docs[name]
@@ -183,8 +189,22 @@ def _best_rename(old_name: str, old_prop: dict, candidates: list[str], new_props
     return None
 
 
+# Stored fields of a version, compared to say what changed besides the parameters.
+VERSION_FIELDS = ("description", "label", "kind", "definition")
+
+
+def changed_fields(old: dict, new: dict, *, fingerprint_changed: bool) -> list[str]:
+    """Which of description/label/kind/definition differ; 'source' when only the (unstored) source can have."""
+    changed = [f for f in VERSION_FIELDS if old.get(f) != new.get(f)]
+    if old.get("parameters") != new.get("parameters"):
+        changed.insert(0, "parameters")
+    if fingerprint_changed and not changed:
+        changed.append("source")
+    return changed
+
+
 def describe_diff(diff: dict) -> str:
-    """One line for people: 'renamed to -> recipient; added cc; removed bcc'."""
+    """One line for people: 'renamed to -> recipient; added cc; removed bcc; changed description'."""
     parts = []
     if diff.get("renamed"):
         parts.append("renamed " + ", ".join(f"{a} -> {b}" for a, b in diff["renamed"].items()))
@@ -194,4 +214,9 @@ def describe_diff(diff: dict) -> str:
             parts.append(f"{label} " + ", ".join(diff[key]))
     if diff.get("type_changed"):
         parts.append("type " + ", ".join(f"{k}: {v}" for k, v in diff["type_changed"].items()))
-    return "; ".join(parts) if parts else "no parameter change"
+    if not parts:
+        parts.append("no parameter change")
+    others = [f for f in diff.get("changed", []) if f != "parameters"]
+    if others:
+        parts.append("changed " + ", ".join(others))
+    return "; ".join(parts)

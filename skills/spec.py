@@ -13,7 +13,8 @@ from memory_store.errors import InvalidInputError
 from .schema import normalize_schema, schema_from_function
 
 # Error kinds a call can end in; statistics count failures by these.
-ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found")
+ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found",
+               "mismatch")  # mismatch: a composite's verification returned another result than expected
 
 
 @dataclass

@@ -56,6 +56,7 @@ examples = sa.Table(
     sa.Column("task", sa.Text, nullable=False),
     sa.Column("args", sa.JSON, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
+    sa.Index("ix_skill_examples_version_id", "version_id"),  # every call with a task looks its version up
 )
 
 notes = sa.Table(
@@ -64,4 +65,5 @@ notes = sa.Table(
     sa.Column("version_id", sa.Integer, sa.ForeignKey("skill_versions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
+    sa.Index("ix_skill_notes_version_id", "version_id"),
 )

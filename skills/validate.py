@@ -17,12 +17,20 @@ _CHECKS = {
 }
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type (what the caller wrote, not Python's name for it)."""
+    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
+        if _CHECKS[name](value):
+            return name
+    return type(value).__name__
+
+
 def _type_problem(value: Any, schema: dict, where: str) -> str | None:
     expected = schema.get("type")
     if expected:
         kinds = expected if isinstance(expected, list) else [expected]
         if not any(_CHECKS.get(k, lambda v: True)(value) for k in kinds):
-            return f"{where}: expected {'/'.join(kinds)}, got {type(value).__name__}"
+            return f"{where}: expected {'/'.join(kinds)}, got {json_type(value)}"
     if "enum" in schema and value not in schema["enum"]:
         return f"{where}: must be one of {schema['enum']}"
     if isinstance(value, (list, tuple)) and isinstance(schema.get("items"), dict):
@@ -30,6 +38,21 @@ def _type_problem(value: Any, schema: dict, where: str) -> str | None:
             problem = _type_problem(item, schema["items"], f"{where}[{i}]")
             if problem:
                 return problem
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        # Nested objects: required keys, declared types, and unknown keys when the schema closes them.
+        props = schema["properties"]
+        missing = [k for k in schema.get("required", []) if k not in value]
+        if missing:
+            return f"{where}: missing {', '.join(f'{where}.{k}' for k in missing)}"
+        if schema.get("additionalProperties") is False:
+            extra = [k for k in value if k not in props]
+            if extra:
+                return f"{where}: unknown {', '.join(f'{where}.{k}' for k in extra)}"
+        for key, item in value.items():
+            if isinstance(props.get(key), dict):
+                problem = _type_problem(item, props[key], f"{where}.{key}")
+                if problem:
+                    return problem
     return None
 
 
@@ -40,7 +63,7 @@ def validate_args(schema: dict, args: Any, *, renames: dict[str, str] | None = N
     props = schema.get("properties", {})
     expected = list(props)
     if not isinstance(args, dict):
-        return CallError(kind="invalid_args", message=f"arguments must be a JSON object, got {type(args).__name__}",
+        return CallError(kind="invalid_args", message=f"arguments must be a JSON object, got {json_type(args)}",
                          expected=expected)
     required = schema.get("required", [])
     unknown = [k for k in args if k not in props]

@@ -100,3 +100,70 @@ def test_search_json(cli):
     hits = json.loads(out.stdout)
     assert len(hits) == 2 and hits[0]["name"] == "convert_units"
     assert set(hits[0]) == {"name", "version", "score", "description", "deprecated", "replacement"}
+
+
+def _write_bad_inputs(tmp_path):
+    """name -> path of a file `skills add` must refuse."""
+    (tmp_path / "dup_dir").mkdir()
+    (tmp_path / "dup_dir" / "a.py").write_text(TOOL)
+    (tmp_path / "dup_dir" / "b.py").write_text(TOOL)
+    (tmp_path / "half_dir").mkdir()
+    (tmp_path / "half_dir" / "good.py").write_text(TOOL)  # good, but its neighbour is broken: nothing added
+    (tmp_path / "half_dir" / "worse.py").write_text("def broken(:\n")
+    files = {
+        "dup_dir": tmp_path / "dup_dir",
+        "half_dir": tmp_path / "half_dir",
+        "builtin_clash": tmp_path / "clash.json",
+        "bad_json": tmp_path / "bad.json",
+        "bad_schema": tmp_path / "schema.json",
+        "secret": tmp_path / "secret.json",
+        "positional": tmp_path / "positional.py",
+        "txt": tmp_path / "notes.txt",
+    }
+    files["builtin_clash"].write_text(json.dumps({"name": "calculate", "description": "Not the built-in.",
+                                                   "parameters": {"type": "object", "properties": {}}}))
+    files["bad_json"].write_text('{"name": "x", ')
+    files["bad_schema"].write_text(json.dumps({"name": "x", "parameters": {"type": "object", "properties": {
+        "a": {"type": "string"}}, "required": ["b"]}}))
+    files["secret"].write_text(json.dumps({"name": "x", "parameters": {"type": "object"},
+                                           "http": {"url": "http://h/", "headers": {"Authorization": "Bearer k"}}}))
+    files["positional"].write_text("from skills import skill\n@skill\ndef p(a: int, /) -> int:\n    return a\n")
+    files["txt"].write_text("hello")
+    return files
+
+
+@pytest.mark.parametrize("case,message", [
+    ("dup_dir", "duplicate skill name"), ("half_dir", "does not import"), ("builtin_clash", "duplicate skill name"),
+    ("bad_json", "not valid JSON"), ("bad_schema", "unusable schema"), ("secret", "looks secret"),
+    ("positional", "positional-only"), ("txt", ".py or .json"),
+])
+def test_add_refuses_bad_files_with_one_line(cli, tmp_path, capsys, case, message):
+    from cli.main import main
+
+    path = _write_bad_inputs(tmp_path)[case]
+    before = cli("list", "--json").stdout
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(tmp_path / "home"), "skills", "add", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err.startswith("error:") and message in err and "\n" not in err
+    assert cli("list", "--json").stdout == before
+
+
+def test_remove_of_a_replacement_and_test_of_a_candidate_composite(cli, tmp_path, capsys):
+    from cli.main import main
+    from skills import SkillRegistry
+
+    home = tmp_path / "home"
+    assert cli("deprecate", "date_diff", "--replacement", "calculate").exit_code == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "skills", "remove", "calculate"])
+    assert exc.value.code == 2 and "date_diff is deprecated in favour of it" in capsys.readouterr().err
+    with SkillRegistry.open(home=home, entry_points=False) as reg:
+        reg.propose_composite("km_to_m", "Kilometres to metres.", [{"skill": "convert_units", "args": {
+            "value": "{{inputs.km}}", "from_unit": "km", "to_unit": "m"}}],
+            {"type": "object", "properties": {"km": {"type": "number"}}, "required": ["km"]})
+    assert json.loads(cli("show", "km_to_m", "--json").stdout)["status"] == "candidate"
+    out = cli("test", "km_to_m", "--args", '{"km": 2}', "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["admitted"] is True and json.loads(out.stdout)["result"] == 2000
+    assert json.loads(cli("show", "km_to_m", "--json").stdout)["status"] == "active"

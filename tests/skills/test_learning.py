@@ -126,3 +126,44 @@ def test_composite_from_trace_generalises_values(embedder):
     assert steps[0]["args"]["value"] == "{{inputs.value}}" and set(params["required"]) == {"value", "from_unit", "to_unit"}
     seqs = repeated_sequences([["a", "b", "c"], ["x", "a", "b"], ["a", "c"]])
     assert seqs[0] == (("a", "b"), 2)
+
+
+def _episode(reg, value, unit):
+    """One task solved by hand: convert to metres, then halve (a sequence worth learning)."""
+    with reg.trace() as calls:
+        metres = reg.call("convert_units", {"value": value, "from_unit": unit, "to_unit": "m"}).result
+        reg.call("calculate", {"expression": f"{metres} / 2"})
+        reg.call("calculate", {"expression": "bad("})  # a failed call is not part of what was done
+    return calls
+
+
+def test_repeated_sequences_are_mined_verified_and_admitted(embedder):
+    reg = SkillRegistry.in_memory(embedder=embedder, builtins=True)
+    traces = [_episode(reg, 5, "km"), _episode(reg, 3, "mi"), [("weekday", {"date": "2024-01-01"}, "Monday")]]
+    assert [c[0] for c in traces[0]] == ["convert_units", "calculate"]
+    mined = reg.mine_composites(traces)
+    assert len(mined) == 1
+    found = mined[0]
+    assert found["name"] == "convert_units_then_calculate" and found["seen"] == 2 and found["verified"]
+    assert found["steps"][1]["args"] == {"expression": "{{steps.0.result}} / 2"}
+    # Replayed with the second episode's inputs, it reproduced that episode's result.
+    assert found["verified_with"] == {"value": 3, "from_unit": "mi", "to_unit": "m"}
+    info = reg.get(found["name"])
+    assert info.status == "active" and info.kind == "composite" and "reproduced" in info.current.notes[0]
+    assert reg.call(found["name"], {"value": 2, "from_unit": "km", "to_unit": "m"}).result == 1000.0
+    assert reg.mine_composites(traces) == []  # the same steps are not proposed twice
+
+
+def test_a_mined_candidate_that_does_not_reproduce_stays_a_candidate(embedder):
+    reg = SkillRegistry.in_memory(embedder=embedder, builtins=True)
+    first = _episode(reg, 5, "km")
+    # The second time the agent did something else with the converted value (not half of it).
+    with reg.trace() as second:
+        reg.call("convert_units", {"value": 4, "from_unit": "km", "to_unit": "m"})
+        reg.call("calculate", {"expression": "7 * 3"})
+    mined = reg.mine_composites([first, second])
+    assert len(mined) == 1 and mined[0]["verified"] is False and "expected 21" in mined[0]["error"]
+    assert reg.get(mined[0]["name"]).status == "candidate"
+    assert reg.call(mined[0]["name"], {"value": 1, "from_unit": "km", "to_unit": "m"}).error.kind == "disabled"
+    with pytest.raises(InvalidInputError):
+        reg.mine_composites([first, second], min_count=1)

@@ -157,3 +157,66 @@ def test_memory_tools_are_scoped_to_the_namespace(tmp_path, embedder):
     assert alice.call("forget", {"subject": "office", "predicate": "city"}).result["forgotten"] is True
     assert store.current("office", "city", namespace="alice") is None
     store.close()
+
+
+def test_everything_the_registry_learns_survives_a_reopen(db_url, tmp_path, embedder):
+    """Versions with diffs and notes, lifecycle flags, stats by error kind, examples, verified composites:
+    the same on SQLite and PostgreSQL (db_url runs this test on both)."""
+    from skills import skill
+
+    @skill(name="send_email")
+    def email_v1(to: str, body: str) -> str:
+        """Send an email.
+
+        Args:
+            to: Who receives it.
+            body: The text.
+        """
+        return "sent to " + to
+
+    @skill(name="send_email")
+    def email_v2(recipient: str, body: str) -> str:
+        """Send an email.
+
+        Args:
+            recipient: Who receives it.
+            body: The text.
+        """
+        return "sent to " + recipient
+
+    def open_registry():
+        return SkillRegistry.open(db_url, home=tmp_path / "home", embedder=embedder, entry_points=False,
+                                  workspace=tmp_path / "ws")
+
+    with open_registry() as reg:
+        reg.register(email_v1)
+        assert reg.register(email_v2).diff["renamed"] == {"to": "recipient"}
+        assert reg.call("send_email", {"to": "a", "body": "b"}).error.did_you_mean == {"to": "recipient"}
+        assert reg.call("send_email", {"recipient": "ann", "body": "hi"}, task="mail ann").ok
+        reg.call("calculate", {"expression": "1/0"})
+        reg.deprecate("date_diff", replacement="calculate")
+        reg.disable("weekday")
+        with reg.trace() as first:
+            reg.call("convert_units", {"value": 5, "from_unit": "km", "to_unit": "m"})
+            reg.call("calculate", {"expression": "5000.0 / 2"})
+        with reg.trace() as second:
+            reg.call("convert_units", {"value": 1, "from_unit": "mi", "to_unit": "m"})
+            reg.call("calculate", {"expression": "1609.344 / 2"})
+        assert reg.mine_composites([first, second])[0]["verified"]
+    with open_registry() as reg:
+        info = reg.get("send_email")
+        assert [v.version for v in info.versions] == [1, 2]
+        assert info.current.diff["text"] == "renamed to -> recipient"
+        assert info.current.notes == ["parameter `to` became `recipient` in v2"]
+        assert info.current.stats.failures == {"invalid_args": 1} and info.current.stats.successes == 1
+        assert info.current.stats.last_used_at is not None
+        assert [(e.task, e.args, e.version) for e in reg.examples("send_email")] == [
+            ("mail ann", {"recipient": "ann", "body": "hi"}, 2)]
+        assert reg.get("calculate").current.stats.failures == {"exception": 1}
+        assert reg.get("date_diff").replacement == "calculate" and not reg.get("weekday").enabled
+        combo = reg.get("convert_units_then_calculate")
+        assert combo.status == "active" and combo.current.definition["steps"][1]["args"] == {
+            "expression": "{{steps.0.result}} / 2"}
+        assert reg.call(combo.name, {"value": 2, "from_unit": "km", "to_unit": "m"}).result == 1000.0
+        assert reg.search("email a message to someone", 1)[0].name == "send_email"
+        assert "weekday" not in [h.name for h in reg.search("what day of the week", 10)]

@@ -153,3 +153,54 @@ def test_record_call_for_calls_made_elsewhere(registry):
     assert (row["calls"], row["successes"], row["failures"]) == (2, 1, {"invalid_args": 1})
     assert row["mean_latency_ms"] == 6.75
     assert [e.task for e in registry.examples("env.lookup")] == ["find the key colour"]
+
+
+def _double(description: str, body: int = 0, tags=(), examples=()):
+    @skill(name="double", tags=tags, examples=examples)
+    def double(x: int) -> int:
+        return 2 * x + body
+    double.__agentcl_skill__.description = description
+    double.__agentcl_skill__.source = f"return 2 * x + {body}"
+    return double
+
+
+def test_version_diff_says_what_changed_besides_parameters(registry):
+    registry.register(_double("Double a number."))
+    changed = registry.register(_double("Double an integer."))
+    assert changed.action == "new_version" and changed.diff["changed"] == ["description"]
+    assert changed.diff["text"] == "no parameter change; changed description"
+    source = registry.register(_double("Double an integer.", body=1))
+    assert source.diff["changed"] == ["source"] and source.diff["text"].endswith("changed source")
+    # Tags and example tasks are metadata: refreshed in place, same version, stats kept.
+    assert registry.call("double", {"x": 2}).result == 5
+    meta = registry.register(_double("Double an integer.", body=1, tags=["math"], examples=["twice 21?"]))
+    assert (meta.action, meta.version) == ("updated", 3)
+    info = registry.get("double")
+    assert info.current.tags == ["math"] and info.current.examples == ["twice 21?"]
+    assert info.current.stats.calls == 1 and len(info.versions) == 3
+    shown = [v.to_dict()["diff"] for v in info.versions]
+    assert shown[0] is None and shown[2]["from_version"] == 2
+
+
+def test_remove_is_refused_while_another_skill_points_to_it(registry):
+    registry.register(_email_v1())
+    registry.deprecate("send_email", replacement="calculate")
+    with pytest.raises(InvalidInputError, match="send_email is deprecated in favour of it"):
+        registry.remove("calculate")
+    registry.propose_composite("convert_then_calc", "x", [
+        {"skill": "convert_units", "args": {"value": "{{inputs.v}}", "from_unit": "km", "to_unit": "m"}}],
+        {"type": "object", "properties": {"v": {"type": "number"}}, "required": ["v"]})
+    with pytest.raises(InvalidInputError, match="composite convert_then_calc calls it"):
+        registry.remove("convert_units")
+    assert registry.find("calculate") and registry.find("convert_units")
+    registry.remove("convert_then_calc")
+    registry.remove("convert_units")
+
+
+def test_identical_usage_examples_are_kept_once(registry):
+    for _ in range(3):
+        assert registry.call("calculate", {"expression": "1 + 1"}, task="one plus one").ok
+    registry.call("calculate", {"expression": "1+1"}, task="one plus one")
+    assert [(e.task, e.args) for e in registry.examples("calculate")] == [
+        ("one plus one", {"expression": "1 + 1"}), ("one plus one", {"expression": "1+1"})]
+    assert registry.stats("calculate")[0]["calls"] == 4  # every call still counts

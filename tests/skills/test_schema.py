@@ -118,3 +118,33 @@ def test_parameter_diff_pairs_renames():
     assert diff["removed"] == ["bcc"] and diff["added"] == ["cc"]
     assert diff["now_required"] == ["cc"]
     assert "renamed to -> recipient" in describe_diff(diff)
+
+
+def test_nested_objects_are_validated_with_json_type_names():
+    schema = normalize_schema({"type": "dict", "properties": {
+        "address": {"type": "dict", "properties": {"city": {"type": "string"}, "zip": {"type": "integer"}},
+                    "required": ["city"], "additionalProperties": False}}, "required": ["address"]})
+    assert validate_args(schema, {"address": {"city": "Oslo", "zip": 150}}) is None
+    assert "address.city" in validate_args(schema, {"address": {"zip": 150}}).invalid["address"]
+    assert "address.zip: expected integer, got string" in validate_args(
+        schema, {"address": {"city": "Oslo", "zip": "0150"}}).message
+    assert "unknown address.street" in validate_args(schema, {"address": {"city": "Oslo", "street": "x"}}).message
+    err = validate_args(schema, {"address": ["Oslo"]})
+    assert err.invalid == {"address": "address: expected object, got array"}  # JSON names, not Python's
+
+
+def test_positional_only_parameters_are_an_unusable_schema():
+    from skills import skill
+
+    with pytest.raises(InvalidInputError, match="positional-only"):
+        @skill
+        def bad(a: int, /) -> int:
+            """Cannot be called with a JSON object."""
+            return a
+
+    @skill
+    def fine(b: int = 2, /, c: int = 3) -> int:
+        """`b` keeps its default; it is not offered to callers."""
+        return b + c
+
+    assert list(fine.__agentcl_skill__.parameters["properties"]) == ["c"]
