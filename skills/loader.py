@@ -54,13 +54,13 @@ def load_python_file(path: Path) -> list[Skill]:
         sys.modules.pop(name, None)
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise InvalidInputError(f"{path} does not import: {exc.__class__.__name__}: {first}") from None
-    skills: list[Skill] = []
+    skills: dict[int, Skill] = {}  # by identity: a function both defined and listed in SKILLS counts once
     for attr, value in vars(module).items():
         if attr.startswith("__"):
             continue
         if attr == "SKILLS" or as_skill(value):
-            skills.extend(_collect(value))
-    return skills
+            skills.update((id(s), s) for s in _collect(value))
+    return list(skills.values())
 
 
 def skills_from_json(data: Any, where: str) -> list[Skill]:

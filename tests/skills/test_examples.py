@@ -78,3 +78,15 @@ def test_http_tool_example_runs_against_its_local_service(tmp_path):
         assert info.kind == "http" and info.current.definition["http"]["headers"] == {"X-Api-Key": "${FX_API_KEY}"}
         assert reg.stats("fx_rate")[0]["failures"] == {"invalid_args": 1, "exception": 1}
         assert reg.examples("fx_rate")[0].task == "How many dollars is one euro?"
+
+
+def test_plugin_module_can_also_be_added_as_a_file(tmp_path, monkeypatch):
+    """`agentcl skills add` of the plug-in's module: functions listed in SKILLS are not duplicates."""
+    monkeypatch.delenv("AGENTCL_DB_URL", raising=False)
+    runner = CliRunner()
+    home = ["--home", str(tmp_path / "home")]
+    out = runner.invoke(app, [*home, "skills", "add", str(EXAMPLES / "skill_plugin" / "agentcl_skill_demo" /
+                                                         "__init__.py"), "--json"])
+    assert out.exit_code == 0, out.output
+    assert sorted((r["name"], r["action"]) for r in json.loads(out.stdout)) == [
+        ("slugify", "inserted"), ("word_count", "inserted")]
