@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from . import schema
 from .errors import InvalidInputError, NotFoundError, shown
 from .models import Fact, WriteResult, fact_text
-from .normalize import (MAX_NAME, MAX_WHOLE, clean_confidence, clean_filter, clean_metadata, clean_name, clean_namespace,
+from .normalize import (MAX_NAME, MAX_TEXT, MAX_WHOLE, clean_confidence, clean_filter, clean_metadata, clean_name, clean_namespace,
                         clean_text, normalize_name)
 from .rules import Assertion, resolve
 from .timeparse import add_duration, as_utc, parse_duration, parse_time, utcnow
@@ -268,8 +268,7 @@ class FactsMixin:
         statuses = ("active", "superseded", "expired", "retracted")
         if status not in statuses + ("all",):
             raise InvalidInputError(f"unknown status {shown(status)}; use one of {', '.join(statuses + ('all',))}")
-        subject = clean_filter(subject, what="subject")
-        predicate = clean_filter(predicate, what="predicate", max_len=200)
+        subject, predicate = clean_filter(subject, what="subject"), clean_filter(predicate, what="predicate")
         subj = self.canonical(subject, kind="subject", namespace=ns) if subject else None
         pred = self.canonical(predicate, kind="predicate", namespace=ns) if predicate else None
         if as_of not in (None, ""):
@@ -299,7 +298,8 @@ class FactsMixin:
 
     def current(self, subject: str, predicate: str, *, namespace: str = "default") -> Fact | None:
         """The active value of a slot (the most trusted one if a conflict left several)."""
-        subject, predicate = clean_name(subject, what="subject"), clean_name(predicate, what="predicate", max_len=200)
+        subject, predicate = clean_name(subject, what="subject", max_len=MAX_TEXT), clean_name(
+            predicate, what="predicate", max_len=MAX_TEXT)  # a read: too long just matches nothing
         found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
         if not found:
             return None
@@ -307,7 +307,8 @@ class FactsMixin:
 
     def history(self, subject: str, predicate: str, *, namespace: str = "default") -> list[Fact]:
         """Every value the slot has had, oldest valid_from first."""
-        subject, predicate = clean_name(subject, what="subject"), clean_name(predicate, what="predicate", max_len=200)
+        subject, predicate = clean_name(subject, what="subject", max_len=MAX_TEXT), clean_name(
+            predicate, what="predicate", max_len=MAX_TEXT)  # a read: too long just matches nothing
         facts = self.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
         return sorted(facts, key=lambda f: (f.valid_from, f.id))
 

@@ -58,9 +58,10 @@ def clean_name(value: object, *, what: str, max_len: int = MAX_NAME) -> str:
     return normalize_name(clean_text(value, what=what, max_len=max_len))
 
 
-def clean_filter(value: object, *, what: str, max_len: int = MAX_NAME) -> str | None:
-    """A name used only to filter a read: None or "" means no filter; anything else must be a valid name."""
-    return None if value is None or value == "" else clean_name(value, what=what, max_len=max_len)
+def clean_filter(value: object, *, what: str) -> str | None:
+    """A name used only to filter a read: None or "" means no filter; anything else must be text that is not
+    blank. No length limit: a name longer than any stored one simply matches nothing."""
+    return None if value is None or value == "" else clean_name(value, what=what, max_len=MAX_TEXT)
 
 
 def clean_namespace(value: object) -> str:

@@ -78,7 +78,7 @@ class NotesMixin:
             unknown = set(fields) - {"namespace", "note_type", "speaker", "external_id", "thread", "occurred_at",
                                      "ttl", "expires_at", "metadata"}
             if unknown:
-                raise InvalidInputError(f"note {i}: unknown field {sorted(unknown)[0]!r}")
+                raise InvalidInputError(f"note {i}: unknown field {shown(min(unknown, key=str))}")
             try:
                 items.append(validate_note_input(text, **fields))
             except InvalidInputError as exc:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from . import schema
 from .errors import InvalidInputError, shown
 from .normalize import clean_name, clean_namespace, clean_text, normalize_name
-from .rules import PredicatePolicy
+from .rules import RULES, PredicatePolicy
 from .timeparse import parse_duration
 
 
@@ -24,8 +24,8 @@ def policy_row(predicate: Any, *, namespace: Any = "default", functional: Any = 
                                         or not all(isinstance(x, str) for x in source_priority)):
         raise InvalidInputError("source priority must be a list of source names")
     ttl_td = parse_duration(ttl) if ttl not in (None, "") else None
-    if not isinstance(rule, str):
-        raise InvalidInputError(f"rule must be text, got {shown(rule)}")
+    if rule not in RULES:
+        raise InvalidInputError(f"unknown resolution rule {shown(rule)}; use one of {', '.join(RULES)}")
     sources = [clean_text(x, what="source", max_len=200) for x in source_priority or ()]
     PredicatePolicy(functional=functional, ttl=ttl_td, rule=rule, source_priority=tuple(sources))  # checks rule
     return {"namespace": clean_namespace(namespace), "predicate": clean_name(predicate, what="predicate", max_len=200),
