@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from tests.property import strategies as s
@@ -57,7 +57,7 @@ def command(draw) -> list[str]:
     return ["memory", which, *args]
 
 
-@FAST
+@settings(FAST, max_examples=30)  # each example opens the store as a user's command does
 @given(cmd=command(), as_json=st.booleans())
 def test_cli_commands(store, db_url, home, cmd, as_json):
     if not getattr(store, "_seeded", False):
