@@ -131,7 +131,10 @@ class BM25Index:
 
     def top_k(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best k (id, score) with score > 0; `allowed` is a boolean mask over rows (filters before ranking)."""
-        scores = self.scores(query)
+        return self.top_of(self.scores(query), k, allowed)
+
+    def top_of(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """top_k over a score array already computed by `scores` (a search needs both the array and its top)."""
         if not len(scores):
             return []
         keep = self.alive if allowed is None else self.alive & allowed[: len(scores)]

@@ -24,6 +24,7 @@ of a flat plateau (R@5 varied by < 0.015 for keyword weight 0.3-0.5 and neighbou
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 # Dense and BM25 each contribute their top CANDIDATES; 30, 50 and 100 gave the same recall@10 on the
@@ -122,10 +123,18 @@ def mentioned_speakers(query: str, speakers: Mapping[int, str | None]) -> set[in
     query_tokens = set(tokenize(query, keep_stopwords=True))
     out = set()
     for key, speaker in speakers.items():
-        name = tokenize(speaker or "", keep_stopwords=True)
+        name = _name_tokens(speaker or "")
         if name and all(token in query_tokens for token in name):
             out.add(key)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _name_tokens(name: str) -> tuple[str, ...]:
+    """A speaker's name as BM25 tokens (cached: a search checks the same few names again and again)."""
+    from .keyword import tokenize
+
+    return tuple(tokenize(name, keep_stopwords=True))
 
 
 def boost(scores: Mapping[int, float], ids: Iterable[int], *, weight: float) -> dict[int, float]:

@@ -2,7 +2,13 @@
 
 The cache (memory_store.vector_index.NamespaceIndex, one per namespace) records the last version it
 applied; before every search it catches up from SQL (rows whose version is newer, and prune tombstones),
-and on open it loads its files or, if they are missing or corrupt, rebuilds from the vectors stored in SQL."""
+and on open it loads its files or, if they are missing or corrupt, rebuilds from the vectors stored in SQL.
+
+Ranking (memory_store.ranking): filters become a mask over the namespace's rows; the candidates are the
+dense top-N and the BM25 top-N among the rows the mask keeps, each scored by both; scores are fused
+linearly, notes whose speaker the query names get a small boost, and notes lend a share of their score
+to the adjacent notes of their thread. A note's keyword text carries its speaker, its day and the
+previous note of its thread; its vector is the embedding of its text in context (memory_store.hybrid)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,18 +20,19 @@ import numpy as np
 from sqlalchemy import bindparam, func, select
 
 from . import schema
-from .errors import InvalidInputError
-from .hybrid import fuse_scores
+from . import ranking
+from .errors import InvalidInputError, shown
 from .models import SearchResult, fact_text
 from .normalize import clean_namespace, clean_text
 from .timeparse import as_utc, iso, parse_time, utcnow
-from .vector_index import NamespaceIndex, RowAttrs, make_key, split_key
+from .vector_index import NamespaceIndex, RowAttrs, make_key
 
 log = logging.getLogger("memory_store")
 F, N, V = schema.facts, schema.notes, schema.versions
-CANDIDATES = 100  # per retriever, before fusion
+CANDIDATES = ranking.CANDIDATES  # per retriever, before fusion
 SAVE_AFTER_ROWS = 5000  # persist the cache after catching up this many rows at once
 NOTE_COLUMNS = ("speaker", "external_id", "thread", "note_type")
+KINDS = {"all": ("fact", "note"), "fact": ("fact",), "note": ("note",)}
 # Built once: the statements a search runs on every call (no per-query construction). The fetch is by
 # primary key alone (a namespace condition makes SQLite pick a namespace index and scan it); the
 # namespace is checked on the rows instead.
@@ -53,8 +60,31 @@ def note_attrs(row) -> RowAttrs:
                     time=_epoch(row.occurred_at or row.recorded_at))
 
 
-def note_keyword_text(speaker: str | None, text: str) -> str:
-    return f"{speaker} {text}" if speaker else text
+def note_keyword_text(speaker: str | None, text: str, occurred_at=None, previous=None) -> str:
+    """What BM25 indexes for a note: 'Speaker (8 May 2023): text' after the previous note of its thread."""
+    return ranking.note_context_text(text, speaker=speaker, time=as_utc(occurred_at),
+                                     previous=[previous] if previous else [])
+
+
+def note_entries(rows, thread_tail: dict, indexed) -> tuple[dict[int, str], dict[int, str], list[tuple[int, int]]]:
+    """Keyword texts, speakers and thread links of the notes in `rows` (id order; with id, text, speaker,
+    thread, occurred_at) whose key is not in `indexed`; advances `thread_tail` ({thread: (key, speaker,
+    text)} of its last note). A note already indexed is skipped: a status change brings it back into a
+    catch-up window, but it is not a new message of its thread."""
+    texts, speakers, links = {}, {}, []
+    for r in rows:
+        key = make_key("note", r.id)
+        if key in indexed or key in texts:
+            continue
+        tail = thread_tail.get(r.thread) if r.thread else None
+        texts[key] = note_keyword_text(r.speaker, r.text, r.occurred_at, tail[1:] if tail else None)
+        if r.speaker:
+            speakers[key] = r.speaker
+        if r.thread:
+            if tail:
+                links.append((tail[0], key))
+            thread_tail[r.thread] = (key, r.speaker, r.text)
+    return texts, speakers, links
 
 
 class SearchMixin:
@@ -80,12 +110,18 @@ class SearchMixin:
             idx = None
         if idx is None:
             return NamespaceIndex(self.embedder.dim)
-        texts = {}
+        # The files hold vectors and row attributes; keyword texts, speakers and links come from SQL.
+        texts: dict[int, str] = {}
         with self.engine.connect() as conn:
             for r in conn.execute(select(F.c.id, F.c.subject, F.c.predicate, F.c.object).where(F.c.namespace == namespace)):
                 texts[make_key("fact", r.id)] = fact_text(r.subject, r.predicate, r.object)
-            for r in conn.execute(select(N.c.id, N.c.speaker, N.c.text).where(N.c.namespace == namespace)):
-                texts[make_key("note", r.id)] = note_keyword_text(r.speaker, r.text)
+            notes = conn.execute(select(N.c.id, N.c.speaker, N.c.text, N.c.thread, N.c.occurred_at)
+                                 .where(N.c.namespace == namespace).order_by(N.c.id)).all()
+        note_texts, speakers, links = note_entries([r for r in notes if make_key("note", r.id) in idx.pos_of],
+                                                   idx.thread_tail, indexed=())
+        texts.update(note_texts)
+        idx.speaker.update(speakers)
+        idx.link(links)
         for pos, key in enumerate(idx.keys.tolist()):
             idx.bm25.add(key, texts.get(key, ""))
             if not idx.alive[pos] or key not in texts:
@@ -105,8 +141,9 @@ class SearchMixin:
         window = lambda t: (t.c.namespace == namespace, t.c.version > lo, t.c.version <= latest)  # noqa: E731
         facts = conn.execute(select(F.c.id, F.c.subject, F.c.predicate, F.c.object, F.c.status, F.c.expires_at,
                                     F.c.valid_from, F.c.embedding).where(*window(F))).all()
-        notes = conn.execute(select(N.c.id, N.c.text, N.c.speaker, N.c.status, N.c.expires_at, N.c.occurred_at,
-                                    N.c.recorded_at, N.c.embedding).where(*window(N))).all()
+        notes = conn.execute(select(N.c.id, N.c.text, N.c.speaker, N.c.thread, N.c.status, N.c.expires_at,
+                                    N.c.occurred_at, N.c.recorded_at, N.c.embedding).where(*window(N))
+                             .order_by(N.c.id)).all()
         pruned = conn.execute(select(V.c.affected).where(V.c.op == "prune", V.c.version > lo,
                                                          V.c.version <= latest)).all()
         with idx.lock:
@@ -117,16 +154,20 @@ class SearchMixin:
             keys, vecs, texts, attrs = [], [], [], []
             for r in facts:
                 keys.append(make_key("fact", r.id))
-                vecs.append(np.frombuffer(r.embedding, dtype=np.float32))
+                vecs.append(r.embedding)
                 texts.append(fact_text(r.subject, r.predicate, r.object))
                 attrs.append(fact_attrs(r))
+            note_texts, speakers, links = note_entries(notes, idx.thread_tail, indexed=idx.pos_of)
             for r in notes:
-                keys.append(make_key("note", r.id))
-                vecs.append(np.frombuffer(r.embedding, dtype=np.float32))
-                texts.append(note_keyword_text(r.speaker, r.text))
+                key = make_key("note", r.id)
+                keys.append(key)
+                vecs.append(r.embedding)
+                texts.append(note_texts.get(key, ""))  # "" only for a note already indexed (not re-added)
                 attrs.append(note_attrs(r))
             if keys:
-                idx.add(keys, np.vstack(vecs), texts, attrs)
+                dim = self.embedder.dim
+                matrix = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(keys), dim)
+                idx.add(keys, matrix, texts, attrs, speakers=speakers, links=links)
             idx.applied_version = latest
         if len(keys) >= SAVE_AFTER_ROWS:
             self._save_index(namespace, idx)
@@ -167,12 +208,14 @@ class SearchMixin:
                     include_expired: bool = False, include_superseded: bool = False, status: str | None = None,
                     since: Any = None, until: Any = None, metadata: dict | None = None) -> list[list[SearchResult]]:
         ns = clean_namespace(namespace)
+        if isinstance(queries, str) or not isinstance(queries, (list, tuple)):
+            raise InvalidInputError("queries must be a list of texts")
         texts = [clean_text(q, what="query", max_len=10_000) for q in queries]
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 1000:
-            raise InvalidInputError(f"k must be a whole number from 1 to 1000, got {k!r}")
-        kinds = {"all": ("fact", "note"), "fact": ("fact",), "note": ("note",)}.get(kind)
+            raise InvalidInputError(f"k must be a whole number from 1 to 1000, got {shown(k)}")
+        kinds = KINDS.get(kind) if isinstance(kind, str) else None
         if kinds is None:
-            raise InvalidInputError(f"unknown kind {kind!r}; use fact, note or all")
+            raise InvalidInputError(f"unknown kind {shown(kind)}; use fact, note or all")
         statuses = self._statuses(status, include_expired, include_superseded)
         since_t = parse_time(since).timestamp() if since not in (None, "") else None
         until_t = parse_time(until).timestamp() if until not in (None, "") else None
@@ -187,12 +230,17 @@ class SearchMixin:
             keep = idx.mask(kinds=kinds, statuses=statuses, now=self.now().timestamp(),
                             include_expired=include_expired or "expired" in statuses, since=since_t, until=until_t,
                             allowed_keys=allowed)
-            ranked = []
-            for text, vec in zip(texts, vectors):
-                dense = dict(idx.dense_top(vec, max(CANDIDATES, k), keep))
-                keyword = dict(idx.keyword_top(text, max(CANDIDATES, k), keep))
-                ranked.append(fuse_scores(dense, keyword, k=k))
+            ranked = [self._rank(idx, text, vec, k, keep) for text, vec in zip(texts, vectors)]
             return self._materialise(conn, ranked, ns)
+
+    @staticmethod
+    def _rank(idx: NamespaceIndex, text: str, vec: np.ndarray, k: int, keep: np.ndarray) -> list[tuple[int, float]]:
+        """The best k (key, score) among the rows `keep` allows (memory_store.ranking)."""
+        dense, keyword = idx.candidates(text, vec, max(CANDIDATES, k), keep)
+        pool = dense.keys() | keyword.keys()
+        neighbours = {key: idx.neighbours[key] for key in pool if key in idx.neighbours}
+        speakers = {key: idx.speaker[key] for key in pool if key in idx.speaker}
+        return ranking.rank_candidates(dense, keyword, neighbours, query=text, speakers=speakers)[:k]
 
     @staticmethod
     def _statuses(status: str | None, include_expired: bool, include_superseded: bool) -> tuple[str, ...]:
@@ -205,16 +253,16 @@ class SearchMixin:
             return tuple(out)
         if status == "all":
             return ("active", "superseded", "expired", "retracted")
-        if status not in ("active", "superseded", "expired", "retracted"):
-            raise InvalidInputError(f"unknown status {status!r}")
+        if not isinstance(status, str) or status not in ("active", "superseded", "expired", "retracted"):
+            raise InvalidInputError(f"unknown status {shown(status)}")
         return (status,)
 
     def _metadata_allowed(self, ns: str, metadata: dict) -> set[int]:
         """Keys of rows matching every metadata filter (note columns in SQL, the rest from JSON)."""
         query = select(N.c.id, N.c.meta).where(N.c.namespace == ns)
         for key in NOTE_COLUMNS:
-            if key in metadata:
-                query = query.where(getattr(N.c, key) == str(metadata[key]))
+            if key in metadata:  # a NUL can never be stored (clean_text strips it), and PostgreSQL rejects it
+                query = query.where(getattr(N.c, key) == str(metadata[key]).replace("\x00", ""))
         rest = {k: v for k, v in metadata.items() if k not in NOTE_COLUMNS}
         with self.engine.connect() as conn:
             keys = {make_key("note", r.id) for r in conn.execute(query)

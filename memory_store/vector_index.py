@@ -3,13 +3,18 @@
 Derived from SQL, never the source of truth. Positions are insertion order; a row's attributes
 (status, expiry) are updated in place, pruned rows are masked out, and filters become a bitmap over
 positions that FAISS applies *during* the search (an IDSelector), so a filtered query still returns k
-results when k exist. Exact search (IndexFlatIP) while a namespace is small, HNSW once it grows."""
+results when k exist. Exact search (IndexFlatIP) while a namespace is small, HNSW once it grows.
+
+Besides vectors and keyword postings it keeps what ranking needs per note (memory_store.ranking): the
+speaker, and the adjacent notes of the same thread (a conversation's previous / next message)."""
 from __future__ import annotations
 
 import json
 import math
 import os
 import threading
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +30,7 @@ HNSW_EF_SEARCH = 96
 SELECTIVE_FRACTION = 0.02  # a filter keeping fewer rows than this is searched exactly over the subset
 STATUS_CODES = {"active": 0, "superseded": 1, "expired": 2, "retracted": 3}
 KIND_CODES = {"fact": 0, "note": 1}
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: a save token shared by the files of one save
 
 
 def make_key(kind: str, row_id: int) -> int:
@@ -56,8 +61,12 @@ class NamespaceIndex:
         self.time = np.zeros(0, dtype=np.float64)
         self.alive = np.zeros(0, dtype=bool)
         self.pos_of: dict[int, int] = {}
-        self.bm25 = BM25Index()
+        self.bm25 = BM25Index()  # its rows are the positions (rows are added in position order)
         self.index: faiss.Index = faiss.IndexFlatIP(dim)
+        self.speaker: dict[int, str] = {}  # note key -> who said it
+        self.neighbours: dict[int, list[int]] = {}  # note key -> adjacent note keys of its thread
+        # thread -> (key, speaker, text) of its last note, to link and contextualise the next one
+        self.thread_tail: dict[str, tuple[int, str | None, str]] = {}
 
     def __len__(self) -> int:
         return int(self.alive.sum())
@@ -67,9 +76,14 @@ class NamespaceIndex:
         return isinstance(self.index, faiss.IndexHNSWFlat)
 
     # -- writes ------------------------------------------------------------------------------
-    def add(self, keys: list[int], vectors: np.ndarray, texts: list[str], attrs: list[RowAttrs]) -> None:
-        """Append new rows; keys already present only get their attributes refreshed."""
+    def add(self, keys: list[int], vectors: np.ndarray, texts: list[str], attrs: list[RowAttrs], *,
+            speakers: dict[int, str] | None = None, links: list[tuple[int, int]] = ()) -> None:
+        """Append new rows; keys already present only get their attributes refreshed. `texts` are what
+        BM25 indexes; `speakers` maps note keys to their speaker; `links` are (previous, next) pairs of
+        adjacent notes of a thread."""
         with self.lock:
+            self.speaker.update(speakers or {})
+            self.link(links)
             fresh = [i for i, k in enumerate(keys) if k not in self.pos_of]
             for i, k in enumerate(keys):
                 if k in self.pos_of:
@@ -92,6 +106,11 @@ class NamespaceIndex:
                 self._switch_to_hnsw(vecs)
             else:
                 self.index.add(vecs)
+
+    def link(self, links) -> None:
+        for before, after in links:
+            self.neighbours.setdefault(before, []).append(after)
+            self.neighbours.setdefault(after, []).append(before)
 
     def _switch_to_hnsw(self, new_vectors: np.ndarray) -> None:
         old = self.index.reconstruct_n(0, self.index.ntotal) if self.index.ntotal else np.zeros((0, self.dim))
@@ -117,6 +136,10 @@ class NamespaceIndex:
             if pos is not None:
                 self.alive[pos] = False
                 self.bm25.remove(key)
+                self.speaker.pop(key, None)
+                for other in self.neighbours.pop(key, []):
+                    if key in self.neighbours.get(other, ()):
+                        self.neighbours[other].remove(key)
 
     # -- reads -------------------------------------------------------------------------------
     def mask(self, *, kinds: tuple[str, ...], statuses: tuple[str, ...], now: float,
@@ -165,10 +188,9 @@ class NamespaceIndex:
 
     def _exact_subset(self, q: np.ndarray, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
         positions = np.flatnonzero(keep)
-        vectors = np.vstack([self.index.reconstruct(int(p)) for p in positions]) if len(positions) else None
-        if vectors is None:
+        if not len(positions):
             return []
-        sims = vectors @ q[0]
+        sims = self.index.reconstruct_batch(positions) @ q[0]
         top = np.argsort(-sims, kind="stable")[:n]
         return [(int(self.keys[positions[i]]), float(sims[i])) for i in top]
 
@@ -176,40 +198,70 @@ class NamespaceIndex:
         with self.lock:
             return self.bm25.top_k(text, n, allowed=keep)
 
+    def candidates(self, text: str, query: np.ndarray, n: int, keep: np.ndarray) -> tuple[dict, dict]:
+        """The union of the dense top-n and the BM25 top-n among rows where keep is True, each candidate
+        with BOTH scores: its cosine (from its stored vector when only BM25 found it) and its raw BM25
+        (absent when it shares no term with the query). Filters apply before either top-n is taken."""
+        with self.lock:
+            dense = dict(self.dense_top(query, n, keep))
+            scores = self.bm25.scores(text)
+            keyword = dict(self.bm25.top_of(scores, n, keep))
+            missing = [key for key in keyword if key not in dense]
+            if missing:
+                positions = np.fromiter((self.pos_of[key] for key in missing), dtype=np.int64, count=len(missing))
+                sims = self.index.reconstruct_batch(positions) @ np.asarray(query, dtype=np.float32).reshape(-1)
+                dense.update(zip(missing, sims.tolist()))
+            row_of = self.bm25.row_of
+            for key in dense:
+                if key not in keyword and scores[row_of[key]] > 0:
+                    keyword[key] = float(scores[row_of[key]])
+            return dense, keyword
+
     def vector(self, key: int) -> np.ndarray | None:
         pos = self.pos_of.get(key)
         return None if pos is None else self.index.reconstruct(pos)
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path, name: str, model: str) -> None:
-        """Atomic: write to temporary files, then rename; a crash leaves the old files or none."""
+        """Atomic and safe between processes: unique temporary files renamed into place under an
+        exclusive file lock; the three files of one save share a token that load() checks."""
         with self.lock:
             directory.mkdir(parents=True, exist_ok=True)
             base = directory / name
-            tmp_index, tmp_attrs = f"{base}.faiss.tmp", f"{base}.npz.tmp"
-            faiss.write_index(self.index, tmp_index)
-            with open(tmp_attrs, "wb") as fh:
-                np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
-                         time=self.time, alive=self.alive)
-            meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
-                    "model": model, "rows": int(len(self.keys))}
-            Path(f"{base}.json.tmp").write_text(json.dumps(meta))
-            os.replace(tmp_index, f"{base}.faiss")
-            os.replace(tmp_attrs, f"{base}.npz")
-            os.replace(f"{base}.json.tmp", f"{base}.json")
+            token = uuid.uuid4().hex
+            tmp = {ext: f"{base}.{ext}.{os.getpid()}.{token}.tmp" for ext in ("faiss", "npz", "json")}
+            try:
+                faiss.write_index(self.index, tmp["faiss"])
+                with open(tmp["npz"], "wb") as fh:
+                    np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
+                             time=self.time, alive=self.alive, token=np.asarray(token))
+                meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
+                        "model": model, "rows": int(len(self.keys)), "token": token}
+                Path(tmp["json"]).write_text(json.dumps(meta))
+                with _file_lock(base, exclusive=True):
+                    for ext in ("faiss", "npz", "json"):
+                        os.replace(tmp[ext], f"{base}.{ext}")
+            finally:
+                for path in tmp.values():
+                    if os.path.exists(path):
+                        os.unlink(path)
 
     @classmethod
     def load(cls, directory: Path, name: str, *, dim: int, model: str) -> "NamespaceIndex | None":
-        """The saved index, or None if absent. Raises ValueError if present but unusable."""
+        """The saved index (vectors and row attributes; the caller re-derives BM25, speakers and thread
+        links from SQL), or None if absent. Raises ValueError if present but unusable."""
         base = directory / name
         if not Path(f"{base}.json").exists():
             return None
-        meta = json.loads(Path(f"{base}.json").read_text())
-        if meta.get("format") != INDEX_FORMAT or meta.get("dim") != dim or meta.get("model") != model:
-            raise ValueError("index was written by another model or format")
-        index = faiss.read_index(f"{base}.faiss")
-        with np.load(f"{base}.npz") as data:
-            arrays = {k: data[k] for k in ("keys", "kind", "status", "expires", "time", "alive")}
+        with _file_lock(base, exclusive=False):
+            meta = json.loads(Path(f"{base}.json").read_text())
+            if meta.get("format") != INDEX_FORMAT or meta.get("dim") != dim or meta.get("model") != model:
+                raise ValueError("index was written by another model or format")
+            index = faiss.read_index(f"{base}.faiss")
+            with np.load(f"{base}.npz") as data:
+                arrays = {k: data[k] for k in ("keys", "kind", "status", "expires", "time", "alive", "token")}
+        if str(arrays["token"]) != meta.get("token"):
+            raise ValueError("index files come from different saves")
         if index.ntotal != len(arrays["keys"]) or meta.get("rows") != len(arrays["keys"]):
             raise ValueError("index files disagree about the number of rows")
         out = cls(dim)
@@ -221,3 +273,19 @@ class NamespaceIndex:
         out.pos_of = {int(k): i for i, k in enumerate(out.keys) if out.alive[i]}
         out.applied_version = int(meta["version"])
         return out
+
+
+@contextmanager
+def _file_lock(base: Path, *, exclusive: bool):
+    """An advisory lock on `<base>.lock` (POSIX); elsewhere a no-op (the token check still applies)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(f"{base}.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

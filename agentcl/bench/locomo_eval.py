@@ -1,4 +1,5 @@
-"""LoCoMo evidence-recall evaluation: load conversations and questions, score any search function.
+"""LoCoMo evidence-recall evaluation: load conversations and questions, score any search function, and
+the plain baselines (dense, BM25, RRF). The benchmark of the store itself is agentcl.bench.locomo.
 
 Each conversation is its own namespace; each turn is one note whose external id is its `dia_id`.
 A question's recall@k is the share of its evidence ids found in the top k results, averaged over the
@@ -240,120 +241,9 @@ def run_baselines(embedder, path: str | Path | None = None, *, ks: Sequence[int]
     }
 
 
-class _RankedIndex:
-    """The store's note search, reproduced over plain FAISS + BM25 with `memory_store.ranking`:
-    contextual texts, candidates = dense top-N ∪ BM25 top-N, fused and neighbour-propagated scores.
-    `vectors` maps each conversation to precomputed note vectors (lets callers cache embeddings)."""
+def run_locomo_bench(*, path: str | Path | None = None, device: str | None = None, **options) -> dict:
+    """The `agentcl bench locomo` result (agentcl.bench.locomo.run_locomo_bench): MemoryStore.search
+    recall beside the baselines above, measured in one run."""
+    from agentcl.bench.locomo import run_locomo_bench as run
 
-    def __init__(self, conversations: Sequence[Conversation], embedder, *, candidates: int | None = None,
-                 exact_dense: bool = True, neighbour_weight: float | None = None,
-                 keyword_weight: float | None = None, speaker_weight: float | None = None, vectors: Mapping[str, np.ndarray] | None = None,
-                 query_vectors: Mapping[str, np.ndarray] | None = None) -> None:
-        import faiss
-
-        from memory_store import ranking
-        from memory_store.keyword import BM25Index
-
-        self.ranking = ranking
-        self.embedder = embedder
-        self.n = candidates or ranking.CANDIDATES
-        self.exact_dense = exact_dense
-        self.neighbour_weight = ranking.NEIGHBOUR_WEIGHT if neighbour_weight is None else neighbour_weight
-        self.keyword_weight = ranking.KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
-        self.speaker_weight = ranking.SPEAKER_WEIGHT if speaker_weight is None else speaker_weight
-        self.query_vectors = query_vectors or {}
-        self.speakers: dict[str, list[str]] = {}
-        self.ids: dict[str, list[str]] = {}
-        self.vectors: dict[str, np.ndarray] = {}
-        self.faiss: dict[str, object] = {}
-        self.bm25: dict[str, BM25Index] = {}
-        self.neighbours: dict[str, dict[int, list[int]]] = {}
-        for conv in conversations:
-            sid = conv.sample_id
-            self.ids[sid] = [t.dia_id for t in conv.turns]
-            self.speakers[sid] = [t.speaker for t in conv.turns]
-            vecs = vectors[sid] if vectors is not None else embedder.encode(embedding_texts(conv))
-            self.vectors[sid] = vecs
-            index = faiss.IndexFlatIP(vecs.shape[1])
-            index.add(vecs)
-            self.faiss[sid] = index
-            bm25 = BM25Index()
-            for row, text in enumerate(keyword_texts(conv)):
-                bm25.add(row, text)
-            self.bm25[sid] = bm25
-            self.neighbours[sid] = ranking.thread_neighbours(
-                {row: (t.session, t.position) for row, t in enumerate(conv.turns)})
-
-    def query_vector(self, query: str) -> np.ndarray:
-        cached = self.query_vectors.get(query)
-        return cached if cached is not None else self.embedder.encode([query])[0]
-
-    def search(self, namespace: str, query: str, k: int) -> list[str]:
-        qv = self.query_vector(query)
-        n = min(self.n, len(self.ids[namespace]))
-        _, rows = self.faiss[namespace].search(qv[None, :], n)
-        bm25 = self.bm25[namespace]
-        candidates = set(int(r) for r in rows[0] if r >= 0) | {r for r, _ in bm25.top_k(query, n)}
-        all_keyword = bm25.scores(query)  # the store has this array anyway (top_k computes it)
-        keyword = {r: float(all_keyword[bm25.row_of[r]]) for r in candidates if all_keyword[bm25.row_of[r]] > 0}
-        if self.exact_dense:  # dense score of every candidate from its stored vector
-            dense = {r: float(self.vectors[namespace][r] @ qv) for r in candidates}
-        else:
-            sims, _ = self.faiss[namespace].search(qv[None, :], n)
-            dense = {int(r): float(s) for r, s in zip(rows[0], sims[0]) if r >= 0}
-        nb, speakers = self.neighbours[namespace], self.speakers[namespace]
-        ranked = self.ranking.rank_candidates(
-            dense, keyword, {r: nb.get(r, []) for r in candidates},
-            query=query, speakers={r: speakers[r] for r in candidates},
-            keyword_weight=self.keyword_weight, neighbour_weight=self.neighbour_weight,
-            speaker_weight=self.speaker_weight)
-        return [self.ids[namespace][r] for r, _ in ranked[:k]]
-
-
-def embedding_texts(conv: Conversation) -> list[str]:
-    """What the ranked search embeds per turn: 'Speaker (8 May 2023): text'."""
-    from memory_store.ranking import note_context_text
-
-    return [note_context_text(t.text, speaker=t.speaker, time=t.time) for t in conv.turns]
-
-
-def keyword_texts(conv: Conversation) -> list[str]:
-    """What the ranked search indexes in BM25 per turn: the same with the previous turns of its session."""
-    from memory_store.ranking import CONTEXT_TURNS, note_context_text
-
-    out = []
-    for i, t in enumerate(conv.turns):
-        previous = [(p.speaker, p.text) for p in conv.turns[max(0, i - CONTEXT_TURNS):i] if p.session == t.session]
-        out.append(note_context_text(t.text, speaker=t.speaker, time=t.time, previous=previous))
-    return out
-
-
-def run_ranked(embedder, path: str | Path | None = None, *, ks: Sequence[int] = DEFAULT_KS,
-               holdout: Sequence[str] = ("conv-41", "conv-42"), **options) -> dict:
-    """Recall of the store's ranking recipe (memory_store.ranking) overall, per category, and on the
-    held-out conversations (the ranking constants were tuned on the others)."""
-    import time
-
-    conversations, questions = load_locomo(path)
-    index = _RankedIndex(conversations, embedder, **options)
-    held = [q for q in questions if q.sample_id in set(holdout)]
-    # embed the queries once, so the timing below is the search after embedding (candidates + ranking)
-    if not index.query_vectors:
-        texts = list(dict.fromkeys(q.question for q in questions))
-        index.query_vectors = dict(zip(texts, embedder.encode(texts)))
-    timings = []
-
-    def timed(namespace: str, query: str, k: int) -> list[str]:
-        start = time.perf_counter()
-        out = index.search(namespace, query, k)
-        timings.append(time.perf_counter() - start)
-        return out
-
-    ranked = evaluate(timed, questions, ks=ks)
-    return {
-        "ranked": ranked,
-        "ranked_heldout": {"conversations": list(holdout), **evaluate(index.search, held, ks=ks)},
-        "search_after_embedding_ms": {"p50": round(1000 * float(np.median(timings)), 3),
-                                      "p95": round(1000 * float(np.percentile(timings, 95)), 3)},
-        "candidates_per_list": index.n,
-    }
+    return run(path=path, device=device, **options)

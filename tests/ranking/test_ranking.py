@@ -198,12 +198,13 @@ def test_parse_questions_filters_categories_and_unknown_evidence():
     ]
 
 
-def test_context_texts_of_a_conversation():
-    conv = L.parse_conversation(SAMPLE)
-    assert L.embedding_texts(conv)[1] == "Bo (8 May 2023): I adopted a dog."
-    keyword = L.keyword_texts(conv)
-    assert keyword[1] == "Ann: Hi!\nBo (8 May 2023): I adopted a dog."
-    assert keyword[2] == "Bo (10 June 2023): And now?"  # the previous session is another thread
+def test_conversation_lines_are_the_generic_import_format():
+    from agentcl.bench.locomo import conversation_lines
+
+    lines = conversation_lines(L.parse_conversation(SAMPLE))
+    assert lines[1] == {"id": "D1:2", "speaker": "Bo", "text": "I adopted a dog.", "thread": "session_1",
+                        "time": "2023-05-08T13:56:00"}
+    assert lines[2]["thread"] == "session_2"  # the next session is another thread
 
 
 def test_evaluate_scores_any_search_function():
