@@ -3,7 +3,6 @@ and inspect or roll back its checkpoints."""
 from __future__ import annotations
 
 import time
-from typing import Optional
 
 import typer
 
@@ -35,7 +34,7 @@ def _open_registry(store):
         return opener(store)
 
 
-def _config(strategy: str, replay_size: Optional[int], epochs: Optional[int]):
+def _config(strategy: str, replay_size: int | None, epochs: int | None):
     from agentcl.consolidation import ConsolidationConfig, make_strategy
 
     make_strategy(strategy)  # one clear line for a bad name, before anything runs
@@ -47,7 +46,7 @@ def _config(strategy: str, replay_size: Optional[int], epochs: Optional[int]):
     return ConsolidationConfig(**options)
 
 
-def _run_once(namespace: str, device: str, config, model_dir: Optional[str] = None, epochs: Optional[int] = None):
+def _run_once(namespace: str, device: str, config, model_dir: str | None = None, epochs: int | None = None):
     from agentcl.consolidation import consolidate
 
     with open_store() as store:
@@ -67,7 +66,7 @@ def _run_once(namespace: str, device: str, config, model_dir: Optional[str] = No
                 close()
 
 
-def _check_model_dir(model_dir: Optional[str]) -> None:
+def _check_model_dir(model_dir: str | None) -> None:
     from pathlib import Path
 
     from memory_store.errors import InvalidInputError
@@ -94,9 +93,9 @@ def _summary(report) -> dict:
 
 @consolidate_app.command("run")
 def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
-            replay_size: Optional[int] = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
-            epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs of the main round."),
-            model_dir: Optional[str] = typer.Option(
+            replay_size: int | None = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
+            epochs: int | None = typer.Option(None, "--epochs", help="Epochs of the main round."),
+            model_dir: str | None = typer.Option(
                 None, "--model-dir", help="A local causal LM (transformers directory): distil into LoRA adapters "
                                           "over it instead of the default adapter model (needs peft)."),
             json_out: bool = JSON) -> None:
@@ -112,7 +111,7 @@ def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
 @consolidate_app.command("schedule")
 def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval between runs, e.g. 30m, 6h, 1d."),
                  namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
-                 max_runs: Optional[int] = typer.Option(None, "--max-runs", hidden=True,
+                 max_runs: int | None = typer.Option(None, "--max-runs", hidden=True,
                                                         help="Stop after N runs (tests)."),
                  json_out: bool = JSON) -> None:
     """Consolidate now and then every interval, until stopped (Ctrl-C). A run that finds another job

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 FACT_TEMPLATES = (
     "What is the {predicate} of {subject}?",
@@ -53,7 +54,7 @@ class UsageRecord:
     id: Any = None
 
     @classmethod
-    def coerce(cls, item: Any) -> "UsageRecord":
+    def coerce(cls, item: Any) -> UsageRecord:
         if isinstance(item, UsageRecord):
             return item
         get = item.get if isinstance(item, dict) else (lambda k, d=None: getattr(item, k, d))
@@ -97,7 +98,7 @@ def split_usages(usages: Sequence[UsageRecord], *, holdout_every: int = 4) -> tu
         if u.success and u.task and u.skill:
             by_skill.setdefault(u.skill, []).append(u)
     train, held = [], []
-    for skill, items in by_skill.items():
+    for items in by_skill.values():
         probe = [u for u in items if _stable_bucket(u.task, holdout_every) == 0] if holdout_every > 1 else []
         if len(probe) == len(items):
             probe = probe[1:]

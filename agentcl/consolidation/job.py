@@ -17,8 +17,17 @@ from memory_store.timeparse import iso, utcnow
 
 from ..model import CheckpointStore, LocalModel
 from .config import ConsolidationConfig
-from .examples import (Example, UsageRecord, canonical_question, fact_examples, latest_args, phrasings_within,
-                       skill_key, split_usages, usage_examples)
+from .examples import (
+    Example,
+    UsageRecord,
+    canonical_question,
+    fact_examples,
+    latest_args,
+    phrasings_within,
+    skill_key,
+    split_usages,
+    usage_examples,
+)
 from .gate import GateDecision, gate_decision
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
@@ -50,7 +59,7 @@ def consolidate(store, registry=None, *, namespace: str = "default", device: str
     if device.startswith("cuda"):
         import torch
 
-        if not torch.cuda.is_available():  # noqa: SIM102
+        if not torch.cuda.is_available():
             raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
     home = home if home is not None else getattr(store, "home", None)
     with consolidation_lock(store, namespace=namespace, home=home):

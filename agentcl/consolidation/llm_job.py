@@ -11,15 +11,23 @@ import numpy as np
 from memory_store.timeparse import iso, utcnow
 
 from .config import ConsolidationConfig
-from .examples import UsageRecord, canonical_question, fact_questions, latest_args, skill_key, slot_key, split_usages
+from .examples import (
+    UsageRecord,
+    canonical_question,
+    fact_questions,
+    latest_args,
+    skill_key,
+    slot_key,
+    split_usages,
+)
 from .gate import GateDecision, gate_decision
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
+from .persist import learned_writer, load_learned, prune_learned
 from .probes import classify_answers, forgotten_skills, per_key_accuracy
-from .replay import ReplayBuffer, ReplayItem
+from .replay import ReplayItem
 from .report import ConsolidationReport
 from .select import plan_facts, registry_usages, usage_fingerprint
-from .persist import learned_writer, load_learned, prune_learned
 from .state import RunLog, state_dir
 
 

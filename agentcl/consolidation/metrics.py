@@ -7,7 +7,7 @@ transfer) and the last row is "now".
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 Matrix = Sequence[Sequence[float | None]]
 

@@ -8,8 +8,8 @@ together with the state that belongs to it, and `rollback` re-activates a model 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .replay import ReplayBuffer
 from .state import ConsolidationState

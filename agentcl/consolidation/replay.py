@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -169,7 +169,7 @@ class ReplayBuffer:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, *, capacity: int | None = None, policy: str | None = None,
-             seed: int = 0) -> "ReplayBuffer":
+             seed: int = 0) -> ReplayBuffer:
         """Load a saved buffer, or an empty one when none was saved. A smaller capacity trims it."""
         from safetensors.numpy import load_file
 

@@ -2,8 +2,9 @@
 changed since), slots whose learned value is no longer current, and new successful skill usages."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .examples import UsageRecord, slot_key
 

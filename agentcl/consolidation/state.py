@@ -88,7 +88,7 @@ class ConsolidationState:
         os.replace(tmp, directory / "state.json")
 
     @classmethod
-    def load(cls, directory: Path) -> "ConsolidationState":
+    def load(cls, directory: Path) -> ConsolidationState:
         from safetensors.numpy import load_file
 
         path = directory / "state.json"
@@ -111,7 +111,7 @@ class RunLog:
     history: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, directory: Path) -> "RunLog":
+    def load(cls, directory: Path) -> RunLog:
         path = directory / "runs.json"
         if path.exists():
             data = json.loads(path.read_text())

@@ -7,7 +7,7 @@ new tools are new classes), so penalties compare only the rows that existed befo
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -4,5 +4,13 @@ from .checkpoints import CheckpointInfo, CheckpointStore, checkpoint_root, load_
 from .local import FACT, SKILL, LocalModel
 from .net import AdapterNet
 
-__all__ = ["AdapterNet", "CheckpointInfo", "CheckpointStore", "FACT", "LocalModel", "SKILL",
-           "checkpoint_root", "load_promoted"]
+__all__ = [
+           "FACT",
+           "SKILL",
+           "AdapterNet",
+           "CheckpointInfo",
+           "CheckpointStore",
+           "LocalModel",
+           "checkpoint_root",
+           "load_promoted",
+]

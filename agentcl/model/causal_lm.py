@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -134,7 +134,7 @@ class CausalLMModel:
         os.replace(tmp, directory / "model.json")
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, *, device: str = "cpu", base_dir: str | None = None) -> "CausalLMModel":
+    def load(cls, directory: str | os.PathLike, *, device: str = "cpu", base_dir: str | None = None) -> CausalLMModel:
         info = json.loads((Path(directory) / "model.json").read_text())
         model = cls(base_dir or info["base_dir"], device=device, adapter_dir=directory)
         model.classes = [tuple(c) for c in info["classes"]]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ class LocalModel:
     # -- classes --------------------------------------------------------------------------------
     @classmethod
     def new(cls, *, dim: int = 384, hidden: int = 256, device: str = "cpu", encoder_name: str = "all-MiniLM-L6-v2",
-            seed: int = 0) -> "LocalModel":
+            seed: int = 0) -> LocalModel:
         torch.manual_seed(seed)
         return cls(net=AdapterNet(dim, hidden=hidden).to(device), encoder_name=encoder_name, device=device)
 
@@ -121,7 +122,7 @@ class LocalModel:
         os.replace(tmp, directory / "model.json")
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, *, device: str = "cpu", embedder=None) -> "LocalModel":
+    def load(cls, directory: str | os.PathLike, *, device: str = "cpu", embedder=None) -> LocalModel:
         from safetensors.torch import load_file
 
         directory = Path(directory)
@@ -133,7 +134,7 @@ class LocalModel:
                    encoder_name=info.get("encoder", ""), device=device, meta=info.get("meta", {}), embedder=embedder,
                    retired_skills=info.get("retired_skills", []))
 
-    def copy(self) -> "LocalModel":
+    def copy(self) -> LocalModel:
         import copy
 
         return LocalModel(net=copy.deepcopy(self.net), classes=list(self.classes),

@@ -70,10 +70,10 @@ def _spawn(tmp_path, db, home, mode):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     marker = tmp_path / f"{mode}.started"
-    log = open(tmp_path / f"{mode}.log", "w")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENTCL_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, str(script), db, str(home), mode, str(marker)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / f"{mode}.log", "w") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, str(script), db, str(home), mode, str(marker)], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
     return proc, marker, tmp_path / f"{mode}.log"
 
 
@@ -146,9 +146,8 @@ def test_lock_of_a_killed_job_is_released(backend, tmp_path, home, request):
         while not marker.exists():
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
-        with pytest.raises(ConsolidationBusy):
-            with consolidation_lock(store, home=home):
-                pass
+        with pytest.raises(ConsolidationBusy), consolidation_lock(store, home=home):
+            pass
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         # The OS drops a dead process's flock at once; PostgreSQL ends its session (and the advisory

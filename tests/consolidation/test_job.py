@@ -4,11 +4,10 @@ import json
 import pytest
 
 from agentcl.consolidation import ConsolidationBusy, ConsolidationConfig, consolidate, consolidation_lock
-from agentcl.consolidation.replay import ReplayBuffer
 from agentcl.consolidation.persist import learned_dir
+from agentcl.consolidation.replay import ReplayBuffer
 from agentcl.consolidation.state import latest_findings, state_dir
 from agentcl.model import CheckpointStore, load_promoted
-
 
 REPORT_KEYS = {"examples", "replayed", "stale_detected", "stale_corrected", "forgotten_detected",
                "forgotten_corrected", "promoted", "reason", "metrics", "seconds", "device"}
@@ -79,9 +78,8 @@ def test_gate_keeps_previous_model_when_old_probes_drop(small_store, home):
 
 
 def test_lock_excludes_a_second_job(small_store, home):
-    with consolidation_lock(small_store, home=home):
-        with pytest.raises(ConsolidationBusy):
-            consolidate(small_store, device="cpu")
+    with consolidation_lock(small_store, home=home), pytest.raises(ConsolidationBusy):
+        consolidate(small_store, device="cpu")
     assert consolidate(small_store, device="cpu").promoted
 
 
@@ -99,8 +97,7 @@ def test_two_homes_on_one_sqlite_file_exclude_each_other(small_store, home, tmp_
     from agentcl.consolidation.lock import sqlite_lock_path
 
     other_home = tmp_path / "other-home"
-    with consolidation_lock(small_store, home=home):
-        with pytest.raises(ConsolidationBusy):
-            consolidate(small_store, device="cpu", home=other_home)  # same database file, other state
+    with consolidation_lock(small_store, home=home), pytest.raises(ConsolidationBusy):
+        consolidate(small_store, device="cpu", home=other_home)  # same database file, other state
     assert sqlite_lock_path("sqlite://", "default") is None
     assert sqlite_lock_path(f"sqlite:///{tmp_path}/m.db", "a b").name == "m.db.consolidate-a_b.lock"

@@ -2,8 +2,16 @@
 import pytest
 
 from agentcl.consolidation.gate import gate_decision
-from agentcl.consolidation.metrics import (accuracy, average_accuracy, backward_transfer, forgetting_first_last,
-                                           forgetting_max_last, forward_transfer, last_accuracy, summarize)
+from agentcl.consolidation.metrics import (
+    accuracy,
+    average_accuracy,
+    backward_transfer,
+    forgetting_first_last,
+    forgetting_max_last,
+    forward_transfer,
+    last_accuracy,
+    summarize,
+)
 
 # rows: after round i; columns: task j. Row 0 also holds the pre-training accuracy on task 1 (FWT).
 M = [

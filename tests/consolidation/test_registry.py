@@ -1,8 +1,7 @@
 """Consolidation reads successful skill usages from the real skill registry."""
-from skills import SkillRegistry, skill
-
 from agentcl.consolidation import consolidate
 from agentcl.model import load_promoted
+from skills import SkillRegistry, skill
 
 
 @skill
