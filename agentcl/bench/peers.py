@@ -88,7 +88,7 @@ class NetworkWatch:
 def load_mem0():
     """(mem0 module, None) or (None, why not)."""
     os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is first imported
-    os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-home-"))  # not ~/.mem0
+    os.environ.setdefault("MEM0_DIR", os.path.join(tempfile.gettempdir(), "agentcl-mem0"))  # not ~/.mem0
     try:
         import mem0
     except ModuleNotFoundError as exc:
