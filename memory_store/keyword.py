@@ -40,9 +40,23 @@ def split_identifier(text: str) -> str:
     return re.sub(r"[_.\-/]+", " ", text)
 
 
+_STEMS: dict[str, str] = {}  # token -> stem; a vocabulary is small next to the number of tokens
+_STEMS_MAX = 500_000
+
+
 def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    tokens = (t.casefold() for t in _TOKEN.findall(text or ""))
-    return [stem(t) for t in tokens if keep_stopwords or t not in STOPWORDS]
+    out = []
+    for raw in _TOKEN.findall(text or ""):
+        token = raw.casefold()
+        if not keep_stopwords and token in STOPWORDS:
+            continue
+        stemmed = _STEMS.get(token)
+        if stemmed is None:
+            stemmed = stem(token)
+            if len(_STEMS) < _STEMS_MAX:
+                _STEMS[token] = stemmed
+        out.append(stemmed)
+    return out
 
 
 class BM25Index:
@@ -55,8 +69,13 @@ class BM25Index:
         # Row arrays grow by doubling so a query never converts Python lists.
         self._doc_len = np.zeros(1024, dtype=np.float32)
         self._alive = np.zeros(1024, dtype=bool)
-        self._postings: dict[str, tuple[list[int], list[int]]] = {}
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # term -> [rows, term frequencies, used length]: numpy arrays grown by doubling, so a query uses
+        # them as they are (no list conversion after a write)
+        self._postings: dict[str, list] = {}
+        # term -> (generation, rows, BM25 weight of the term in each row): what a query adds per term,
+        # valid until a document is added or removed (avgdl, N and df change)
+        self._weights: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+        self._generation = 0
         self._alive_docs = 0
         self._total_len = 0
 
@@ -82,11 +101,18 @@ class BM25Index:
         self._alive[row] = True
         self._alive_docs += 1
         self._total_len += len(tokens)
+        self._generation += 1
         for term, tf in Counter(tokens).items():
-            rows, tfs = self._postings.setdefault(term, ([], []))
-            rows.append(row)
-            tfs.append(tf)
-            self._arrays.pop(term, None)
+            entry = self._postings.get(term)
+            if entry is None:
+                entry = self._postings[term] = [np.empty(4, dtype=np.int64), np.empty(4, dtype=np.float32), 0]
+            used = entry[2]
+            if used == len(entry[0]):
+                entry[0] = np.concatenate([entry[0], np.empty(used, dtype=np.int64)])
+                entry[1] = np.concatenate([entry[1], np.empty(used, dtype=np.float32)])
+            entry[0][used] = row
+            entry[1][used] = tf
+            entry[2] = used + 1
 
     def add_many(self, items: Iterable[tuple[int, str]]) -> None:
         for key, text in items:
@@ -99,35 +125,75 @@ class BM25Index:
         self._alive[row] = False
         self._alive_docs -= 1
         self._total_len -= int(self._doc_len[row])
+        self._generation += 1
 
-    def _posting_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        cached = self._arrays.get(term)
-        if cached is None:
-            posting = self._postings.get(term)
-            if posting is None:
-                return None
-            cached = (np.asarray(posting[0], dtype=np.int64), np.asarray(posting[1], dtype=np.float32))
-            self._arrays[term] = cached
-        return cached
+    def _term_weights(self, term: str, avgdl: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, weights) of a term: idf x the saturated, length-normalised term frequency."""
+        cached = self._weights.get(term)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1], cached[2]
+        entry = self._postings.get(term)
+        if entry is None:
+            return None
+        rows, tfs = entry[0][:entry[2]], entry[1][:entry[2]]
+        df = int(np.count_nonzero(self._alive[rows]))  # removed documents keep their postings
+        idf = math.log(1 + (self._alive_docs - df + 0.5) / (df + 0.5))
+        norm = self.k1 * (1 - self.b + self.b * self._doc_len[rows] / avgdl)
+        weights = (idf * tfs * (self.k1 + 1) / (tfs + norm)).astype(np.float32)
+        if len(self._weights) >= 100_000:
+            self._weights.clear()
+        self._weights[term] = (self._generation, rows, weights)
+        return rows, weights
 
     def scores(self, query: str) -> np.ndarray:
         """Dense score array over rows (0 for documents that share no term with the query)."""
-        n_rows = len(self.keys)
-        scores = np.zeros(n_rows, dtype=np.float32)
+        scores = np.zeros(len(self.keys), dtype=np.float32)
         if not self._alive_docs:
             return scores
         avgdl = max(self._total_len / self._alive_docs, 1e-9)
-        doc_len = self._doc_len
         for term in set(tokenize(query)):
-            arrays = self._posting_arrays(term)
-            if arrays is None:
-                continue
-            rows, tfs = arrays
-            df = len(rows)
-            idf = math.log(1 + (self._alive_docs - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1 - self.b + self.b * doc_len[rows] / avgdl)
-            scores[rows] += idf * tfs * (self.k1 + 1) / (tfs + norm)
+            found = self._term_weights(term, avgdl)
+            if found is not None:
+                scores[found[0]] += found[1]
         return scores
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """(scores over all rows, top_k) in one pass: the top is taken among the rows the query's terms
+        touch, not by scanning every row (a query's postings are usually a small share of the rows)."""
+        scores = np.zeros(len(self.keys), dtype=np.float32)
+        if not self._alive_docs or k < 1:
+            return scores, []
+        avgdl = max(self._total_len / self._alive_docs, 1e-9)
+        touched = []
+        for term in set(tokenize(query)):
+            found = self._term_weights(term, avgdl)
+            if found is not None:
+                scores[found[0]] += found[1]
+                touched.append(found[0])
+        if not touched:
+            return scores, []
+        rows = touched[0] if len(touched) == 1 else np.concatenate(touched)  # a row once per term it has
+        rows = rows[self._alive[rows]]
+        if allowed is not None:  # rows added after `allowed` was computed are not allowed yet
+            rows = rows[rows < len(allowed)]
+            rows = rows[allowed[rows]]
+        values = scores[rows]
+        if not values.all():  # a row can only score 0 if a term weighs nothing; such rows are not hits
+            rows, values = rows[values > 0], values[values > 0]
+        # The best k x terms entries hold at least k distinct rows (a row appears at most once per term).
+        wanted = k * len(touched)
+        if len(rows) > wanted:
+            part = np.argpartition(-values, wanted - 1)[:wanted]
+            rows, values = rows[part], values[part]
+        order = np.argsort(-values, kind="stable")
+        top, seen = [], set()
+        for row in rows[order].tolist():
+            if row not in seen:
+                seen.add(row)
+                top.append((self.keys[row], float(scores[row])))
+                if len(top) == k:
+                    break
+        return scores, top
 
     def top_k(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best k (id, score) with score > 0; `allowed` is a boolean mask over rows (filters before ranking)."""
@@ -135,10 +201,16 @@ class BM25Index:
 
     def top_of(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """top_k over a score array already computed by `scores` (a search needs both the array and its top)."""
-        if not len(scores):
+        n = min(len(scores), len(self.keys))
+        if not n:
             return []
-        keep = self.alive if allowed is None else self.alive & allowed[: len(scores)]
-        positive = np.flatnonzero((scores > 0) & keep)
+        scores = scores[:n]
+        # Rows with a score first (usually a small share), then the filters on those rows only.
+        positive = np.flatnonzero(scores > 0)
+        positive = positive[self._alive[positive]]
+        if allowed is not None:  # rows added after `allowed` was computed are not allowed yet
+            positive = positive[positive < len(allowed)]
+            positive = positive[allowed[positive]]
         if not len(positive):
             return []
         if len(positive) > k:

@@ -11,13 +11,14 @@ to the adjacent notes of their thread. A note's keyword text carries its speaker
 previous note of its thread; its vector is the embedding of its text in context (memory_store.hybrid)."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import math
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from . import schema
 from . import ranking
@@ -33,16 +34,57 @@ CANDIDATES = ranking.CANDIDATES  # per retriever, before fusion
 SAVE_AFTER_ROWS = 5000  # persist the cache after catching up this many rows at once
 NOTE_COLUMNS = ("speaker", "external_id", "thread", "note_type")
 KINDS = {"all": ("fact", "note"), "fact": ("fact",), "note": ("note",)}
-# Built once: the statements a search runs on every call (no per-query construction). The fetch is by
-# primary key alone (a namespace condition makes SQLite pick a namespace index and scan it); the
-# namespace is checked on the rows instead.
-LATEST_VERSION = select(func.coalesce(func.max(V.c.version), 0))
-FETCH_FACTS = select(F.c.id, F.c.namespace, F.c.subject, F.c.predicate, F.c.object, F.c.status, F.c.confidence,
-                     F.c.source, F.c.valid_from, F.c.valid_to, F.c.expires_at, F.c.meta).where(
-    F.c.id.in_(bindparam("ids", expanding=True)))
-FETCH_NOTES = select(N.c.id, N.c.namespace, N.c.note_type, N.c.text, N.c.speaker, N.c.external_id, N.c.thread,
-                     N.c.occurred_at, N.c.expires_at, N.c.status, N.c.meta).where(
-    N.c.id.in_(bindparam("ids", expanding=True)))
+# What a search returns for a row; read once into the cache (NamespaceIndex.rows) when the row is
+# indexed or changes, so a search reads no row from SQL, only the latest version number.
+FACT_ROW = (F.c.id, F.c.namespace, F.c.subject, F.c.predicate, F.c.object, F.c.status, F.c.confidence, F.c.source,
+            F.c.valid_from, F.c.valid_to, F.c.expires_at, F.c.meta)
+NOTE_ROW = (N.c.id, N.c.namespace, N.c.note_type, N.c.text, N.c.speaker, N.c.external_id, N.c.thread,
+            N.c.occurred_at, N.c.recorded_at, N.c.expires_at, N.c.status, N.c.meta)
+# Built once (no per-query construction). The fallback fetch is by primary key alone (a namespace
+# condition makes SQLite pick a namespace index and scan it); the namespace is checked on the rows.
+LATEST_SQL = f"SELECT max(version) FROM {V.name}"
+FETCH_FACTS = select(*FACT_ROW).where(F.c.id.in_(bindparam("ids", expanding=True)))
+FETCH_NOTES = select(*NOTE_ROW).where(N.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def latest_version(conn) -> int:
+    """The latest version number, through the DBAPI cursor: it runs before every search, and going
+    through SQLAlchemy's execute (plus the BEGIN it triggers) cost several times the query itself."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(LATEST_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0] or 0) if row else 0
+
+
+def fact_payload(r) -> tuple:
+    return ("fact", r.id, fact_text(r.subject, r.predicate, r.object), r.status, r.namespace, r.meta or None,
+            (r.subject, r.predicate, r.object, r.confidence, r.source, r.valid_from, r.valid_to, r.expires_at))
+
+
+def note_payload(r) -> tuple:
+    return ("note", r.id, r.text, r.status, r.namespace, r.meta or None,
+            (r.note_type, r.speaker, r.external_id, r.thread, r.occurred_at, r.expires_at))
+
+
+def search_result(payload: tuple, score: float) -> SearchResult:
+    """A SearchResult from a cached payload; its metadata is the caller's own copy."""
+    kind, rid, text, status, namespace, meta, extra = payload
+    if meta and any(isinstance(v, (dict, list)) for v in meta.values()):
+        meta = copy.deepcopy(meta)
+    meta = dict(meta or {})
+    if kind == "fact":
+        subject, predicate, obj, confidence, source, valid_from, valid_to, expires_at = extra
+        meta.update(subject=subject, predicate=predicate, object=obj, confidence=confidence, source=source,
+                    valid_from=iso(valid_from), valid_to=iso(valid_to), expires_at=iso(expires_at))
+    else:
+        note_type, speaker, external_id, thread, occurred_at, expires_at = extra
+        meta.update(note_type=note_type, speaker=speaker, external_id=external_id, thread=thread,
+                    occurred_at=iso(occurred_at), expires_at=iso(expires_at))
+    return SearchResult(id=rid, kind=kind, text=text, score=float(score), metadata=meta, status=status,
+                        namespace=namespace)
 
 
 def _epoch(value) -> float:
@@ -113,12 +155,14 @@ class SearchMixin:
         # The files hold vectors and row attributes; keyword texts, speakers and links come from SQL.
         texts: dict[int, str] = {}
         with self.engine.connect() as conn:
-            for r in conn.execute(select(F.c.id, F.c.subject, F.c.predicate, F.c.object).where(F.c.namespace == namespace)):
-                texts[make_key("fact", r.id)] = fact_text(r.subject, r.predicate, r.object)
-            notes = conn.execute(select(N.c.id, N.c.speaker, N.c.text, N.c.thread, N.c.occurred_at)
-                                 .where(N.c.namespace == namespace).order_by(N.c.id)).all()
-        note_texts, speakers, links = note_entries([r for r in notes if make_key("note", r.id) in idx.pos_of],
-                                                   idx.thread_tail, indexed=())
+            for r in conn.execute(select(*FACT_ROW).where(F.c.namespace == namespace)):
+                key = make_key("fact", r.id)
+                texts[key] = fact_text(r.subject, r.predicate, r.object)
+                idx.rows[key] = fact_payload(r)
+            notes = conn.execute(select(*NOTE_ROW).where(N.c.namespace == namespace).order_by(N.c.id)).all()
+        notes = [r for r in notes if make_key("note", r.id) in idx.pos_of]
+        note_texts, speakers, links = note_entries(notes, idx.thread_tail, indexed=())
+        idx.rows.update((make_key("note", r.id), note_payload(r)) for r in notes)
         texts.update(note_texts)
         idx.speaker.update(speakers)
         idx.link(links)
@@ -128,22 +172,20 @@ class SearchMixin:
                 idx.bm25.remove(key)
                 idx.alive[pos] = False
                 idx.pos_of.pop(key, None)
+                idx.rows.pop(key, None)
         return idx
 
     def _catch_up(self, namespace: str, idx: NamespaceIndex, conn=None) -> None:
         if conn is None:
             with self.engine.connect() as own:
                 return self._catch_up(namespace, idx, own)
-        latest = int(conn.execute(LATEST_VERSION).scalar_one())
+        latest = latest_version(conn)
         if latest <= idx.applied_version:
             return
         lo = idx.applied_version
         window = lambda t: (t.c.namespace == namespace, t.c.version > lo, t.c.version <= latest)  # noqa: E731
-        facts = conn.execute(select(F.c.id, F.c.subject, F.c.predicate, F.c.object, F.c.status, F.c.expires_at,
-                                    F.c.valid_from, F.c.embedding).where(*window(F))).all()
-        notes = conn.execute(select(N.c.id, N.c.text, N.c.speaker, N.c.thread, N.c.status, N.c.expires_at,
-                                    N.c.occurred_at, N.c.recorded_at, N.c.embedding).where(*window(N))
-                             .order_by(N.c.id)).all()
+        facts = conn.execute(select(*FACT_ROW, F.c.embedding).where(*window(F))).all()
+        notes = conn.execute(select(*NOTE_ROW, N.c.embedding).where(*window(N)).order_by(N.c.id)).all()
         pruned = conn.execute(select(V.c.affected).where(V.c.op == "prune", V.c.version > lo,
                                                          V.c.version <= latest)).all()
         with idx.lock:
@@ -151,12 +193,13 @@ class SearchMixin:
                 for item in affected or []:
                     if item.get("kind") in ("fact", "note"):
                         idx.remove(make_key(item["kind"], int(item["id"])))
-            keys, vecs, texts, attrs = [], [], [], []
+            keys, vecs, texts, attrs, payloads = [], [], [], [], []
             for r in facts:
                 keys.append(make_key("fact", r.id))
                 vecs.append(r.embedding)
                 texts.append(fact_text(r.subject, r.predicate, r.object))
                 attrs.append(fact_attrs(r))
+                payloads.append(fact_payload(r))
             note_texts, speakers, links = note_entries(notes, idx.thread_tail, indexed=idx.pos_of)
             for r in notes:
                 key = make_key("note", r.id)
@@ -164,10 +207,11 @@ class SearchMixin:
                 vecs.append(r.embedding)
                 texts.append(note_texts.get(key, ""))  # "" only for a note already indexed (not re-added)
                 attrs.append(note_attrs(r))
+                payloads.append(note_payload(r))
             if keys:
                 dim = self.embedder.dim
                 matrix = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(keys), dim)
-                idx.add(keys, matrix, texts, attrs, speakers=speakers, links=links)
+                idx.add(keys, matrix, texts, attrs, speakers=speakers, links=links, payloads=payloads)
             idx.applied_version = latest
         if len(keys) >= SAVE_AFTER_ROWS:
             self._save_index(namespace, idx)
@@ -223,20 +267,25 @@ class SearchMixin:
             raise InvalidInputError("metadata filter must be an object of key/value pairs")
         if not texts:
             return []
+        n = max(CANDIDATES, k)
+        # Measured: embedding the queries in a background thread while the text-only work (catch-up, mask,
+        # BM25) runs made a search slower, not faster (the two threads fight over the GIL).
         vectors = self.embedder.encode(texts)
         with self.engine.connect() as conn:
             idx = self.index(ns, conn)
             allowed = self._metadata_allowed(ns, metadata) if metadata else None
             keep = idx.mask(kinds=kinds, statuses=statuses, now=self.now().timestamp(),
-                            include_expired=include_expired or "expired" in statuses, since=since_t, until=until_t,
-                            allowed_keys=allowed)
-            ranked = [self._rank(idx, text, vec, k, keep) for text, vec in zip(texts, vectors)]
-            return self._materialise(conn, ranked, ns)
+                            include_expired=include_expired or "expired" in statuses, since=since_t,
+                            until=until_t, allowed_keys=allowed)
+            ranked = [self._rank(idx, text, vec, k, n, keep, idx.keyword_candidates(text, n, keep))
+                      for text, vec in zip(texts, vectors)]
+            return self._materialise(conn, ranked, idx, ns)
 
     @staticmethod
-    def _rank(idx: NamespaceIndex, text: str, vec: np.ndarray, k: int, keep: np.ndarray) -> list[tuple[int, float]]:
+    def _rank(idx: NamespaceIndex, text: str, vec: np.ndarray, k: int, n: int, keep: np.ndarray,
+              keyword_top) -> list[tuple[int, float]]:
         """The best k (key, score) among the rows `keep` allows (memory_store.ranking)."""
-        dense, keyword = idx.candidates(text, vec, max(CANDIDATES, k), keep)
+        dense, keyword = idx.candidates(vec, n, keep, keyword_top)
         pool = dense.keys() | keyword.keys()
         neighbours = {key: idx.neighbours[key] for key in pool if key in idx.neighbours}
         speakers = {key: idx.speaker[key] for key in pool if key in idx.speaker}
@@ -272,35 +321,26 @@ class SearchMixin:
                          if all((r.meta or {}).get(k) == v for k, v in rest.items())}
         return keys
 
-    def _materialise(self, conn, ranked: list[list[tuple[int, float]]], ns: str) -> list[list[SearchResult]]:
-        fact_ids = sorted({k // 2 for hits in ranked for k, _ in hits if k % 2 == 0})
-        note_ids = sorted({k // 2 for hits in ranked for k, _ in hits if k % 2 == 1})
-        rows: dict[int, tuple] = {}
+    def _materialise(self, conn, ranked: list[list[tuple[int, float]]], idx: NamespaceIndex,
+                     ns: str) -> list[list[SearchResult]]:
+        """Results from the cached rows (current: the cache was caught up in this search); a row the cache
+        lacks is read from SQL, and one pruned since ranking is skipped."""
+        missing = sorted({key for hits in ranked for key, _ in hits if key not in idx.rows})
+        fetched: dict[int, tuple] = {}
+        fact_ids = [key // 2 for key in missing if key % 2 == 0]
+        note_ids = [key // 2 for key in missing if key % 2 == 1]
         if fact_ids:
-            for r in conn.execute(FETCH_FACTS, {"ids": fact_ids}):
-                if r.namespace != ns:
-                    continue
-                rows[make_key("fact", r.id)] = (
-                    "fact", r.id, fact_text(r.subject, r.predicate, r.object), r.status, r.namespace,
-                    {**(r.meta or {}), "subject": r.subject, "predicate": r.predicate, "object": r.object,
-                     "confidence": r.confidence, "source": r.source, "valid_from": iso(r.valid_from),
-                     "valid_to": iso(r.valid_to), "expires_at": iso(r.expires_at)})
+            fetched.update((make_key("fact", r.id), fact_payload(r)) for r in conn.execute(FETCH_FACTS, {"ids": fact_ids})
+                           if r.namespace == ns)
         if note_ids:
-            for r in conn.execute(FETCH_NOTES, {"ids": note_ids}):
-                if r.namespace != ns:
-                    continue
-                rows[make_key("note", r.id)] = (
-                    "note", r.id, r.text, r.status, r.namespace,
-                    {**(r.meta or {}), "note_type": r.note_type, "speaker": r.speaker, "external_id": r.external_id,
-                     "thread": r.thread, "occurred_at": iso(r.occurred_at), "expires_at": iso(r.expires_at)})
+            fetched.update((make_key("note", r.id), note_payload(r)) for r in conn.execute(FETCH_NOTES, {"ids": note_ids})
+                           if r.namespace == ns)
         out = []
         for hits in ranked:
             results = []
             for key, score in hits:
-                row = rows.get(key)
-                if row is not None:  # a row pruned between ranking and fetch is simply skipped
-                    kind, rid, text, status, namespace, meta = row
-                    results.append(SearchResult(id=rid, kind=kind, text=text, score=float(score), metadata=dict(meta),
-                                                status=status, namespace=namespace))
+                payload = idx.rows.get(key) or fetched.get(key)
+                if payload is not None:
+                    results.append(search_result(payload, score))
             out.append(results)
         return out

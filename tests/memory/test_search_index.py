@@ -108,3 +108,25 @@ def test_save_files_from_two_saves_are_refused(tmp_path, embedder):
     (tmp_path / "ns.json").write_text(json_of_first)
     with pytest.raises(ValueError, match="different saves"):
         vector_index.NamespaceIndex.load(tmp_path, "ns", dim=embedder.dim, model="m")
+
+
+def test_cached_filter_mask_follows_expiry_and_writes(sqlite_store):
+    from datetime import timedelta
+
+    from memory_store.timeparse import utcnow
+
+    start = utcnow()
+    sqlite_store.add_note("the parking permit expires soon", expires_at=(start + timedelta(hours=1)).isoformat())
+    sqlite_store.add_note("the parking garage closes at ten")
+    sqlite_store.clock = lambda: start
+    assert len(sqlite_store.search("parking", k=5)) == 2
+    assert len(sqlite_store.search("parking", k=5)) == 2  # the same mask, from the cache
+    sqlite_store.clock = lambda: start + timedelta(hours=2)  # no write: only time passed
+    assert [r.text for r in sqlite_store.search("parking", k=5)] == ["the parking garage closes at ten"]
+    note = sqlite_store.add_note("parking is free on Sundays")
+    assert len(sqlite_store.search("parking", k=5)) == 2
+    sqlite_store.retract_note(note.id)
+    assert len(sqlite_store.search("parking", k=5)) == 1
+    mask = sqlite_store.index("default").mask(kinds=("note",), statuses=("active",), now=0.0, include_expired=False)
+    with pytest.raises(ValueError):
+        mask[0] = False  # shared between searches: read-only
