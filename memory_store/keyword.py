@@ -157,12 +157,14 @@ class BM25Index:
                 scores[found[0]] += found[1]
         return scores
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, float]]]:
-        """(scores over all rows, top_k) in one pass: the top is taken among the rows the query's terms
-        touch, not by scanning every row (a query's postings are usually a small share of the rows)."""
+    def search_rows(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores over all rows, the best k rows best first) in one pass: the top is taken among the rows
+        the query's terms touch, not by scanning every row (a query's postings are usually a small share
+        of the rows). `allowed`: boolean mask over rows (filters before ranking)."""
         scores = np.zeros(len(self.keys), dtype=np.float32)
+        none = np.zeros(0, dtype=np.int64)
         if not self._alive_docs or k < 1:
-            return scores, []
+            return scores, none
         avgdl = max(self._total_len / self._alive_docs, 1e-9)
         touched = []
         for term in set(tokenize(query)):
@@ -171,29 +173,29 @@ class BM25Index:
                 scores[found[0]] += found[1]
                 touched.append(found[0])
         if not touched:
-            return scores, []
+            return scores, none
         rows = touched[0] if len(touched) == 1 else np.concatenate(touched)  # a row once per term it has
         rows = rows[self._alive[rows]]
         if allowed is not None:  # rows added after `allowed` was computed are not allowed yet
-            rows = rows[rows < len(allowed)]
+            if len(allowed) < len(self.keys):
+                rows = rows[rows < len(allowed)]
             rows = rows[allowed[rows]]
         values = scores[rows]
-        if not values.all():  # a row can only score 0 if a term weighs nothing; such rows are not hits
-            rows, values = rows[values > 0], values[values > 0]
         # The best k x terms entries hold at least k distinct rows (a row appears at most once per term).
         wanted = k * len(touched)
         if len(rows) > wanted:
             part = np.argpartition(-values, wanted - 1)[:wanted]
             rows, values = rows[part], values[part]
-        order = np.argsort(-values, kind="stable")
-        top, seen = [], set()
-        for row in rows[order].tolist():
-            if row not in seen:
-                seen.add(row)
-                top.append((self.keys[row], float(scores[row])))
-                if len(top) == k:
-                    break
-        return scores, top
+        rows = rows[np.argsort(-values, kind="stable")]
+        if len(touched) > 1:
+            _, first = np.unique(rows, return_index=True)  # keep each row's first (best) place
+            rows = rows[np.sort(first)]
+        return scores, rows[:k]
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """(scores over all rows, the best k (key, score)); see search_rows."""
+        scores, rows = self.search_rows(query, k, allowed)
+        return scores, [(self.keys[r], float(scores[r])) for r in rows.tolist()]
 
     def top_k(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best k (id, score) with score > 0; `allowed` is a boolean mask over rows (filters before ranking)."""

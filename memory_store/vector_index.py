@@ -217,9 +217,15 @@ class NamespaceIndex:
     def dense_top(self, query: np.ndarray, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
         """Top-n (key, cosine) among rows where keep is True. Filters apply inside the search."""
         with self.lock:
-            total = int(keep.sum())
+            positions, sims = self.dense_positions(query, n, keep)
+            return list(zip(self.keys[positions].tolist(), sims.tolist()))
+
+    def dense_positions(self, query: np.ndarray, n: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n (positions, cosines) among rows where keep is True, best first."""
+        with self.lock:
+            total = int(np.count_nonzero(keep))
             if total == 0:
-                return []
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             n = min(n, total)
             q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
             if total <= max(1000, SELECTIVE_FRACTION * len(keep)) and self.approximate:
@@ -232,54 +238,52 @@ class NamespaceIndex:
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, n))
             elif selector is not None:
                 params = faiss.SearchParameters(sel=selector)
-            scores, positions = self.index.search(q, n, params=params)
+            sims, positions = self.index.search(q, n, params=params)
             del selector, bits
-            keys = self.keys
-            hits = [(int(keys[p]), float(s)) for p, s in zip(positions[0].tolist(), scores[0].tolist()) if p >= 0]
-            if len(hits) < n and self.approximate:  # a graph search can miss under a tight filter
+            found = positions[0] >= 0
+            positions, sims = positions[0][found], sims[0][found]
+            if len(positions) < n and self.approximate:  # a graph search can miss under a tight filter
                 return self._exact_subset(q, n, keep)
-            return hits
+            return positions, sims
 
-    def _exact_subset(self, q: np.ndarray, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
+    def _exact_subset(self, q: np.ndarray, n: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         positions = np.flatnonzero(keep)
         if not len(positions):
-            return []
+            return positions, np.zeros(0, dtype=np.float32)
         sims = self.index.reconstruct_batch(positions) @ q[0]
         top = np.argsort(-sims, kind="stable")[:n]
-        keys = self.keys
-        return [(int(keys[positions[i]]), float(sims[i])) for i in top]
+        return positions[top], sims[top]
 
     def keyword_top(self, text: str, n: int, keep: np.ndarray) -> list[tuple[int, float]]:
         with self.lock:
             return self.bm25.top_k(text, n, allowed=keep)
 
-    def keyword_candidates(self, text: str, n: int, keep: np.ndarray) -> tuple[np.ndarray, dict[int, float]]:
-        """BM25 scores of every row for `text`, and the top-n {key: score} among rows where keep is True.
-        Needs no query vector, so a search runs it while the query is being embedded."""
+    def keyword_candidates(self, text: str, n: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores of every row for `text`, and the top-n rows among those keep allows."""
         with self.lock:
-            scores, top = self.bm25.search(text, n, keep)
-            return scores, dict(top)
+            return self.bm25.search_rows(text, n, keep)
 
     def candidates(self, query: np.ndarray, n: int, keep: np.ndarray,
-                   keyword: tuple[np.ndarray, dict[int, float]]) -> tuple[dict, dict]:
+                   keyword: tuple[np.ndarray, np.ndarray]) -> tuple[dict[int, float], dict[int, float]]:
         """The union of the dense top-n and the BM25 top-n (`keyword`, from keyword_candidates) among rows
-        where keep is True, each candidate with BOTH scores: its cosine (from its stored vector when only
-        BM25 found it) and its raw BM25 (absent when it shares no term with the query)."""
-        scores, top = keyword
+        where keep is True, each candidate with BOTH scores: {key: cosine} (from its stored vector when
+        only BM25 found it) and {key: raw BM25} (absent when it shares no term with the query). Works on
+        positions (BM25 rows are the positions) and converts to keys once."""
+        scores, top_rows = keyword
         with self.lock:
-            dense = dict(self.dense_top(query, n, keep))
-            keyword_scores = dict(top)
-            missing = [key for key in keyword_scores if key not in dense and key in self.pos_of]
-            if missing:
-                positions = np.fromiter((self.pos_of[key] for key in missing), dtype=np.int64, count=len(missing))
-                sims = self.index.reconstruct_batch(positions) @ np.asarray(query, dtype=np.float32).reshape(-1)
-                dense.update(zip(missing, sims.tolist()))
-            row_of = self.bm25.row_of
-            for key in dense:
-                row = row_of.get(key)
-                # rows added after `scores` was computed (a concurrent write) have no keyword score yet
-                if key not in keyword_scores and row is not None and row < len(scores) and scores[row] > 0:
-                    keyword_scores[key] = float(scores[row])
+            positions, sims = self.dense_positions(query, n, keep)
+            only_keyword = top_rows[~np.isin(top_rows, positions)] if len(top_rows) else top_rows
+            if len(only_keyword):
+                extra = self.index.reconstruct_batch(only_keyword) @ np.asarray(query, dtype=np.float32).reshape(-1)
+                positions = np.concatenate([positions, only_keyword])
+                sims = np.concatenate([sims, extra])
+            # rows added after `scores` was computed (a concurrent write) have no keyword score yet
+            known = positions < len(scores)
+            bm25 = np.zeros(len(positions), dtype=np.float32)
+            bm25[known] = scores[positions[known]]
+            keys = self.keys[positions].tolist()
+            dense = dict(zip(keys, sims.tolist()))
+            keyword_scores = {key: value for key, value in zip(keys, bm25.tolist()) if value > 0}
             return dense, keyword_scores
 
     def vector(self, key: int) -> np.ndarray | None:
