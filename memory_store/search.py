@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import bindparam, select
 
-from . import schema
-from . import ranking
+from . import ranking, schema
 from .errors import InvalidInputError, shown
 from .models import SearchResult, fact_text
 from .normalize import clean_namespace, clean_text
-from .timeparse import as_utc, iso, parse_time, utcnow
+from .timeparse import as_utc, iso, parse_time
 from .vector_index import NamespaceIndex, RowAttrs, make_key
 
 log = logging.getLogger("memory_store")
@@ -147,7 +146,7 @@ class SearchMixin:
         name = self._index_name(namespace)
         try:
             idx = NamespaceIndex.load(self.index_dir, name, dim=self.embedder.dim, model=self.embedder.name)
-        except Exception as exc:  # corrupt or foreign files: SQL is the truth, rebuild from it
+        except Exception as exc:  # noqa: BLE001 - corrupt or foreign files: SQL is the truth, rebuild from it
             log.warning("search index for namespace %r is unusable (%s); rebuilding from SQL", namespace, exc)
             idx = None
         if idx is None:
@@ -183,7 +182,7 @@ class SearchMixin:
         if latest <= idx.applied_version:
             return
         lo = idx.applied_version
-        window = lambda t: (t.c.namespace == namespace, t.c.version > lo, t.c.version <= latest)  # noqa: E731
+        window = lambda t: (t.c.namespace == namespace, t.c.version > lo, t.c.version <= latest)
         facts = conn.execute(select(*FACT_ROW, F.c.embedding).where(*window(F))).all()
         notes = conn.execute(select(*NOTE_ROW, N.c.embedding).where(*window(N)).order_by(N.c.id)).all()
         pruned = conn.execute(select(V.c.affected).where(V.c.op == "prune", V.c.version > lo,

@@ -305,7 +305,7 @@ class NamespaceIndex:
                     np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
                              time=self.time, alive=self.alive, token=np.asarray(token))
                 meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
-                        "model": model, "rows": int(len(self.keys)), "token": token}
+                        "model": model, "rows": len(self.keys), "token": token}
                 Path(tmp["json"]).write_text(json.dumps(meta))
                 with _file_lock(base, exclusive=True):
                     for ext in ("faiss", "npz", "json"):
@@ -316,7 +316,7 @@ class NamespaceIndex:
                         os.unlink(path)
 
     @classmethod
-    def load(cls, directory: Path, name: str, *, dim: int, model: str) -> "NamespaceIndex | None":
+    def load(cls, directory: Path, name: str, *, dim: int, model: str) -> NamespaceIndex | None:
         """The saved index (vectors and row attributes; the caller re-derives BM25, speakers and thread
         links from SQL), or None if absent. Raises ValueError if present but unusable."""
         base = directory / name

@@ -137,9 +137,9 @@ def test_defaults_are_sane():
 
 # --- the LoCoMo evaluation harness (agentcl.bench.locomo_eval): pure parts ---------------------------
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from agentcl.bench import locomo_eval as L  # noqa: E402
+from agentcl.bench import locomo_eval as L
 
 SAMPLE = {
     "sample_id": "s1",
