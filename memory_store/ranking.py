@@ -92,13 +92,19 @@ def fuse_scores(
     every candidate (the store has their vectors: one dot product each). A candidate still missing from
     `dense` gets the lowest dense score present, an upper bound when `dense` is a top-N list; one
     missing from `keyword` gets 0 (it shares no term with the query)."""
+    fused = _fused(dense, keyword, dense_weight=dense_weight, keyword_weight=keyword_weight)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _fused(dense: Mapping[int, float], keyword: Mapping[int, float], *, dense_weight: float,
+           keyword_weight: float) -> dict[int, float]:
+    """fuse_scores before sorting (rank_candidates re-sorts once at the end)."""
     keyword_norm = normalise_by_max(keyword)
     dense_floor = min(dense.values(), default=0.0)
-    fused = {
+    return {
         key: dense_weight * dense.get(key, dense_floor) + keyword_weight * keyword_norm.get(key, 0.0)
-        for key in set(dense) | set(keyword)
+        for key in dense.keys() | keyword.keys()
     }
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def propagate_to_neighbours(
@@ -181,7 +187,7 @@ def rank_candidates(
 ) -> list[tuple[int, float]]:
     """The full re-scoring of a candidate set: fuse, boost notes whose speaker the query names (when
     `query` and `speakers` are given), propagate to thread neighbours, sort best first."""
-    fused = dict(fuse_scores(dense, keyword, dense_weight=dense_weight, keyword_weight=keyword_weight))
+    fused = _fused(dense, keyword, dense_weight=dense_weight, keyword_weight=keyword_weight)
     if query and speakers and speaker_weight:
         fused = boost(fused, mentioned_speakers(query, speakers), weight=speaker_weight)
     if neighbours and neighbour_weight:
