@@ -154,15 +154,26 @@ def plot_cl(result: Mapping, path: Path) -> Path | None:
     return path
 
 
+def locomo_recall(result: Mapping) -> dict[str, dict[str, float]]:
+    """System -> {"R@k": overall recall} from a `locomo` result (agentcl and the same-run baselines)."""
+    out = {}
+    for name, block in (result.get("systems") or {}).items():
+        overall = block.get("overall") if isinstance(block, Mapping) else None
+        if overall:
+            ks = sorted(int(key.split("@")[1]) for key in overall if key.startswith("recall@"))
+            out[name] = {f"R@{k}": overall[f"recall@{k}"] for k in ks}
+    return out
+
+
 def plot_locomo(result: Mapping, path: Path) -> Path | None:
     """Recall@k of agentcl and the same-run baselines."""
-    systems = result.get("recall") or {}
+    systems = locomo_recall(result)
     if not systems:
         return None
     plt = _pyplot()
-    ks = sorted({k for s in systems.values() for k in s}, key=lambda k: int(str(k).lstrip("R@").lstrip("r@") or 0))
+    ks = list(next(iter(systems.values())))
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    width = 0.8 / max(len(systems), 1)
+    width = 0.8 / len(systems)
     for i, (name, scores) in enumerate(systems.items()):
         ax.bar([x + i * width for x in range(len(ks))], [scores.get(k, 0) for k in ks], width, label=name)
     ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(ks))], ks)

@@ -77,14 +77,14 @@ def _drift(o: BenchOptions) -> dict:
 def _cl(o: BenchOptions) -> dict:
     from agentcl.bench.cl import run_cl_bench
 
-    return run_cl_bench(device=o.device, drift=not o.quick)
+    return run_cl_bench(seeds=o.seeds, device=o.device, quick=o.quick)
 
 
 def _consolidation(o: BenchOptions) -> dict:
     from agentcl.bench.consolidation_scale import run_consolidation_scale
 
     n = o.extra.get("memories") or (5_000 if o.quick else 100_000)
-    return run_consolidation_scale(n=int(n), device=o.device)
+    return run_consolidation_scale(n=int(n), device=o.device, quick=o.quick)
 
 
 def _peers(o: BenchOptions) -> dict:

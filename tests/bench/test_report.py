@@ -61,6 +61,20 @@ def test_plots_are_written(tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+LOCOMO = {"systems": {"agentcl": {"overall": {"recall@1": 0.4, "recall@10": 0.76, "recall@5": 0.67, "n": 9}},
+                      "dense": {"overall": {"recall@1": 0.3, "recall@5": 0.48, "recall@10": 0.5}}}}
+
+
+def test_locomo_recall_reads_the_bench_result_in_k_order():
+    assert report.locomo_recall(LOCOMO) == {"agentcl": {"R@1": 0.4, "R@5": 0.67, "R@10": 0.76},
+                                            "dense": {"R@1": 0.3, "R@5": 0.48, "R@10": 0.5}}
+
+
+def test_locomo_plot_is_written(tmp_path):
+    written = report.write_plots({"locomo": LOCOMO}, tmp_path)
+    assert [p.name for p in written] == ["locomo_recall.png"]
+
+
 def test_suite_lists_every_benchmark_of_the_issue():
     assert set(ALL) <= set(SUITE)
     assert {"store", "locomo", "tools", "drift", "cl", "peers", "load"} <= set(SUITE)
