@@ -18,20 +18,11 @@ STRATEGY = typer.Option("replay", "--strategy",
                         help="naive, replay, ewc, lwf, or a combination such as replay+lwf or replay+ewc.")
 
 
-def _open_registry(store):
-    """The skill registry beside the store, when the skills package provides one; else None."""
-    try:
-        import skills
-    except ImportError:
-        return None
-    cls = getattr(skills, "SkillRegistry", None)
-    opener = getattr(cls, "open", None) if cls is not None else None
-    if opener is None:
-        return None
-    try:
-        return opener(STATE.db, home=STATE.home)
-    except TypeError:
-        return opener(store)
+def _open_registry():
+    """The skill registry in the same database as the store (its usages become training examples)."""
+    from skills import SkillRegistry
+
+    return SkillRegistry.open(STATE.db, home=STATE.home)
 
 
 def _config(strategy: str, replay_size: int | None, epochs: int | None):
@@ -50,7 +41,7 @@ def _run_once(namespace: str, device: str, config, model_dir: str | None = None,
     from agentcl.consolidation import consolidate
 
     with open_store() as store:
-        registry = _open_registry(store)
+        registry = _open_registry()
         try:
             if model_dir is not None:  # second backend: LoRA adapters over the user's causal LM
                 from agentcl.consolidation.llm_job import consolidate_llm
@@ -61,9 +52,7 @@ def _run_once(namespace: str, device: str, config, model_dir: str | None = None,
                                        **({"epochs": epochs} if epochs is not None else {}))
             return consolidate(store, registry, namespace=namespace, device=device, config=config)
         finally:
-            close = getattr(registry, "close", None)
-            if callable(close):
-                close()
+            registry.close()
 
 
 def _check_model_dir(model_dir: str | None) -> None:
