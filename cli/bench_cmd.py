@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -17,7 +16,7 @@ QUICK = typer.Option(False, "--quick", help="Small sizes: a smoke run, not the r
 DATA = typer.Option(None, "--data", help="Data directory (default: ../shared/data).")
 
 
-def _options(*, quick: bool, device: str, data: Optional[Path] = None, seeds: Optional[str] = None, **extra):
+def _options(*, quick: bool, device: str, data: Path | None = None, seeds: str | None = None, **extra):
     from agentcl.bench.suite import BenchOptions
 
     if device not in ("auto", "cpu", "cuda"):
@@ -42,7 +41,7 @@ def _int_list(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def _out_dir(out: Optional[Path]) -> Optional[Path]:
+def _out_dir(out: Path | None) -> Path | None:
     if out is None:
         return None
     if out.exists() and not out.is_dir():
@@ -51,7 +50,7 @@ def _out_dir(out: Optional[Path]) -> Optional[Path]:
     return out
 
 
-def _show(name: str, result: dict, json_out: bool, out: Optional[Path]) -> None:
+def _show(name: str, result: dict, json_out: bool, out: Path | None) -> None:
     from agentcl.bench.report import table_rows, write_json
     from agentcl.bench.suite import SUITE
 
@@ -65,7 +64,7 @@ def _show(name: str, result: dict, json_out: bool, out: Optional[Path]) -> None:
         console.print(f"saved {out / (name + '.json')}")
 
 
-def _run_one(name: str, opts, json_out: bool, out: Optional[Path]) -> None:
+def _run_one(name: str, opts, json_out: bool, out: Path | None) -> None:
     from agentcl.bench.suite import run_benchmark
 
     out = _out_dir(out)
@@ -74,8 +73,8 @@ def _run_one(name: str, opts, json_out: bool, out: Optional[Path]) -> None:
 
 def _simple(name: str, doc: str):
     """A subcommand with only the common options."""
-    def command(device: str = DEVICE, quick: bool = QUICK, data: Optional[Path] = DATA, json_out: bool = JSON,
-                out: Optional[Path] = OUT) -> None:
+    def command(device: str = DEVICE, quick: bool = QUICK, data: Path | None = DATA, json_out: bool = JSON,
+                out: Path | None = OUT) -> None:
         _run_one(name, _options(quick=quick, device=device, data=data), json_out, out)
 
     command.__doc__ = doc
@@ -94,8 +93,8 @@ bench.command("peers")(_simple("peers", "agentcl beside mem0 (pip install 'agent
 
 
 @bench.command("store")
-def bench_store(sizes: Optional[str] = typer.Option(None, "--sizes", help="Note counts for search, e.g. 10000,100000."),
-                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+def bench_store(sizes: str | None = typer.Option(None, "--sizes", help="Note counts for search, e.g. 10000,100000."),
+                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """Insert throughput against raw embedding throughput; search p50/p99 at 10k and 100k notes against
     query-embedding latency; exact vs approximate FAISS recall."""
     _run_one("store", _options(quick=quick, device=device, sizes=_int_list(sizes, "--sizes") if sizes else None),
@@ -103,8 +102,8 @@ def bench_store(sizes: Optional[str] = typer.Option(None, "--sizes", help="Note 
 
 
 @bench.command("drift")
-def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Optional[Path] = typer.Option(None, "--scenario"),
-                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Path | None = typer.Option(None, "--scenario"),
+                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """The agent on the drift world as ablations of the same code (no memory, append-only, full memory,
     consolidation without replay, full system)."""
     _run_one("drift", _options(quick=quick, device=device, seeds=seeds,
@@ -112,10 +111,10 @@ def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Optiona
 
 
 @bench.command("consolidation")
-def bench_consolidation(memories: Optional[int] = typer.Option(None, "--memories", min=100,
+def bench_consolidation(memories: int | None = typer.Option(None, "--memories", min=100,
                                                                help="Validated memories (default 100000)."),
                         device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON,
-                        out: Optional[Path] = OUT) -> None:
+                        out: Path | None = OUT) -> None:
     """Time to consolidate N validated memories (default 100,000)."""
     _run_one("consolidation", _options(quick=quick, device=device, memories=memories), json_out, out)
 
@@ -124,8 +123,8 @@ def bench_consolidation(memories: Optional[int] = typer.Option(None, "--memories
 def bench_load(writers: int = typer.Option(2, "--writers", min=1, max=16),
                readers: int = typer.Option(2, "--readers", min=0, max=16),
                seconds: float = typer.Option(20.0, "--seconds", min=1, max=600),
-               url: Optional[str] = typer.Option(None, "--url", help="Database URL (default: a fresh SQLite file)."),
-               quick: bool = QUICK, json_out: bool = JSON, out: Optional[Path] = OUT) -> None:
+               url: str | None = typer.Option(None, "--url", help="Database URL (default: a fresh SQLite file)."),
+               quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """N writer and M reader processes for a fixed time: writes/s, reads/s, p99 latency, integrity check."""
     _run_one("load", _options(quick=quick, device="cpu", writers=writers, readers=readers, seconds=seconds, url=url),
              json_out, out)
@@ -134,8 +133,8 @@ def bench_load(writers: int = typer.Option(2, "--writers", min=1, max=16),
 @bench.command("all")
 def bench_all(out: Path = typer.Option(Path("bench-out"), "--out", help="Directory for the JSON results, "
                                                                         "report.md and plots."),
-              only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these (repeatable)."),
-              device: str = DEVICE, quick: bool = QUICK, data: Optional[Path] = DATA, json_out: bool = JSON) -> None:
+              only: list[str] | None = typer.Option(None, "--only", help="Run only these (repeatable)."),
+              device: str = DEVICE, quick: bool = QUICK, data: Path | None = DATA, json_out: bool = JSON) -> None:
     """Every benchmark in one run; writes DIR/report.md, DIR/<name>.json and PNG plots, prints the tables."""
     from agentcl.bench.report import markdown_report, write_json, write_plots
     from agentcl.bench.suite import ALL, SUITE, run_benchmark

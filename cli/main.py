@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -18,23 +17,19 @@ app = typer.Typer(
 
 @app.callback()
 def _globals(
-    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: SQLite in AGENTCL_HOME; "
+    db: str | None = typer.Option(None, "--db", help="Database URL (default: SQLite in AGENTCL_HOME; "
                                       "also $AGENTCL_DB_URL)."),
-    home: Optional[str] = typer.Option(None, "--home", help="State directory (default: $AGENTCL_HOME or ~/.agentcl)."),
+    home: str | None = typer.Option(None, "--home", help="State directory (default: $AGENTCL_HOME or ~/.agentcl)."),
 ) -> None:
     apply_globals(db, home)
 
 
 def _register() -> None:
-    # Each sub-app is a module of its own; one line each here.
-    from cli import memory_cmd
+    """Each sub-app is a module of its own, imported here so `agentcl --help` builds the whole tree."""
+    from cli import bench_cmd, consolidate_cmd, memory_cmd, run_cmd, skills_cmd
 
-    memory_cmd.register(app)
-    # -- sub-apps registered below (keep one line per module) --
-    from cli import consolidate_cmd; consolidate_cmd.register(app)  # noqa: E702
-    from cli import skills_cmd; skills_cmd.register(app)  # noqa: E702
-    from cli import run_cmd; run_cmd.register(app)  # noqa: E702
-    from cli import bench_cmd; bench_cmd.register(app)  # noqa: E702
+    for module in (memory_cmd, consolidate_cmd, skills_cmd, run_cmd, bench_cmd):
+        module.register(app)
 
 
 _register()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
 
 import typer
 
@@ -103,7 +102,7 @@ def disable_cmd(name: str, json_out: bool = JSON) -> None:
 
 
 @skills_app.command("deprecate")
-def deprecate_cmd(name: str, replacement: Optional[str] = typer.Option(None, "--replacement", help="The skill to use instead."),
+def deprecate_cmd(name: str, replacement: str | None = typer.Option(None, "--replacement", help="The skill to use instead."),
                   json_out: bool = JSON) -> None:
     """Mark a skill deprecated (hidden from search; calls still work and point to the replacement)."""
     _state_change(name, json_out, "deprecate", replacement=replacement)
@@ -126,8 +125,8 @@ def search_cmd(text: str, k: int = typer.Option(5, "-k", help="How many skills."
 
 @skills_app.command("test")
 def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments as a JSON object."),
-             task: Optional[str] = typer.Option(None, "--task", help="Task text: keep a success as a usage example."),
-             timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
+             task: str | None = typer.Option(None, "--task", help="Task text: keep a success as a usage example."),
+             timeout: float | None = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
              json_out: bool = JSON) -> None:
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
     the schema: exit 2, nothing recorded. A call that runs and fails: exit 1."""
@@ -163,7 +162,7 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
 
 
 @skills_app.command("stats")
-def stats_cmd(name: Optional[str] = typer.Argument(None), json_out: bool = JSON) -> None:
+def stats_cmd(name: str | None = typer.Argument(None), json_out: bool = JSON) -> None:
     """Calls, successes, failures by kind, latency and last use per skill version."""
     with _open() as reg:
         rows = reg.stats(name)

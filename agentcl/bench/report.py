@@ -5,8 +5,9 @@ formats what the runs measured (pure functions), plus the matplotlib plots writt
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 def summary_rows(result: Mapping) -> list[dict]:

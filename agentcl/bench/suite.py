@@ -4,9 +4,9 @@ only when their benchmark runs, so `agentcl bench --help` stays fast and a missi
 (mem0) only affects its own entry."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from memory_store.errors import UserError
 

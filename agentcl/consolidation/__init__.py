@@ -8,9 +8,9 @@ from .lock import ConsolidationBusy, consolidation_lock
 from .replay import ReplayBuffer, ReplayItem
 from .report import ConsolidationReport
 from .state import latest_findings
+from .strategies import make_strategy
 
 latest_probe_findings = latest_findings  # the name `agentcl memory audit` asks for
-from .strategies import make_strategy
 
 __all__ = ["ConsolidationBusy", "ConsolidationConfig", "ConsolidationReport", "GateDecision", "ReplayBuffer",
            "ReplayItem", "UsageRecord", "consolidate", "consolidation_lock", "gate_decision", "latest_findings", "latest_probe_findings",

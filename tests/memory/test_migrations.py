@@ -7,7 +7,7 @@ The rows are written with plain SQL against the tables as revision 0001 created 
 the database, not today's models), so this keeps testing the real upgrade path as revisions are added."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from memory_store import MemoryStore
 from memory_store.db import make_engine
 from memory_store.models import fact_text
 
-UTC = timezone.utc
+UTC = UTC
 T0, T1, T2 = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC))
 
 

@@ -1,5 +1,5 @@
 """Pure rule functions: conflict resolution, time parsing, normalisation, audit rules."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from memory_store.normalize import clean_confidence, normalize_name
 from memory_store.rules import Assertion, PredicatePolicy, resolve, source_rank
 from memory_store.timeparse import parse_duration, parse_time
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def a(id, obj, days=0, conf=1.0, source="user"):
@@ -69,7 +69,7 @@ def test_bad_durations(bad):
 
 
 def test_times():
-    assert parse_time("2024-05-01") == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert parse_time("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
     assert parse_time("2024-05-01T12:00:00+02:00").hour == 10
     for bad in ("yesterday", "2024-13-01", ""):
         with pytest.raises(InvalidInputError):

@@ -1,8 +1,10 @@
 """Unit tests of the pure note-ranking functions (no model, no index)."""
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+from agentcl.bench import locomo_eval as L
 from memory_store import ranking
 from memory_store.ranking import (
     fuse_scores,
@@ -136,10 +138,6 @@ def test_defaults_are_sane():
 
 
 # --- the LoCoMo evaluation harness (agentcl.bench.locomo_eval): pure parts ---------------------------
-
-from pathlib import Path
-
-from agentcl.bench import locomo_eval as L
 
 SAMPLE = {
     "sample_id": "s1",

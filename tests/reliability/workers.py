@@ -111,4 +111,4 @@ def run(mode: str, args: dict) -> None:
         import traceback
 
         Path(args["ack"] + ".err").write_text(traceback.format_exc())
-        raise SystemExit(1)
+        raise SystemExit(1) from None
