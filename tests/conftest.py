@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,35 +62,34 @@ def _pg_schema_url():
     return url, schema, engine
 
 
+@contextmanager
+def _temporary_pg_schema():
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    require_postgres()
+    import sqlalchemy as sa
+
+    url, schema, engine = _pg_schema_url()
+    try:
+        yield url
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'memory.db'}"
         return
-    require_postgres()
-    import sqlalchemy as sa
-
-    url, schema, engine = _pg_schema_url()
-    try:
+    with _temporary_pg_schema() as url:
         yield url
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
 
 
 @pytest.fixture
 def pg_url():
-    require_postgres()
-    import sqlalchemy as sa
-
-    url, schema, engine = _pg_schema_url()
-    try:
+    with _temporary_pg_schema() as url:
         yield url
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
 
 
 @pytest.fixture
