@@ -6,9 +6,9 @@ the version log gap-free and exactly one active value per functional slot."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -73,23 +73,28 @@ def take_write_lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
 
 
+def run_migrations(engine: Engine, script_location: Path, revision: str, *, lock_key: int) -> None:
+    """Alembic upgrade of `script_location`'s migrations to `revision` in one transaction. On PostgreSQL
+    two processes creating the schema at once would race, so one waits for the other on `lock_key`."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
 def migrate(engine: Engine, *, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic (idempotent, once per process per URL)."""
     key = f"{engine.url!r}:{revision}"
     with _migrate_lock:
         if key in _migrated:
             return
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Two processes creating the schema at once would race; one waits for the other.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY + 1})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        run_migrations(engine, Path(__file__).parent / "migrations", revision, lock_key=WRITE_LOCK_KEY + 1)
         _migrated.add(key)
 
 

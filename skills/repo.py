@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from memory_store.db import make_engine, write_transaction
+from memory_store.db import make_engine, run_migrations, write_transaction
 from memory_store.timeparse import as_utc, utcnow
 
 from . import tables as t
@@ -32,20 +32,12 @@ def open_engine(url: str | None) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
+    """The registry's tables at head (once per process per database; per engine for in-memory ones)."""
     key = f"{engine.url!r}:{id(engine) if engine.url.database in (None, '', ':memory:') else ''}"
     with _lock:
         if key in _migrated:
             return
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        run_migrations(engine, Path(__file__).parent / "migrations", "head", lock_key=MIGRATE_LOCK_KEY)
         _migrated.add(key)
 
 
