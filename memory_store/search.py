@@ -46,6 +46,12 @@ FETCH_FACTS = select(*FACT_ROW).where(F.c.id.in_(bindparam("ids", expanding=True
 FETCH_NOTES = select(*NOTE_ROW).where(N.c.id.in_(bindparam("ids", expanding=True)))
 
 
+def version_time(conn, version: int) -> str | None:
+    """When `version` was written, as text (None if the log has no such version)."""
+    at = conn.execute(select(V.c.at).where(V.c.version == version)).scalar()
+    return None if at is None else str(at)
+
+
 def latest_version(conn) -> int:
     """The latest version number, through the DBAPI cursor: it runs before every search, and going
     through SQLAlchemy's execute (plus the BEGIN it triggers) cost several times the query itself."""
@@ -149,6 +155,13 @@ class SearchMixin:
         except Exception as exc:  # noqa: BLE001 - corrupt or foreign files: SQL is the truth, rebuild from it
             log.warning("search index for namespace %r is unusable (%s); rebuilding from SQL", namespace, exc)
             idx = None
+        if idx is not None and idx.applied_version:
+            with self.engine.connect() as conn:
+                recorded = version_time(conn, idx.applied_version)
+            if recorded is None or recorded != idx.applied_version_at:
+                log.warning("search index for namespace %r was built from another database at this URL "
+                            "(recreated or restored); rebuilding from SQL", namespace)
+                idx = None
         if idx is None:
             return NamespaceIndex(self.embedder.dim)
         # The files hold vectors and row attributes; keyword texts, speakers and links come from SQL.
@@ -223,6 +236,9 @@ class SearchMixin:
 
     def _save_index(self, namespace: str, idx: NamespaceIndex) -> None:
         try:
+            if idx.applied_version:
+                with self.engine.connect() as conn:
+                    idx.applied_version_at = version_time(conn, idx.applied_version)
             idx.save(self.index_dir, self._index_name(namespace), self.embedder.name)
         except OSError as exc:  # a cache that cannot be saved is rebuilt next time; never fatal
             log.warning("could not save search index for %r: %s", namespace, exc)

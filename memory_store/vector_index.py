@@ -57,6 +57,9 @@ class NamespaceIndex:
         self.dim = dim
         self.lock = threading.RLock()
         self.applied_version = 0
+        # The time of the applied version as the database recorded it: tells this database apart from
+        # one deleted and recreated (or restored) at the same URL, whose row ids start again.
+        self.applied_version_at: str | None = None
         # Per-position columns in arrays that grow by doubling (an insert must not copy a large index);
         # `keys`, `kind`, ... are views of the first `_size` entries.
         self._size = 0
@@ -305,7 +308,8 @@ class NamespaceIndex:
                     np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
                              time=self.time, alive=self.alive, token=np.asarray(token))
                 meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
-                        "model": model, "rows": len(self.keys), "token": token}
+                        "model": model, "rows": len(self.keys), "token": token,
+                        "version_at": self.applied_version_at}
                 Path(tmp["json"]).write_text(json.dumps(meta))
                 with _file_lock(base, exclusive=True):
                     for ext in ("faiss", "npz", "json"):
@@ -341,6 +345,7 @@ class NamespaceIndex:
         out._size = len(arrays["keys"])
         out.pos_of = {int(k): i for i, k in enumerate(out.keys) if out.alive[i]}
         out.applied_version = int(meta["version"])
+        out.applied_version_at = meta.get("version_at")
         return out
 
 

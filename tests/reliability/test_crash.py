@@ -123,9 +123,6 @@ def test_leftover_temporary_index_files_are_ignored(tmp_path, home, embedder):
         assert check_integrity(store)["ok"]
 
 
-@pytest.mark.xfail(reason="BUG (reported to the lead, search.py): a saved cache is reused after its database was "
-                          "deleted and recreated at the same URL; row ids restart, so new rows get the old rows' vectors",
-                   strict=False)
 def test_cache_of_a_recreated_database_is_not_reused(tmp_path, home, embedder, monkeypatch):
     import memory_store.db
 
