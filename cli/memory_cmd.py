@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from cli.render import key_values, print_json, table
-from cli.state import open_store
+from cli.state import STATE, open_store
 from memory_store.errors import InvalidInputError, shown
 
 memory = typer.Typer(help="Audit, search, revert and prune the versioned memory store.", no_args_is_help=True)
@@ -167,23 +167,28 @@ def audit(namespace: str = NS, json_out: bool = JSON) -> None:
     if json_out:
         print_json(report)
         return
-    for section in ("conflicts", "expired_present", "near_duplicates", "low_confidence", "at_risk"):
-        rows = report[section]
-        table(f"{section.replace('_', ' ')}: {len(rows)}", ["item"], [(r,) for r in rows[:50]])
+    sections = ("conflicts", "expired_present", "near_duplicates", "low_confidence", "at_risk")
+    table(f"audit of namespace {namespace!r}", ["finding", "count"],
+          [(name.replace("_", " "), len(report[name])) for name in sections])
+    for name in sections:
+        if report[name]:
+            table(name.replace("_", " "), *dict_rows(report[name][:50]))
     if report["probes"]:
         key_values("latest consolidation probes", report["probes"])
 
 
+def dict_rows(items: list[dict]) -> tuple[list[str], list[list]]:
+    """Columns (every key, in first-seen order) and rows for a list of finding dicts."""
+    columns = list(dict.fromkeys(key for item in items for key in item))
+    return columns, [[item.get(c) for c in columns] for item in items]
+
+
 def _probe_findings(namespace: str) -> dict:
-    """What the latest consolidation probes found (the model disagreeing with the store, forgetting)."""
-    try:
-        from agentcl.consolidation import latest_probe_findings  # optional until consolidation has run
-    except ImportError:
-        return {}
-    try:
-        return latest_probe_findings(namespace=namespace) or {}
-    except Exception:  # a missing/partial report must not break the audit of memory itself
-        return {}
+    """What the latest consolidation probes found (the model disagreeing with the store, forgetting);
+    empty when consolidation never ran."""
+    from agentcl.consolidation import latest_probe_findings
+
+    return latest_probe_findings(STATE.home, namespace=namespace) or {}
 
 
 @memory.command("prune")
