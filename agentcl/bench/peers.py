@@ -9,22 +9,27 @@ Both systems get the same work, interleaved so a shared machine's noise hits bot
   with precomputed vectors; mem0's FAISS `vector_store.insert` with the payloads `Memory.add` writes),
   then time the last W adds through the public API in batches of 64. mem0 rewrites its whole index file
   on every insert, so its rate falls as N grows: it is measured at N, not averaged from empty.
-- search p50 at each size beside the latency of embedding the query alone;
+- search p50 at each size beside the latency of embedding the query alone, each call after a short idle
+  in an order that cycles through all permutations (measure_search, timed_rounds); also back to back
+  and after the query embedding (both systems given the same precomputed query vector);
 - LoCoMo evidence recall (agentcl.bench.locomo_eval): one namespace / mem0 user per conversation, dia_id
   as the external id, the plain dense baseline computed in the same run;
 - changed facts: a fact, then a new value of it; what each returns when asked."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Self
@@ -38,6 +43,7 @@ from memory_store.errors import UserError
 MEM0_MISSING = "mem0ai not installed (pip install agentcl[peers])"
 BATCH = 64
 WINDOW = 512  # adds timed through the public API at each size
+SETTLE_S = 0.02  # idle before each timed search call (see timed_rounds)
 K = 10
 KS = (1, 5, 10)
 BENCH_NS, PROBE_NS = "bench", "probe"  # agentcl namespaces and mem0 users
@@ -190,25 +196,109 @@ def measure_adds_and_search(store, peer: Mem0Side | None, *, sizes: Sequence[int
     return out
 
 
-def measure_search(store, peer: Mem0Side | None, queries: list[str]) -> dict:
-    runs = {"query_embed": lambda q: store.embedder.encode([q]),
-            "agentcl": lambda q: store.search(q, namespace=BENCH_NS, k=K)}
+class PrecomputedEmbedder:
+    """The store's embedder, answering from vectors computed beforehand for known texts (the
+    post-embedding measurement: both systems get the same query vector and do only their own work)."""
+
+    def __init__(self, inner, vectors: dict[str, np.ndarray]):
+        self.inner, self.vectors = inner, vectors
+        self.name, self.dim = inner.name, inner.dim
+        self.device = getattr(inner, "device", "cpu")
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        if all(t in self.vectors for t in texts):
+            return np.vstack([self.vectors[t] for t in texts]) if texts else self.inner.encode(texts)
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+@contextmanager
+def precomputed_queries(store, peer: Mem0Side | None, vectors: dict[str, np.ndarray]):
+    """Inside: agentcl's store and mem0's embedder answer the given texts from `vectors`."""
+    own = store._embedder
+    store._embedder = PrecomputedEmbedder(store.embedder, vectors)
     if peer is not None:
-        runs["mem0"] = lambda q: peer.search(q, user=BENCH_NS, k=K)
+        model = peer.memory.embedding_model
+        model.embed = lambda text, memory_action=None: (  # mem0's embedder returns a list
+            vectors[text][0].tolist() if text in vectors else type(model).embed(model, text, memory_action))
+    try:
+        yield
+    finally:
+        store._embedder = own
+        if peer is not None:
+            del peer.memory.embedding_model.embed  # back to the class's method
+
+
+def timed_rounds(runs: dict, queries: list[str], *, settle_s: float) -> dict[str, list[float]]:
+    """Each query through every run; the order cycles through all permutations (every run goes first,
+    and follows every other run, equally often) and each timed call starts after `settle_s` idle.
+    Why the pause: torch and FAISS each keep an OpenMP thread pool that spins for milliseconds after a
+    parallel call; on a small machine a call made while another pool still spins pays for it (measured
+    here: +5 ms for a query embedding right after a mem0 search, 0 after 20 ms idle). With a fixed
+    rotation the same run always followed the same other run and paid the other's leftover spin."""
+    names = list(runs)
+    orders = list(itertools.permutations(names))
     for run in runs.values():
         run(queries[0])  # warm caches: loading is not a query
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
     for i, q in enumerate(queries):
-        for name in names[i % len(names):] + names[:i % len(names)]:  # rotated: no side always goes first
+        for name in orders[i % len(orders)]:
+            if settle_s:
+                time.sleep(settle_s)
             t = time.perf_counter()
             runs[name](q)
             times[name].append(time.perf_counter() - t)
-    out = {name: latency_summary(values) for name, values in times.items()}
+    return times
+
+
+def paired(times: dict[str, list[float]]) -> dict:
+    """Per query, mem0's latency minus agentcl's (same query, same round): median and the share of
+    queries where agentcl was faster; less sensitive to a shared machine's drift than two p50s."""
+    diffs = sorted((m - a) * 1000 for a, m in zip(times["agentcl"], times["mem0"]))
+    return {"median_mem0_minus_agentcl_ms": round(statistics.median(diffs), 3),
+            "agentcl_faster_share": round(sum(d > 0 for d in diffs) / len(diffs), 3), "n": len(diffs)}
+
+
+def measure_search(store, peer: Mem0Side | None, queries: list[str], *, settle_s: float = SETTLE_S) -> dict:
+    """Search latency three ways, each system through its public search call:
+    - the headline (top-level keys): each system embeds the query itself, every call after `settle_s`
+      idle, beside the latency of embedding the query alone (agentcl's embedder, the same MiniLM);
+    - `back_to_back`: the same with no pause (calls inherit each other's spinning thread pools);
+    - `post_embedding`: both given the same precomputed query vector: only each system's own work, after
+      `settle_s` idle and (`post_embedding_back_to_back`) with none. On a small machine the idle matters
+      for mem0: at 10k rows FAISS runs its exhaustive single-query search as a 2-thread OpenMP region, and
+      waking that pool after idle costs milliseconds (measured on a 2-vCPU VM, plain FAISS IndexFlatIP
+      10k x 384: p50 0.77 ms back to back, 1.6 ms (mean 6 ms) after 20 ms idle, 0.72 ms on one thread);
+      agentcl's HNSW search of one query runs on one thread. Read the three together."""
+    agentcl = lambda q: store.search(q, namespace=BENCH_NS, k=K)
+    runs = {"query_embed": lambda q: store.embedder.encode([q]), "agentcl": agentcl}
+    if peer is not None:
+        runs["mem0"] = lambda q: peer.search(q, user=BENCH_NS, k=K)
+    times = timed_rounds(runs, queries, settle_s=settle_s)
+    out: dict = {name: latency_summary(values) for name, values in times.items()}
     for name in ("agentcl", "mem0"):
         if name in out:
             out[name]["ratio_p50_to_query_embed"] = round(out[name]["p50_ms"] / out["query_embed"]["p50_ms"],
                                                           3)
+    out["protocol"] = (f"{len(queries)} queries, each through every system; order cycling through all "
+                       f"permutations; {settle_s * 1000:g} ms idle before each timed call")
+    if peer is not None:
+        out["paired"] = paired(times)
+    extra = {"back_to_back": (runs, 0.0)}
+    vectors = {q: store.embedder.encode([q]) for q in queries}
+    post = {"agentcl": agentcl}
+    if peer is not None:
+        post["mem0"] = runs["mem0"]
+    extra["post_embedding"] = (post, settle_s)
+    extra["post_embedding_back_to_back"] = (post, 0.0)
+    for label, (these, pause) in extra.items():
+        if label.startswith("post_embedding"):
+            with precomputed_queries(store, peer, vectors):
+                got = timed_rounds(these, queries, settle_s=pause)
+        else:
+            got = timed_rounds(these, queries, settle_s=pause)
+        out[label] = {name: latency_summary(values) for name, values in got.items()}
+        if peer is not None:
+            out[label]["paired"] = paired(got)
     return out
 
 
@@ -375,11 +465,29 @@ def summary_rows(result: dict) -> list[dict]:
         rows += compare(f"add at {e['size']:,} memories (memories/s, last {e['timed_adds']} adds{cut})",
                         e["agentcl_adds_per_s"], e.get("mem0_adds_per_s"), higher_is_better=True)
     search, n = result["add_and_search"][-1]["search"], f"{result['add_and_search'][-1]['held']:,}"
-    rows += compare(f"search p50 at {n} (ms)", search["agentcl"]["p50_ms"],
+    idle = f", each call after {SETTLE_S * 1000:g} ms idle" if "protocol" in search else ""
+    rows += compare(f"search p50 at {n} (ms{idle})", search["agentcl"]["p50_ms"],
                     search.get("mem0", {}).get("p50_ms"), higher_is_better=False)
     rows.append(_row(f"query embedding p50 at {n} (ms, same run)", search["query_embed"]["p50_ms"]))
     rows += [_row(f"search p50 at {n} / query embedding: {s}", search[s]["ratio_p50_to_query_embed"])
              for s in ("agentcl", "mem0") if s in search]
+    if "paired" in search:
+        pair = search["paired"]
+        rows.append(_row(f"search at {n}, same query: mem0 minus agentcl (median ms; agentcl faster on "
+                         f"{pair['agentcl_faster_share']:.0%} of queries)", pair["median_mem0_minus_agentcl_ms"],
+                         "> 0", pair["median_mem0_minus_agentcl_ms"] > 0))
+    post = search.get("post_embedding")
+    if post:
+        rows += compare(f"search p50 at {n} after the query embedding (ms, both given the same vector)",
+                        post["agentcl"]["p50_ms"], post.get("mem0", {}).get("p50_ms"), higher_is_better=False)
+    post = search.get("post_embedding_back_to_back")
+    if post:
+        rows += compare(f"search p50 at {n} after the query embedding, back to back (ms)",
+                        post["agentcl"]["p50_ms"], post.get("mem0", {}).get("p50_ms"), higher_is_better=False)
+    back = search.get("back_to_back")
+    if back:
+        rows += compare(f"search p50 at {n} back to back, no idle between calls (ms)", back["agentcl"]["p50_ms"],
+                        back.get("mem0", {}).get("p50_ms"), higher_is_better=False)
     locomo = result["locomo"]
     if "skipped" in locomo:
         rows.append(_row("LoCoMo recall", locomo["skipped"]))

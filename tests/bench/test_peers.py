@@ -56,6 +56,9 @@ def test_result_contract_and_agentcl_side(result):
     for entry in result["add_and_search"]:
         assert entry["held"] == entry["size"] and entry["timed_adds"] == peers.window_for(entry["size"])
         assert entry["agentcl_adds_per_s"] > 0 and entry["search"]["agentcl"]["n"] == 5
+        for label in ("back_to_back", "post_embedding", "post_embedding_back_to_back"):  # the same queries, two more ways
+            assert entry["search"][label]["agentcl"]["n"] == 5
+        assert "permutations" in entry["search"]["protocol"]
     rows = rows_by_metric(result)
     assert rows["add at 80 memories (memories/s, last 20 adds): agentcl"]["value"] > 0
     assert rows["search p50 at 80 / query embedding: agentcl"]["value"] > 0
@@ -91,6 +94,10 @@ def test_mem0_side_offline_on_the_same_work(result):
     keys = result["mem0"]["payload_keys"]
     assert keys["bulk_fill"] == keys["add"]  # the bulk fill writes what Memory.add writes
     rows = rows_by_metric(result)
+    search = result["add_and_search"][-1]["search"]
+    for block in (search, search["back_to_back"], search["post_embedding"], search["post_embedding_back_to_back"]):
+        assert block["mem0"]["n"] == 5 and block["paired"]["n"] == 5
+    assert rows["search p50 at 80 after the query embedding (ms, both given the same vector): mem0"]["value"] > 0
     for size, adds in ((40, 10), (80, 20)):
         label = f"add at {size} memories (memories/s, last {adds} adds)"
         assert rows[f"{label}: mem0"]["value"] > 0
@@ -114,6 +121,28 @@ def test_pure_helpers():
     assert [r["value"] for r in rows] == [5.0, 10.0, 2.0] and rows[-1]["ok"] is True
     assert peers.compare("x", 1.0, None, higher_is_better=True) == [
         {"metric": "x: agentcl", "value": 1.0, "target": None, "ok": None}]
+
+
+def test_search_rounds_balance_the_order_and_precomputed_vectors_are_the_embedders():
+    import numpy as np
+
+    seen = []
+    runs = {name: (lambda q, name=name: seen.append(name)) for name in "abc"}
+    times = peers.timed_rounds(runs, [f"q{i}" for i in range(6)], settle_s=0)
+    assert {name: len(v) for name, v in times.items()} == {"a": 6, "b": 6, "c": 6}
+    rounds = [tuple(seen[3 + 3 * i:6 + 3 * i]) for i in range(6)]  # after the three warm-up calls
+    assert sorted(rounds) == sorted(__import__("itertools").permutations("abc"))  # every order once
+    assert peers.paired({"agentcl": [0.001, 0.002], "mem0": [0.003, 0.001]}) == {
+        "median_mem0_minus_agentcl_ms": 0.5, "agentcl_faster_share": 0.5, "n": 2}
+
+    class Fake:
+        name, dim, device = "fake", 2, "cpu"
+
+        def encode(self, texts, batch_size=64):
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    pre = peers.PrecomputedEmbedder(Fake(), {"known": np.zeros((1, 2), dtype=np.float32)})
+    assert pre.encode(["known"]).tolist() == [[0.0, 0.0]] and pre.encode(["other"]).tolist() == [[1.0, 1.0]]
 
 
 def test_bad_input_is_one_clear_error(tmp_path):
