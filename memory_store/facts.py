@@ -14,8 +14,18 @@ from sqlalchemy.engine import Connection
 from . import schema
 from .errors import InvalidInputError, NotFoundError, shown
 from .models import Fact, WriteResult, fact_text
-from .normalize import (MAX_NAME, MAX_TEXT, MAX_WHOLE, clean_confidence, clean_filter, clean_metadata, clean_name, clean_namespace,
-                        clean_text, normalize_name)
+from .normalize import (
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_WHOLE,
+    clean_confidence,
+    clean_filter,
+    clean_metadata,
+    clean_name,
+    clean_namespace,
+    clean_text,
+    normalize_name,
+)
 from .rules import Assertion, resolve
 from .timeparse import add_duration, as_utc, parse_duration, parse_time, utcnow
 

@@ -49,7 +49,7 @@ class Fact:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
 
     @classmethod
-    def from_row(cls, row: Any) -> "Fact":
+    def from_row(cls, row: Any) -> Fact:
         m = row._mapping
         return cls(
             id=m["id"], namespace=m["namespace"], subject=m["subject"], predicate=m["predicate"],
@@ -85,7 +85,7 @@ class Note:
         return {k: _jsonable(v) for k, v in asdict(self).items()}
 
     @classmethod
-    def from_row(cls, row: Any) -> "Note":
+    def from_row(cls, row: Any) -> Note:
         m = row._mapping
         return cls(
             id=m["id"], namespace=m["namespace"], note_type=m["note_type"], text=m["text"],

@@ -11,9 +11,9 @@ from sqlalchemy import insert, select, update
 
 from . import schema
 from .errors import InvalidInputError, NotFoundError, shown
+from .hybrid import note_context_text
 from .models import NOTE_STATUSES, Note
 from .normalize import clean_metadata, clean_namespace, clean_text, clean_whole
-from .hybrid import note_context_text
 from .timeparse import add_duration, parse_duration, parse_time, utcnow
 
 N = schema.notes

@@ -7,10 +7,11 @@ cache is updated after commit and otherwise catches up from SQL when it is next 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, or_, select
@@ -22,15 +23,15 @@ from .db import make_engine, migrate, redact_url, write_transaction
 from .embedding import Embedder, get_default_embedder
 from .errors import NotFoundError
 from .facts import FactsMixin
-from .policies import PoliciesMixin
 from .history import HistoryMixin
 from .maintenance import MaintenanceMixin
-from .transfer import TransferMixin
 from .models import VersionRecord
 from .normalize import clean_namespace, clean_whole
 from .notes import NotesMixin
+from .policies import PoliciesMixin
 from .search import SearchMixin
 from .timeparse import as_utc, utcnow
+from .transfer import TransferMixin
 
 log = logging.getLogger("memory_store")
 
@@ -52,7 +53,7 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
 
     @classmethod
     def open(cls, url: str | None = None, *, home: str | Path | None = None, embedder: Embedder | None = None,
-             actor: str = "user", device: str | None = "auto") -> "MemoryStore":
+             actor: str = "user", device: str | None = "auto") -> MemoryStore:
         """Open (and create or migrate) the store at `url` (default: SQLite in AGENTCL_HOME)."""
         home_path = agentcl_home(home)
         resolved = database_url(url, home_path)
@@ -71,7 +72,7 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
         self.save_indexes()
         self.engine.dispose()
 
-    def __enter__(self) -> "MemoryStore":
+    def __enter__(self) -> MemoryStore:
         return self
 
     def __exit__(self, *exc) -> None:

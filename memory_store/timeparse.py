@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInputError, shown
 
@@ -14,7 +14,7 @@ MAX_DURATION = timedelta(days=365 * 1000)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def parse_duration(text: str | float | int | timedelta) -> timedelta:
@@ -69,9 +69,9 @@ def parse_time(text: str | datetime) -> datetime:
                 f"bad time {shown(text)}: use ISO 8601, like 2024-05-01 or 2024-05-01T12:00:00Z"
             ) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
         raise InvalidInputError(f"time {shown(text)} is out of range") from None
     if not 1 <= value.year <= 9998:
@@ -84,8 +84,8 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:
