@@ -77,6 +77,19 @@ def _temporary_pg_schema():
         engine.dispose()
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Many tiny encodes on a shared CPU: one torch thread is as fast as several and does not collapse when
+    other processes compete (spinning intra-op threads made a single short encode take up to a second).
+    Modules that encode text by text use it with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":

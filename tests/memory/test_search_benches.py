@@ -10,15 +10,7 @@ import pytest
 
 from memory_store.errors import UserError
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _contract(result: dict, name: str) -> None:

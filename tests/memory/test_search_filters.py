@@ -15,14 +15,7 @@ WEAK = ["Lunch with Dana was nice", "The printer on floor two jams", "Buy oat mi
         "Renew the passport"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # many one-text encodes on a shared CPU: one thread is faster and steadier
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

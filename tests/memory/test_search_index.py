@@ -13,14 +13,7 @@ TARGETS = ["The violin lesson moved to Thursday afternoon", "Our cat Miso hates 
            "The roof leak was fixed by the contractor"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # many one-text encodes on a shared CPU: one thread is faster and steadier
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

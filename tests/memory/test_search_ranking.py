@@ -17,14 +17,7 @@ CHAT = [  # (thread, speaker, text)
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # many one-text encodes on a shared CPU: one thread is faster and steadier
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -12,13 +12,4 @@ FAST = settings(max_examples=40, deadline=None, database=None, print_blob=True,
                                        HealthCheck.data_too_large, HealthCheck.large_base_example])
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Many tiny encodes: one thread is as fast as several and does not collapse when the CPU is shared
-    (intra-op threads spinning against other processes made a single short encode take up to a second)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
