@@ -9,12 +9,15 @@ recorded (task text -> ground-truth arguments) and the odd-numbered questions ar
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+TARGET_HIT1 = 0.85  # issue 3: hit@1 with the registry's ordinary search, no special case for this data
+NEAR_DUPLICATE_COSINE = 0.9
 
 
 def _resolve(data_dir: str | Path) -> Path:
@@ -47,6 +50,29 @@ def load_bfcl(data_dir: str | Path = "../shared/data") -> tuple[list[dict], list
 
 def hits_at(ranked: list[list[str]], gold: list[str], ks=(1, 5)) -> dict[str, float]:
     return {f"hit@{k}": round(float(np.mean([g in r[:k] for r, g in zip(ranked, gold)])), 4) for k in ks}
+
+
+def same_function_name(a: str, b: str) -> bool:
+    """'calculate_bmi' ~ 'calculate_BMI', 'lawsuit_search' ~ 'lawsuits_search', 'math.gcd' ~ 'number_theory.gcd'."""
+    def words(name: str) -> list[str]:
+        return [w.rstrip("s") for w in re.findall(r"[a-z0-9]+", name.rsplit(".", 1)[-1].lower())]
+
+    return words(a) == words(b)
+
+
+def near_duplicate_misses(top1: list[str], gold: list[str], description_vectors: dict[str, np.ndarray],
+                          *, threshold: float = NEAR_DUPLICATE_COSINE) -> list[int]:
+    """Questions whose first-ranked function is wrong but near-identical to the right one: the same name up to
+    case, plural and module, or unit description vectors with cosine >= threshold. BFCL registers such pairs
+    side by side and text alone cannot tell them apart; a diagnostic of the misses, never added to hit@1."""
+    out = []
+    for i, (top, want) in enumerate(zip(top1, gold)):
+        if top == want:
+            continue
+        cosine = float(description_vectors[top] @ description_vectors[want])
+        if same_function_name(top, want) or cosine >= threshold:
+            out.append(i)
+    return out
 
 
 def _rank(scores: np.ndarray, names: list[str], k: int = 5) -> list[list[str]]:
@@ -111,6 +137,9 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
     after_rows = registry.search_many([questions[i] for i in odd], 5)
     after_ranked = dict(zip(odd, ([h.name for h in row] for row in after_rows)))
     learned = {gold[i] for i in even}
+    descriptions = embedder.encode([latest[n].get("description", "") for n in latest])
+    near_duplicates = near_duplicate_misses([r[0] for r in ranked], gold, dict(zip(latest, descriptions)))
+    misses = sum(r[0] != g for r, g in zip(ranked, gold))
     subsets = {"all_odd": odd, "function_seen_in_examples": [i for i in odd if gold[i] in learned],
                "function_not_seen": [i for i in odd if gold[i] not in learned]}
     learning = {name: {"n": len(idx), "before": hits_at([ranked[i] for i in idx], [gold[i] for i in idx]),
@@ -119,7 +148,8 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
 
     n_skills = len(registry.list())
     result = {
-        "summary": tools_summary(registry_scores, base, learning),
+        "summary": tools_summary(registry_scores, base, learning,
+                                 near_duplicates={"misses": misses, "near_duplicate": len(near_duplicates)}),
         "benchmark": "tools",
         "data": "BFCL_v4_simple_python (400 questions)",
         "n_questions": len(questions),
@@ -128,6 +158,10 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
         "new_versions": actions.count("new_version"),
         "registry": registry_scores,
         "baselines": base,
+        "misses": {"total": misses, "near_duplicate_function": len(near_duplicates),
+                   "near_duplicate_examples": [{"question": questions[i][:120], "gold": gold[i], "ranked_first": ranked[i][0]}
+                                               for i in near_duplicates[:10]],
+                   "rule": f"same name up to case/plural/module, or description cosine >= {NEAR_DUPLICATE_COSINE}"},
         "ratios": {f"registry_vs_{name}_hit@1": round(registry_scores["hit@1"] / max(b["hit@1"], 1e-9), 4)
                    for name, b in base.items()},
         "halves": {"even_hit@1": hits_at([ranked[i] for i in even], [gold[i] for i in even])["hit@1"],
@@ -144,10 +178,16 @@ def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | No
     return result
 
 
-def tools_summary(registry: dict, baselines_: dict, learning: dict) -> list[dict]:
-    """The headline rows: the registry's hit@k beside each same-run baseline, and learning from use."""
-    rows = [{"metric": f"registry {k}", "value": registry[k], "target": None, "ok": None}
-            for k in ("hit@1", "hit@5")]
+def tools_summary(registry: dict, baselines_: dict, learning: dict, *, near_duplicates: dict | None = None) -> list[dict]:
+    """The headline rows: the registry's hit@k against the target and beside each same-run baseline, the
+    misses that fall on near-identical functions, and learning from use."""
+    rows = [{"metric": "registry hit@1", "value": registry["hit@1"], "target": f">= {TARGET_HIT1}",
+             "ok": registry["hit@1"] >= TARGET_HIT1},
+            {"metric": "registry hit@5", "value": registry["hit@5"], "target": None, "ok": None}]
+    if near_duplicates:
+        rows.append({"metric": "hit@1 misses on a near-identical function (diagnostic)",
+                     "value": f"{near_duplicates['near_duplicate']} of {near_duplicates['misses']}",
+                     "target": None, "ok": None})
     for name, scores in baselines_.items():
         rows.append({"metric": f"{name} hit@1 / hit@5", "value": f"{scores['hit@1']:.3f} / {scores['hit@5']:.3f}",
                      "target": None, "ok": None})
