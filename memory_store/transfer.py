@@ -136,15 +136,18 @@ def read_lines(path: str | Path, fmt: str, namespace: str | None) -> list[Line]:
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {shown(fmt)}; use jsonl or conversation")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")  # a leading byte-order mark is not data
+        # Bytes, then decode: read_text's universal newlines would end a line at a lone \r, which JSON
+        # allows as whitespace inside a record. A leading byte-order mark is not data.
+        text = Path(path).read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"no such file: {path}") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    # Only \n ends a line: splitlines() would also split inside text at \u2028, \x1c, \x85...
-    lines = [parse_line(raw, n, fmt, namespace) for n, raw in enumerate(text.split("\n"), 1) if raw.strip()]
+    # Only \n (or \r\n) ends a line: splitlines() would also split inside text at \r, \u2028, \x1c, \x85...
+    lines = [parse_line(raw.removesuffix("\r"), n, fmt, namespace)
+             for n, raw in enumerate(text.split("\n"), 1) if raw.strip()]
     if not lines:
         raise InvalidInputError(f"{path}: no records to import")
     return lines

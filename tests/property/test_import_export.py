@@ -143,3 +143,18 @@ def test_export_then_import_gives_the_same_memory(store, tmp_path, ops):
     exported = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
     assert all(line["namespace"] == src for line in exported)
     assert re.search(r"[\"']dst-", path.read_text(encoding="utf-8")) is None
+
+
+def test_a_lone_carriage_return_does_not_end_a_line(store, tmp_path):
+    """Found by the property above: read_text's universal newlines split '\\r0' into two lines, so the error
+    named line 2. Only \\n (or \\r\\n) ends a record; a lone \\r is JSON whitespace inside one."""
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes(b'{"type": "note",\r "text": "kept whole", "namespace": "imp-cr"}\r\n\r0\n')
+    before = fingerprint(store)
+    try:
+        store.import_jsonl(path)
+    except UserError as exc:
+        assert str(exc).startswith("line 2:"), str(exc)
+    assert fingerprint(store) == before
+    path.write_bytes(b'{"type": "note",\r "text": "kept whole", "namespace": "imp-cr"}\r\n')
+    assert store.import_jsonl(path)["notes"] == 1
