@@ -66,7 +66,9 @@ def test_cli_commands(store, db_url, home, cmd, as_json):
         store.add_note("the launch is in March")
         store._seeded = True
     before = fingerprint(store)
-    result = run_cli(cmd + (["--json"] if as_json else []), db=db_url, home=home)
+    # --json right after the command name: an argument "--" (which hypothesis does draw) ends the options,
+    # so a --json after it would be a positional value, not the flag
+    result = run_cli(cmd[:2] + (["--json"] if as_json else []) + cmd[2:], db=db_url, home=home)
     if result.code == 0:
         event(f"{cmd[1]}: ok")
         assert "Traceback" not in result.out + result.err
