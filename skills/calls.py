@@ -71,7 +71,7 @@ class CallsMixin:
             repo.record_call(conn, version.id, ok=error is None, error_kind=error.kind if error else None,
                              latency_ms=latency)
             if error is None and task and isinstance(args, dict):
-                repo.add_example(conn, version.id, str(task), args)
+                repo.add_example(conn, version.id, str(task), args, namespace=self.context.namespace)
         if error is None and getattr(_local, "depth", 0) == 0:
             record_in_traces(info.name, args, result)  # steps inside a composite are not the agent's calls
         return CallResult(info.name, version.version, error is None, result=result, error=error, latency_ms=latency)
@@ -138,7 +138,7 @@ class CallsMixin:
         with repo.transaction(self.engine) as conn:
             repo.record_call(conn, info.current.id, ok=ok, error_kind=error_kind, latency_ms=latency_ms)
             if ok and task and isinstance(args, dict):
-                repo.add_example(conn, info.current.id, str(task), args)
+                repo.add_example(conn, info.current.id, str(task), args, namespace=self.context.namespace)
 
     def stats(self, name: str | None = None) -> list[dict]:
         """Per-version outcome statistics (all skills, or one)."""

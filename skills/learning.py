@@ -23,16 +23,18 @@ def openai_name(name: str) -> str:
 class LearningMixin:
     # -- usage examples and notes ------------------------------------------------------------
     def add_example(self, name: str, task: str, args: dict) -> None:
+        """Keep a usage example in this registry's namespace (`SkillContext.namespace`)."""
         info = self.get(name)
         if not isinstance(args, dict):
             raise InvalidInputError("example arguments must be a JSON object")
         with repo.transaction(self.engine) as conn:
-            repo.add_example(conn, info.current.id, task, args)
+            repo.add_example(conn, info.current.id, task, args, namespace=self.context.namespace)
 
-    def examples(self, name: str) -> list[UsageExample]:
+    def examples(self, name: str, *, namespace: str | None = None) -> list[UsageExample]:
+        """Usage examples learned in `namespace` (default: this registry's); never another namespace's."""
         info = self.get(name)
         with self.engine.connect() as conn:
-            return repo.examples_of(conn, info)
+            return repo.examples_of(conn, info, namespace=namespace or self.context.namespace)
 
     def add_note(self, name: str, text: str, *, version: int | None = None) -> None:
         """Attach a learned usage note to a version (default: the current one)."""
@@ -58,7 +60,7 @@ class LearningMixin:
     # -- search ------------------------------------------------------------------------------
     def _search_docs(self, skills: list[SkillInfo]) -> list[SkillDoc]:
         with self.engine.connect() as conn:
-            learned = repo.all_example_tasks(conn)
+            learned = repo.all_example_tasks(conn, namespace=self.context.namespace)
         docs = []
         for s in skills:
             cur = s.current

@@ -4,6 +4,8 @@ SQL (the memory store's database) holds skills, versions, stats, usage examples 
 live in the process (built-ins, plug-ins, files re-imported on demand, HTTP tools rebuilt from data)."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from sqlalchemy.engine import Engine
 from memory_store.config import agentcl_home, database_url
 from memory_store.db import redact_url
 from memory_store.errors import InvalidInputError, NotFoundError, UserError
+from memory_store.normalize import clean_namespace
 
 from . import repo
 from .calls import CallsMixin
@@ -54,6 +57,16 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         self._embedder = embedder
         self._live: dict[str, Skill] = {}
         self._index = None
+        self._is_view = False
+
+    def for_namespace(self, namespace: str) -> SkillRegistry:
+        """The same registry (database, skills, executors) seen from another namespace: usage examples, the
+        learned tasks search ranks over, and the memory tools are that namespace's. Closing it closes nothing."""
+        view = copy.copy(self)
+        view.context = dataclasses.replace(self.context, namespace=clean_namespace(namespace))
+        view._index = None  # the search documents differ: that namespace's learned tasks
+        view._is_view = True
+        return view
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -110,7 +123,8 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
                     logging.getLogger("skills").warning("skill plug-in %s skipped: %s", found.origin, exc)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if not self._is_view:
+            self.engine.dispose()
 
     def __enter__(self) -> SkillRegistry:
         return self

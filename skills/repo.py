@@ -134,13 +134,16 @@ def record_call(conn: Connection, version_id: int, *, ok: bool, error_kind: str 
         total_latency_ms=t.stats.c.total_latency_ms + float(latency_ms), last_used_at=utcnow()))
 
 
-def add_example(conn: Connection, version_id: int, task: str, args: dict) -> bool:
-    """Keep a usage example; the same task with the same arguments for the same version is kept once."""
+def add_example(conn: Connection, version_id: int, task: str, args: dict, *, namespace: str) -> bool:
+    """Keep a usage example in `namespace`; the same task with the same arguments for the same version is
+    kept once per namespace."""
     same = conn.execute(sa.select(t.examples.c.args).where(t.examples.c.version_id == version_id,
-                                                           t.examples.c.task == task)).all()
+                                                           t.examples.c.task == task,
+                                                           t.examples.c.namespace == namespace)).all()
     if any(row.args == args for row in same):
         return False
-    conn.execute(sa.insert(t.examples).values(version_id=version_id, task=task, args=args, created_at=utcnow()))
+    conn.execute(sa.insert(t.examples).values(version_id=version_id, task=task, args=args, created_at=utcnow(),
+                                              namespace=namespace))
     return True
 
 
@@ -148,19 +151,22 @@ def add_note(conn: Connection, version_id: int, text: str) -> None:
     conn.execute(sa.insert(t.notes).values(version_id=version_id, text=text, created_at=utcnow()))
 
 
-def examples_of(conn: Connection, skill: SkillInfo) -> list[UsageExample]:
+def examples_of(conn: Connection, skill: SkillInfo, *, namespace: str) -> list[UsageExample]:
     by_id = {v.id: v.version for v in skill.versions}
-    rows = conn.execute(sa.select(t.examples).where(t.examples.c.version_id.in_(list(by_id)))
+    rows = conn.execute(sa.select(t.examples).where(t.examples.c.version_id.in_(list(by_id)),
+                                                    t.examples.c.namespace == namespace)
                         .order_by(t.examples.c.id)).all() if by_id else []
     return [UsageExample(task=r.task, args=r.args, version=by_id[r.version_id], created_at=as_utc(r.created_at))
             for r in rows]
 
 
-def all_example_tasks(conn: Connection) -> dict[str, list[str]]:
-    """Learned example tasks per skill name (all versions: the task wording outlives a rename)."""
+def all_example_tasks(conn: Connection, *, namespace: str) -> dict[str, list[str]]:
+    """Learned example tasks per skill name in one namespace (all versions: the task wording outlives a
+    rename)."""
     query = (sa.select(t.skills.c.name, t.examples.c.task)
              .select_from(t.examples.join(t.versions, t.examples.c.version_id == t.versions.c.id)
                           .join(t.skills, t.versions.c.skill_id == t.skills.c.id))
+             .where(t.examples.c.namespace == namespace)
              .order_by(t.examples.c.id))
     out: dict[str, list[str]] = {}
     for name, task in conn.execute(query):

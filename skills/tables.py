@@ -56,7 +56,11 @@ examples = sa.Table(
     sa.Column("task", sa.Text, nullable=False),
     sa.Column("args", sa.JSON, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
+    # Skills are shared by the whole database; what an agent learned using them belongs to its namespace
+    # (task texts carry a tenant's data).
+    sa.Column("namespace", sa.String(200), nullable=False, server_default="default"),
     sa.Index("ix_skill_examples_version_id", "version_id"),  # every call with a task looks its version up
+    sa.Index("ix_skill_examples_namespace", "namespace"),
 )
 
 notes = sa.Table(

@@ -52,6 +52,8 @@ class Agent(Exploration):
         self.plugins = list(plugins or [])
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.knowledge = Knowledge(store, self.config.namespace, self.config.memory)
+        if hasattr(registry, "for_namespace"):  # what it learns about its tools stays in its namespace, like its memory
+            registry = registry.for_namespace(self.config.namespace)
         self.toolbox = Toolbox(registry=registry, embedder=store.embedder, source=self.config.env_name)
         self.registry = registry
         self.arms: dict[str, dict[str, bandit.Arm]] = {}

@@ -78,7 +78,7 @@ def registry_usages(registry, *, namespace: str = "default") -> tuple[list[Usage
             continue
         if info.status != "active":  # an unverified candidate (composite) is not a skill yet
             continue
-        for ex in registry.examples(info.name):
+        for ex in registry.examples(info.name, namespace=namespace):
             usages.append(UsageRecord(task=ex.task, skill=info.name, args=dict(ex.args or {}),
                                       at=ex.created_at, id=None))
     usages.sort(key=lambda u: (u.at is None, u.at))

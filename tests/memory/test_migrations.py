@@ -180,12 +180,17 @@ def test_a_first_schema_skill_registry_upgrades(db_url, home, embedder, fresh):
             created_at=T2)).inserted_primary_key[0]
         conn.execute(t["skill_stats"].insert().values(version_id=vid, calls=3, successes=2,
                                                       failures={"timeout": 1}, total_latency_ms=30.0, last_used_at=T2))
+        conn.execute(t["skill_examples"].insert().values(version_id=vid, task="define ephemeral",
+                                                         args={"word": "ephemeral"}, created_at=T2))
     engine.dispose()
     with SkillRegistry.open(db_url, home=home, embedder=embedder, builtins=False, entry_points=False) as registry:
         assert current(registry.engine, "skills_alembic_version") == steps[-1]
         info = registry.get("legacy_lookup")
         assert info.current.description == "Look a word up in the legacy glossary." and info.usable
         assert info.current.tags == ["legacy"]
+        # examples from before namespaces belong to 'default', the namespace every registry used then
+        assert [e.task for e in registry.examples("legacy_lookup")] == ["define ephemeral"]
+        assert registry.examples("legacy_lookup", namespace="tenant-b") == []
 
 
 @pytest.mark.parametrize("package,version_table", [(memory_store, "alembic_version"),

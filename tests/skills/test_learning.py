@@ -167,3 +167,32 @@ def test_a_mined_candidate_that_does_not_reproduce_stays_a_candidate(embedder):
     assert reg.call(mined[0]["name"], {"value": 1, "from_unit": "km", "to_unit": "m"}).error.kind == "disabled"
     with pytest.raises(InvalidInputError):
         reg.mine_composites([first, second], min_count=1)
+
+
+def test_usage_examples_stay_in_the_namespace_that_learned_them(tmp_path, embedder):
+    """Skills belong to the database; what an agent learned using them (task texts carry a tenant's data)
+    belongs to its namespace: another namespace neither lists, searches over, nor consolidates it."""
+    from agentcl.consolidation.select import registry_usages
+
+    url = f"sqlite:///{tmp_path / 'skills.db'}"
+    with SkillRegistry.open(url, home=tmp_path, embedder=embedder, builtins=False, entry_points=False,
+                            namespace="tenant-a") as a:
+        for name, description, params in SPECS:
+            a.register(skill_from_spec(_spec(name, description, params), executor=lambda **kw: dict(kw)))
+        a.add_example("stock.price", "what is the secret merger target trading at", {"ticker": "ACME"})
+        assert a.call("geo.distance", {"origin": "Oslo", "destination": "Bergen"},
+                      task="how far is Oslo from Bergen").ok  # a successful call with a task is an example too
+        b = a.for_namespace("tenant-b")
+        assert {e.task for e in a.examples("stock.price") + a.examples("geo.distance")} == {
+            "what is the secret merger target trading at", "how far is Oslo from Bergen"}
+        assert b.examples("stock.price") == [] and b.examples("geo.distance") == []
+        assert all(not d.examples for d in b._search_docs(b.list()))
+        assert any("secret merger" in t for d in a._search_docs(a.list()) for t in d.examples)
+        assert registry_usages(a, namespace="tenant-b")[0] == []
+        assert len(registry_usages(a, namespace="tenant-a")[0]) == 2
+        b.add_example("stock.price", "price of ACME", {"ticker": "ACME"})
+        assert [e.task for e in b.examples("stock.price")] == ["price of ACME"]
+        b.close()  # a view closes nothing: the registry it came from still works
+        assert len(a.examples("stock.price")) == 1
+    with SkillRegistry.open(url, home=tmp_path, embedder=embedder, builtins=False, entry_points=False) as default:
+        assert default.examples("stock.price") == []  # 'default' is a namespace like any other
