@@ -12,12 +12,14 @@ from memory_store.errors import InvalidInputError
 
 skills_app = typer.Typer(help="The skill registry: pluggable, versioned tools.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+NS = typer.Option("default", "--namespace", "-n", help="Namespace whose learned usage examples to use.")
 
 
-def _open():
+def _open(namespace: str = "default"):
+    from memory_store.normalize import clean_namespace
     from skills import SkillRegistry
 
-    return SkillRegistry.open(STATE.db, home=STATE.home)
+    return SkillRegistry.open(STATE.db, home=STATE.home, namespace=clean_namespace(namespace))
 
 
 def _summary_rows(infos):
@@ -41,9 +43,9 @@ def list_cmd(json_out: bool = JSON) -> None:
 
 
 @skills_app.command("show")
-def show_cmd(name: str, json_out: bool = JSON) -> None:
+def show_cmd(name: str, namespace: str = NS, json_out: bool = JSON) -> None:
     """One skill: schema, versions with parameter diffs, usage notes, examples and stats."""
-    with _open() as reg:
+    with _open(namespace) as reg:
         info = reg.get(name)
         examples = reg.examples(name)
     data = info.to_dict()
@@ -110,11 +112,12 @@ def deprecate_cmd(name: str, replacement: str | None = typer.Option(None, "--rep
 
 @skills_app.command("search")
 def search_cmd(text: str, k: int = typer.Option(5, "-k", help="How many skills."),
-               include_deprecated: bool = typer.Option(False, "--include-deprecated"), json_out: bool = JSON) -> None:
-    """Rank skills for a task text."""
+               include_deprecated: bool = typer.Option(False, "--include-deprecated"), namespace: str = NS,
+               json_out: bool = JSON) -> None:
+    """Rank skills for a task text (over their descriptions and the namespace's learned example tasks)."""
     if k < 1:
         raise InvalidInputError("-k must be at least 1")
-    with _open() as reg:
+    with _open(namespace) as reg:
         hits = reg.search(text, k, include_deprecated=include_deprecated)
     if json_out:
         print_json([h.to_dict() for h in hits])
@@ -127,7 +130,7 @@ def search_cmd(text: str, k: int = typer.Option(5, "-k", help="How many skills."
 def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments as a JSON object."),
              task: str | None = typer.Option(None, "--task", help="Task text: keep a success as a usage example."),
              timeout: float | None = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
-             json_out: bool = JSON) -> None:
+             namespace: str = NS, json_out: bool = JSON) -> None:
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
     the schema: exit 2, nothing recorded. A call that runs and fails: exit 1."""
     from skills.validate import validate_args
@@ -140,7 +143,7 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
         raise InvalidInputError("--args must be a JSON object")
     if timeout is not None and timeout <= 0:
         raise InvalidInputError("--timeout must be positive")
-    with _open() as reg:
+    with _open(namespace) as reg:
         info = reg.get(name)
         problem = validate_args(info.current.parameters, parsed, renames=reg._renames(info))
         if problem is not None:

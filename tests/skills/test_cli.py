@@ -52,6 +52,11 @@ def test_add_show_test_stats_lifecycle(cli, tmp_path):
     assert shown["parameters"]["required"] == ["name"] and shown["learned_examples"][0]["task"] == "say hi to ann"
     stats = json.loads(cli("stats", "greet", "--json").stdout)
     assert stats[0]["calls"] == 1 and stats[0]["successes"] == 1
+    # examples belong to the namespace that learned them
+    assert json.loads(cli("show", "greet", "-n", "tenant-b", "--json").stdout)["learned_examples"] == []
+    assert cli("test", "greet", "--args", '{"name": "bo"}', "--task", "greet bo", "-n", "tenant-b").exit_code == 0
+    assert [e["task"] for e in json.loads(cli("show", "greet", "-n", "tenant-b", "--json").stdout)
+            ["learned_examples"]] == ["greet bo"]
     assert cli("deprecate", "greet", "--replacement", "calculate", "--json").exit_code == 0
     assert json.loads(cli("show", "greet", "--json").stdout)["replacement"] == "calculate"
     assert cli("disable", "greet").exit_code == 0
@@ -69,6 +74,7 @@ def test_add_show_test_stats_lifecycle(cli, tmp_path):
     ["deprecate", "calculate", "--replacement", "nothing_here"],
     ["add", "/no/such/path.py"],
     ["remove", "nope"],
+    ["show", "calculate", "-n", "two words"],
 ])
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(cli, args, tmp_path):
     from cli.main import main
