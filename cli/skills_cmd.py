@@ -16,10 +16,9 @@ NS = typer.Option("default", "--namespace", "-n", help="Namespace whose learned 
 
 
 def _open(namespace: str = "default"):
-    from memory_store.normalize import clean_namespace
     from skills import SkillRegistry
 
-    return SkillRegistry.open(STATE.db, home=STATE.home, namespace=clean_namespace(namespace))
+    return SkillRegistry.open(STATE.db, home=STATE.home, namespace=namespace)
 
 
 def _summary_rows(infos):

@@ -46,6 +46,11 @@ _STEMS: dict[str, str] = {}  # token -> stem; a vocabulary is small next to the 
 _STEMS_MAX = 500_000
 
 
+def bm25_idf(n_docs: int, df: int) -> float:
+    """BM25's (Lucene) inverse document frequency: never negative, even for a term in every document."""
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+
 def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
     out = []
     for raw in _TOKEN.findall(text or ""):
@@ -139,7 +144,7 @@ class BM25Index:
             return None
         rows, tfs = entry[0][:entry[2]], entry[1][:entry[2]]
         df = int(np.count_nonzero(self._alive[rows]))  # removed documents keep their postings
-        idf = math.log(1 + (self._alive_docs - df + 0.5) / (df + 0.5))
+        idf = bm25_idf(self._alive_docs, df)
         norm = self.k1 * (1 - self.b + self.b * self._doc_len[rows] / avgdl)
         weights = (idf * tfs * (self.k1 + 1) / (tfs + norm)).astype(np.float32)
         if len(self._weights) >= 100_000:

@@ -74,6 +74,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
              builtins: bool = True, entry_points: bool = True, namespace: str = "default",
              workspace: str | Path | None = None, memory=None, **options) -> SkillRegistry:
         """Open the registry in the memory store's database (default: SQLite in AGENTCL_HOME)."""
+        namespace = clean_namespace(namespace)  # before anything is opened: a bad one is a user error
         home_path = agentcl_home(home)
         resolved = database_url(url, home_path)
         engine = repo.open_engine(resolved)
@@ -100,6 +101,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
                   namespace: str = "default", workspace: str | Path | None = None, memory=None,
                   **options) -> SkillRegistry:
         """A registry in a private in-memory SQLite database (tests, benchmarks, throwaway agents)."""
+        namespace = clean_namespace(namespace)
         engine = repo.open_engine(None)
         repo.migrate(engine)
         context = SkillContext(namespace=namespace, workspace=Path(workspace) if workspace else None,

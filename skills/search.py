@@ -17,14 +17,13 @@ near-miss tasks of its neighbours (hit@1 on BFCL fell from 0.82 to 0.68 with 200
 Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from memory_store.keyword import BM25Index, split_identifier, tokenize
+from memory_store.keyword import BM25Index, bm25_idf, split_identifier, tokenize
 
 # Weights of the z-normalised signals (sum to 1).
 WEIGHTS = {"main": 0.34, "full": 0.17, "param": 0.085, "nodigits": 0.085, "bigram": 0.085, "bm25_desc": 0.0425,
@@ -157,7 +156,7 @@ class SkillSearchIndex:
                 owners.setdefault(t, []).append(i)
         n = len(self.docs)
         self.term_docs = {t: np.array(rows, np.int64) for t, rows in owners.items()}
-        self.term_idf = {t: math.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5)) for t, rows in owners.items()}
+        self.term_idf = {t: bm25_idf(n, len(rows)) for t, rows in owners.items()}
 
     def coverage(self, query: str) -> np.ndarray:
         """Summed IDF of the distinct task terms each skill contains (z-normalised later, so not divided)."""
@@ -172,8 +171,10 @@ class SkillSearchIndex:
         """Raw (not normalised) score matrices (n_queries, n_docs) per signal."""
         n = len(self.docs)
         m = len(queries)
-        vecs = self.embedder.encode(list(queries) + [strip_values(q) for q in queries]
-                                    + [strip_quoted_values(q) for q in queries])
+        texts = list(queries) + [strip_values(q) for q in queries] + [strip_quoted_values(q) for q in queries]
+        # A task without numbers or quotes equals its variants: encode each distinct text once (hot path).
+        position = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+        vecs = np.asarray(self.embedder.encode(list(position)))[[position[t] for t in texts]]
         q, q_nd, q_nv = vecs[:m], vecs[m:2 * m], vecs[2 * m:]
         return {
             "main": q @ self.main.T,
