@@ -17,30 +17,24 @@ Both systems get the same work, interleaved so a shared machine's noise hits bot
 - changed facts: a fact, then a new value of it; what each returns when asked."""
 from __future__ import annotations
 
-import hashlib
 import itertools
-import logging
-import os
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, Self
 
 import numpy as np
 
 from agentcl.bench.corpus import note_texts, query_texts
 from agentcl.bench.machine import latency_summary, machine_info
+from agentcl.bench.mem0_side import Mem0Side, NetworkWatch, load_mem0
+from agentcl.bench.peers_summary import summary_rows
 from memory_store.errors import UserError
 
-MEM0_MISSING = "mem0ai not installed (pip install agentcl[peers])"
 BATCH = 64
 WINDOW = 512  # adds timed through the public API at each size
 SETTLE_S = 0.02  # idle before each timed search call (see timed_rounds)
@@ -55,101 +49,6 @@ PROBES = (  # subject, predicate, old value, new value, question
     ("Dana", "phone number", "555-0100", "555-0199", "What is Dana's phone number?"),
     ("the Pro plan", "price", "$20 per month", "$25 per month", "How much does the Pro plan cost?"),
 )
-
-
-class NetworkWatch:
-    """Records connection attempts to anything but loopback while active. Python cannot remove an audit
-    hook, so it is installed once and does nothing while no watch is active."""
-
-    _installed: ClassVar[bool] = False
-    _active: ClassVar[list[NetworkWatch]] = []
-
-    def __enter__(self) -> Self:
-        if not NetworkWatch._installed:
-            sys.addaudithook(NetworkWatch._hook)
-            NetworkWatch._installed = True
-        self.attempts: list[str] = []
-        NetworkWatch._active.append(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        NetworkWatch._active.remove(self)
-
-    @staticmethod
-    def _hook(event: str, args: tuple) -> None:
-        if not NetworkWatch._active or event not in ("socket.connect", "socket.getaddrinfo"):
-            return
-        try:
-            address = args[1] if event == "socket.connect" else args[:2]
-            if isinstance(address, (str, bytes)):  # an AF_UNIX path: not the network
-                return
-            host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
-            if host not in ("localhost", "::1") and not host.startswith("127."):
-                for watch in NetworkWatch._active:
-                    watch.attempts.append(f"{event} {address!r}")
-        except Exception:  # noqa: BLE001 - an audit hook must never break the call it observes
-            return
-
-
-def load_mem0():
-    """(mem0 module, None) or (None, why not)."""
-    os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is first imported
-    os.environ.setdefault("MEM0_DIR", os.path.join(tempfile.gettempdir(), "agentcl-mem0"))  # not ~/.mem0
-    try:
-        import mem0
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] == "mem0":
-            return None, MEM0_MISSING
-        return None, f"mem0ai cannot be imported ({exc}); reinstall with pip install agentcl[peers]"
-    except Exception as exc:  # noqa: BLE001 - a broken optional peer must not stop agentcl's side
-        return None, f"mem0ai cannot be imported ({exc.__class__.__name__}: {exc})"
-    logging.getLogger("mem0").setLevel(logging.ERROR)  # expected here: no spaCy, no BM25 with FAISS
-    return mem0, None
-
-
-class Mem0Side:
-    """One mem0 `Memory`: the local MiniLM, FAISS under `root`, no LLM ever called (infer=False)."""
-
-    def __init__(self, mem0, root: Path, *, model_path: str, device: str, dim: int):
-        from mem0.memory import telemetry
-
-        self.telemetry = bool(telemetry.MEM0_TELEMETRY)
-        self.memory = mem0.Memory.from_config({
-            "embedder": {"provider": "huggingface", "config": {
-                "model": model_path, "embedding_dims": dim,
-                "model_kwargs": {"device": device, "local_files_only": True}}},
-            "vector_store": {"provider": "faiss", "config": {
-                "collection_name": "peers", "path": str(root / "faiss"), "distance_strategy": "cosine",
-                "embedding_model_dims": dim}},
-            # never called with infer=False; were it called, it would fail on loopback, not call out
-            "llm": {"provider": "openai", "config": {"api_key": "sk-offline-dummy",
-                                                     "openai_base_url": "http://127.0.0.1:9/v1"}},
-            "history_db_path": str(root / "history.db"),
-        })
-
-    def add(self, texts: Sequence[str], *, user: str, metadata: dict | None = None) -> None:
-        self.memory.add([{"role": "user", "content": t} for t in texts], user_id=user, metadata=metadata,
-                        infer=False)
-
-    def bulk_fill(self, texts: Sequence[str], vectors: np.ndarray, *, user: str) -> None:
-        """The vectors and payloads `Memory.add(infer=False)` writes, one FAISS insert per chunk."""
-        from mem0.utils.lemmatization import lemmatize_for_bm25
-
-        for i in range(0, len(texts), 4096):
-            chunk, now = texts[i:i + 4096], datetime.now(UTC).isoformat()
-            payloads = [{"user_id": user, "role": "user", "data": t, "created_at": now, "updated_at": now,
-                         "hash": hashlib.md5(t.encode()).hexdigest(),
-                         "text_lemmatized": lemmatize_for_bm25(t)} for t in chunk]
-            self.memory.vector_store.insert(vectors=vectors[i:i + 4096].tolist(), payloads=payloads,
-                                            ids=[str(uuid.uuid4()) for _ in chunk])
-
-    def search(self, query: str, *, user: str, k: int) -> list[dict]:
-        return self.memory.search(query, filters={"user_id": user}, top_k=k)["results"]
-
-    def payload_keys(self) -> dict:
-        """Keys of the first stored payload (bulk-filled) and of the last (written by `Memory.add`)."""
-        payloads = list(self.memory.vector_store.docstore.values())
-        return {"bulk_fill": sorted(payloads[0]), "add": sorted(payloads[-1])} if payloads else {}
 
 
 def window_for(size: int, window: int = WINDOW) -> int:
@@ -279,6 +178,7 @@ def measure_search(store, peer: Mem0Side | None, queries: list[str], *, settle_s
         if name in out:
             out[name]["ratio_p50_to_query_embed"] = round(out[name]["p50_ms"] / out["query_embed"]["p50_ms"],
                                                           3)
+    out["settle_ms"] = settle_s * 1000
     out["protocol"] = (f"{len(queries)} queries, each through every system; order cycling through all "
                        f"permutations; {settle_s * 1000:g} ms idle before each timed call")
     if peer is not None:
@@ -437,78 +337,3 @@ def run_peers_bench(*, sizes=(2_000, 10_000), data_dir=None, device=None, locomo
     result["network_attempt_count"], result["network_attempts"] = len(net.attempts), net.attempts[:20]
     result["summary"] = summary_rows(result)
     return result
-
-
-def _row(metric: str, value, target: str | None = None, ok: bool | None = None) -> dict:
-    return {"metric": metric, "value": value, "target": target, "ok": ok}
-
-
-def compare(label: str, ours: float, theirs: float | None, *, higher_is_better: bool) -> list[dict]:
-    """agentcl's value, mem0's, and agentcl's advantage as a ratio (> 1: agentcl beats mem0)."""
-    if theirs is None:
-        return [_row(f"{label}: agentcl", ours)]
-    num, den = (ours, theirs) if higher_is_better else (theirs, ours)
-    ratio = round(num / den, 3) if den else (float("inf") if num else 1.0)
-    return [_row(f"{label}: agentcl", ours), _row(f"{label}: mem0", theirs),
-            _row(f"{label}: agentcl advantage (x)", ratio, "> 1 (agentcl beats mem0)", ratio > 1)]
-
-
-def summary_rows(result: dict) -> list[dict]:
-    """The rows people read: each metric for both systems and agentcl's advantage, from this run."""
-    if not result["mem0"]["installed"]:
-        rows = [_row("mem0", result["mem0"]["reason"])]
-    else:
-        rows = [_row("mem0 setup", f"mem0ai {result['machine']['versions'].get('mem0ai', '?')}, infer=False, "
-                                   "same local MiniLM, FAISS cosine, telemetry off")]
-    for e in result["add_and_search"]:
-        cut = ", cut by the time bound" if e["time_bound_cut"] else ""
-        rows += compare(f"add at {e['size']:,} memories (memories/s, last {e['timed_adds']} adds{cut})",
-                        e["agentcl_adds_per_s"], e.get("mem0_adds_per_s"), higher_is_better=True)
-    search, n = result["add_and_search"][-1]["search"], f"{result['add_and_search'][-1]['held']:,}"
-    idle = f", each call after {SETTLE_S * 1000:g} ms idle" if "protocol" in search else ""
-    rows += compare(f"search p50 at {n} (ms{idle})", search["agentcl"]["p50_ms"],
-                    search.get("mem0", {}).get("p50_ms"), higher_is_better=False)
-    rows.append(_row(f"query embedding p50 at {n} (ms, same run)", search["query_embed"]["p50_ms"]))
-    rows += [_row(f"search p50 at {n} / query embedding: {s}", search[s]["ratio_p50_to_query_embed"])
-             for s in ("agentcl", "mem0") if s in search]
-    if "paired" in search:
-        pair = search["paired"]
-        rows.append(_row(f"search at {n}, same query: mem0 minus agentcl (median ms; agentcl faster on "
-                         f"{pair['agentcl_faster_share']:.0%} of queries)", pair["median_mem0_minus_agentcl_ms"],
-                         "> 0", pair["median_mem0_minus_agentcl_ms"] > 0))
-    post = search.get("post_embedding")
-    if post:
-        rows += compare(f"search p50 at {n} after the query embedding (ms, both given the same vector)",
-                        post["agentcl"]["p50_ms"], post.get("mem0", {}).get("p50_ms"), higher_is_better=False)
-    post = search.get("post_embedding_back_to_back")
-    if post:
-        rows += compare(f"search p50 at {n} after the query embedding, back to back (ms)",
-                        post["agentcl"]["p50_ms"], post.get("mem0", {}).get("p50_ms"), higher_is_better=False)
-    back = search.get("back_to_back")
-    if back:
-        rows += compare(f"search p50 at {n} back to back, no idle between calls (ms)", back["agentcl"]["p50_ms"],
-                        back.get("mem0", {}).get("p50_ms"), higher_is_better=False)
-    locomo = result["locomo"]
-    if "skipped" in locomo:
-        rows.append(_row("LoCoMo recall", locomo["skipped"]))
-    for k in () if "skipped" in locomo else (5, 10):
-        key = f"recall@{k}"
-        rows += compare(f"LoCoMo R@{k}", locomo["agentcl"]["overall"][key],
-                        locomo.get("mem0", {}).get("overall", {}).get(key), higher_is_better=True)
-        rows.append(_row(f"LoCoMo R@{k}: plain dense baseline (same run)",
-                         locomo["plain_dense_baseline"]["overall"][key]))
-    conflicts = result["conflicts"]
-    label = f"changed fact: stale value in top {conflicts['k']} (share of {len(conflicts['probes'])} probes)"
-    ours, theirs = conflicts["agentcl"]["stale_returned"], conflicts.get("mem0", {}).get("stale_returned")
-    rows.append(_row(f"{label}: agentcl", ours))
-    if theirs is not None:
-        rows += [_row(f"{label}: mem0", theirs),
-                 _row(f"{label}: agentcl beats mem0", f"{ours} vs {theirs}", "fewer stale answers",
-                      ours < theirs),
-                 _row("changed fact: mem0 ranks the stale value first (share)",
-                      conflicts["mem0"]["stale_ranked_first"])]
-    rows.append(_row("changed fact: agentcl keeps the old value as history (share)",
-                     conflicts["agentcl"]["history_kept"]))
-    count = result["network_attempt_count"]
-    rows.append(_row("network connections attempted", count, "0", count == 0))
-    return rows

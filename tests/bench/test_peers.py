@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agentcl.bench import peers
+from agentcl.bench import mem0_side, peers, peers_summary
 from agentcl.bench.report import table_rows
 from memory_store.errors import UserError
 from tests.conftest import DATA_DIR
@@ -85,10 +85,10 @@ def test_without_mem0_the_summary_says_so_and_agentcl_is_still_measured(result):
     assert rows[0] == {"metric": "mem0", "value": "mem0ai not installed (pip install agentcl[peers])",
                        "target": None, "ok": None}
     assert not any(row["metric"].endswith(": mem0") for row in rows)
-    assert result["mem0"] == {"installed": False, "reason": peers.MEM0_MISSING}
+    assert result["mem0"] == {"installed": False, "reason": mem0_side.MEM0_MISSING}
 
 
-@pytest.mark.skipif(not MEM0, reason=peers.MEM0_MISSING)
+@pytest.mark.skipif(not MEM0, reason=mem0_side.MEM0_MISSING)
 def test_mem0_side_offline_on_the_same_work(result):
     assert result["mem0"]["installed"] and result["mem0"]["telemetry"] is False
     keys = result["mem0"]["payload_keys"]
@@ -117,9 +117,9 @@ def test_pure_helpers():
         "returns_current": True, "returns_stale": True, "first_value": "current"}
     assert peers.probe_outcome(["Ines visited a bakery"], "si", "metric")["returns_stale"] is False  # whole words
     assert peers.mentions("price is $20 per month.", "$20 per month")
-    rows = peers.compare("search p50 (ms)", 5.0, 10.0, higher_is_better=False)
+    rows = peers_summary.compare("search p50 (ms)", 5.0, 10.0, higher_is_better=False)
     assert [r["value"] for r in rows] == [5.0, 10.0, 2.0] and rows[-1]["ok"] is True
-    assert peers.compare("x", 1.0, None, higher_is_better=True) == [
+    assert peers_summary.compare("x", 1.0, None, higher_is_better=True) == [
         {"metric": "x: agentcl", "value": 1.0, "target": None, "ok": None}]
 
 
