@@ -112,9 +112,8 @@ def history(subject: str, predicate: str, namespace: str = NS, json_out: bool = 
 
 @memory.command("log")
 def log(since: int | None = typer.Option(None, "--since", help="Only versions after N."),
-        limit: int = typer.Option(100, "--limit"), namespace: str | None = typer.Option(None, "--namespace", "-n"),
-        json_out: bool = JSON) -> None:
-    """The version log: one record per write."""
+        limit: int = typer.Option(100, "--limit"), namespace: str = NS, json_out: bool = JSON) -> None:
+    """The version log of one namespace: one record per write (version numbers are global)."""
     with open_store() as store:
         records = store.log(since=since, namespace=namespace, limit=limit, full=json_out)
     if json_out:
@@ -127,19 +126,26 @@ def log(since: int | None = typer.Option(None, "--since", help="Only versions af
 
 
 @memory.command("revert")
-def revert(version: str, json_out: bool = JSON) -> None:
-    """Restore the state at VERSION (vN or N) by writing a new version."""
+def revert(version: str, namespace: str = NS, json_out: bool = JSON) -> None:
+    """Restore one namespace to its state at VERSION (vN or N) by writing a new version."""
+    from memory_store.revert import revert_summary
+
     with open_store() as store:
-        record = store.revert(version)
-    data = record.to_dict(full=False)
-    print_json(data) if json_out else key_values(f"reverted to {version} as version {record.version}", data)
+        summary = revert_summary(store.revert(version, namespace=namespace))
+    if json_out:
+        print_json(summary)
+        return
+    table(f"reverted namespace {summary['namespace']!r} to {version} as version {summary['version']}",
+          ["kind", "id", "what", "from", "to"], [(c["kind"], c["id"], c["what"], c["from"], c["to"])
+                                                 for c in summary["changes"]])
 
 
 @memory.command("retract")
-def retract(fact_id: int, reason: str | None = typer.Option(None, "--reason"), json_out: bool = JSON) -> None:
-    """Mark a fact as retracted (kept in history)."""
+def retract(fact_id: int, reason: str | None = typer.Option(None, "--reason"), namespace: str = NS,
+            json_out: bool = JSON) -> None:
+    """Mark a fact of the namespace as retracted (kept in history)."""
     with open_store() as store:
-        fact = store.retract(fact_id, reason=reason)
+        fact = store.retract(fact_id, namespace=namespace, reason=reason)
     print_json(fact.to_dict()) if json_out else table("retracted", FACT_COLUMNS, _fact_rows([fact]))
 
 

@@ -149,10 +149,11 @@ class NotesMixin:
                                      after=[n.to_dict() for n in notes], actor=actor)
         return notes
 
-    def retract_note(self, note_id: int, *, actor: str | None = None) -> Note:
+    def retract_note(self, note_id: int, *, namespace: str = "default", actor: str | None = None) -> Note:
         note_id = self._require_fact_id(note_id, "note")
+        ns = clean_namespace(namespace)
         with self._transaction() as conn:
-            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
             if row is None:
                 raise NotFoundError(f"no note with id {note_id}")
             old = Note.from_row(row)
@@ -166,10 +167,11 @@ class NotesMixin:
         self._after_write(version, notes=[new])
         return new
 
-    def get_note(self, note_id: int) -> Note:
+    def get_note(self, note_id: int, *, namespace: str = "default") -> Note:
         note_id = self._require_fact_id(note_id, "note")
+        ns = clean_namespace(namespace)
         with self.engine.connect() as conn:
-            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
         if row is None:
             raise NotFoundError(f"no note with id {note_id}")
         return Note.from_row(row)
