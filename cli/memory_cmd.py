@@ -121,7 +121,8 @@ def log(since: int | None = typer.Option(None, "--since", help="Only versions af
     else:
         table("version log", ["version", "at", "actor", "op", "namespace", "affected"],
               [(r.version, r.to_dict()["at"], r.actor, r.op, r.namespace,
-                ", ".join(f"{a.get('kind')}:{a.get('id')}" for a in r.affected[:8]) + (" ..." if len(r.affected) > 8 else ""))
+                ", ".join(f"{a.get('kind')}:{a['first_id']}-{a['last_id']}" if "first_id" in a else
+                          f"{a.get('kind')}:{a.get('id')}" for a in r.affected[:8]) + (" ..." if len(r.affected) > 8 else ""))
                for r in records])
 
 
@@ -212,9 +213,8 @@ def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = t
 
 
 @memory.command("export")
-def export(file: str, namespace: str | None = typer.Option(None, "--namespace", "-n"),
-           json_out: bool = JSON) -> None:
-    """Export facts (with history) and notes as JSONL."""
+def export(file: str, namespace: str = NS, json_out: bool = JSON) -> None:
+    """Export one namespace's facts (with history), notes, policies and aliases as JSONL."""
     with open_store() as store:
         count = store.export_jsonl(file, namespace=namespace)
     data = {"file": file, "lines": count}
@@ -223,10 +223,13 @@ def export(file: str, namespace: str | None = typer.Option(None, "--namespace", 
 
 @memory.command("import")
 def import_(file: str, format: str = typer.Option("jsonl", "--format", help="jsonl|conversation"),
-            namespace: str | None = typer.Option(None, "--namespace", "-n"), json_out: bool = JSON) -> None:
-    """Import JSONL all-or-nothing; a bad line is reported with its number and nothing is written."""
-    with open_store() as store:
-        report = store.import_jsonl(file, format=format, namespace=namespace)
+            namespace: str = NS, json_out: bool = JSON) -> None:
+    """Import JSONL into one namespace, all-or-nothing; a bad line is reported with its number and nothing
+    is written. What the namespace already holds (message ids, its own exported rows) is skipped."""
+    from cli.progress import stderr_progress
+
+    with open_store() as store, stderr_progress() as progress:
+        report = store.import_jsonl(file, format=format, namespace=namespace, progress=progress)
     print_json(report) if json_out else key_values("imported", report)
 
 

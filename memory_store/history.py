@@ -29,6 +29,10 @@ def _rows_as_of(log: list[VersionRecord], version: int, kind: str) -> dict[int, 
         for item in rec.affected:
             if item.get("kind") != kind:
                 continue
+            if "first_id" in item:  # a streamed import's notes: their image is the row as it wrote them
+                marker = {"bulk_version": rec.version, "namespace": rec.namespace}
+                state.update((i, marker) for i in range(item["first_id"], item["last_id"] + 1))
+                continue
             state[item["id"]] = after.get(item["id"]) if rec.op != "prune" else None
     return state
 

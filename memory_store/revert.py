@@ -33,8 +33,18 @@ def _later_ids(log: list[VersionRecord], target: int, kind: str, namespace: str)
         if rec.version <= target:
             continue
         own = rec.namespace == namespace
-        images = {a.get("id"): a.get("namespace") for a in (rec.after or []) + (rec.before or []) if isinstance(a, dict)}
-        ids |= {i["id"] for i in rec.affected if i.get("kind") == kind and (own or images.get(i["id"]) == namespace)}
+        if own:
+            images = {}
+        else:  # a record of an earlier version spanning namespaces: only this namespace's rows
+            snaps = [x for side in (rec.after, rec.before) for x in (side if isinstance(side, list) else [side])]
+            images = {x.get("id"): x.get("namespace") for x in snaps if isinstance(x, dict)}
+        for item in rec.affected:
+            if item.get("kind") != kind:
+                continue
+            if "first_id" in item and own:  # a streamed import (always one namespace)
+                ids.update(range(item["first_id"], item["last_id"] + 1))
+            elif "id" in item and (own or images.get(item["id"]) == namespace):
+                ids.add(item["id"])
     return ids
 
 
@@ -48,7 +58,7 @@ def revert_summary(record: VersionRecord) -> dict:
         what = f"{a['subject']} {a['predicate']} {a['object']}" if kind == "fact" else a["text"][:80]
         changes.append({"kind": kind, "id": a["id"], "what": what, "from": was["status"] if was else "deleted",
                         "to": a["status"]})
-    return {"version": record.version, "namespace": record.namespace, "changed": len(changes), "changes": changes}
+    return {**record.to_dict(full=False), "changed": len(changes), "changes": changes}
 
 
 class RevertMixin:
@@ -68,7 +78,9 @@ class RevertMixin:
             rows_f = {r.id: r for r in conn.execute(select(F).where(F.c.id.in_(later_facts), F.c.namespace == ns))}
             rows_n = {r.id: r for r in conn.execute(select(N).where(N.c.id.in_(later_notes), N.c.namespace == ns))}
             revive_f = {i: fact_then[i] for i in sorted(later_facts - set(rows_f)) if fact_then.get(i)}
-            revive_n = {i: note_then[i] for i in sorted(later_notes - set(rows_n)) if note_then.get(i)}
+            # A streamed import's notes have no image in the log (only their row): never revived once pruned.
+            revive_n = {i: note_then[i] for i in sorted(later_notes - set(rows_n))
+                        if note_then.get(i) and "bulk_version" not in note_then[i]}
             fvecs = dict(zip(revive_f, self.embed([fact_text(s["subject"], s["predicate"], s["object"])
                                                    for s in revive_f.values()])))
             nvecs = dict(zip(revive_n, self.embed([s["text"] for s in revive_n.values()])))
@@ -109,6 +121,7 @@ class RevertMixin:
                     if snap is None and current.status == "retracted":
                         continue  # born later and already retracted: nothing to undo
                     values = ({"status": "retracted", "retired_at": now} if snap is None else
+                              {"status": "active", "retired_at": None} if "bulk_version" in snap else
                               {"status": snap["status"],
                                "retired_at": parse_time(snap["retired_at"]) if snap.get("retired_at") else None,
                                "expires_at": parse_time(snap["expires_at"]) if snap.get("expires_at") else None})
@@ -116,7 +129,7 @@ class RevertMixin:
                         continue  # already as it was
                     before.append(current.to_dict())
                     conn.execute(update(N).where(N.c.id == nid).values(version=new_version, **values))
-                elif snap is not None:
+                elif snap is not None and "bulk_version" not in snap:
                     conn.execute(insert(N).values(
                         id=nid, namespace=ns, note_type=snap["note_type"], text=snap["text"],
                         speaker=snap.get("speaker"), external_id=snap.get("external_id"), thread=snap.get("thread"),
