@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import select
 
 from . import schema
+from .normalize import MAX_WHOLE
 
 BULK_BATCH = 512  # lines per batch: bounded memory, few round trips
 N = schema.notes
@@ -31,7 +32,7 @@ def present_positions(conn, namespace: str, lines: list) -> set[int]:
     """Positions of note lines the namespace already holds: the same external id (a message id), or an
     exported row whose id it holds with the same text (the store's own export imported back)."""
     external = {ln.item.external_id for ln in lines if ln.item.external_id}
-    ids = {ln.links["id"] for ln in lines if ln.links.get("id") is not None}
+    ids = {ln.links["id"] for ln in lines if ln.links.get("id") is not None and 0 < ln.links["id"] <= MAX_WHOLE}
     have_external = {r[0] for r in conn.execute(select(N.c.external_id).where(
         N.c.namespace == namespace, N.c.external_id.in_(external)))} if external else set()
     have_ids = {r.id: r.text for r in conn.execute(select(N.c.id, N.c.text).where(

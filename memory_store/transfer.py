@@ -26,7 +26,7 @@ from .bulk_notes import BULK_BATCH, StagedVectors, batches, is_streamed, present
 from .errors import InvalidInputError, UserError
 from .jsonl_format import Line, iter_records
 from .models import Note, fact_text
-from .normalize import clean_namespace
+from .normalize import MAX_WHOLE, clean_namespace
 from .safe_write import write_atomically
 from .timeparse import utcnow
 
@@ -162,7 +162,7 @@ class TransferMixin:
         for ln, vec in zip(facts, fact_vecs):
             own = ln.links.get("id")
             row = conn.execute(select(F.c.subject, F.c.predicate, F.c.object).where(
-                F.c.id == own, F.c.namespace == ns)).first() if own is not None else None
+                F.c.id == own, F.c.namespace == ns)).first() if own is not None and 0 < own <= MAX_WHOLE else None
             if row is not None and tuple(row) == (ln.item.subject, ln.item.predicate, ln.item.object):
                 skipped["facts"] += 1  # this store's own row, exported and imported back
                 new_ids[own] = own

@@ -130,3 +130,11 @@ def test_a_bad_line_after_many_good_ones_writes_nothing(store, tmp_path):
     with pytest.raises(UserError, match="line 31: missing field 'text'"):
         store.import_jsonl(path, format="conversation", namespace="chat", batch_size=4)
     assert fingerprint(store) == before and not list(store.home.glob(".import-*"))
+
+
+def test_exported_ids_beyond_sql_integers_are_simply_new_rows(store, tmp_path):
+    path = tmp_path / "big-ids.jsonl"
+    path.write_text(json.dumps({"type": "note", "text": "a note", "id": 2 ** 40}) + "\n" +
+                    json.dumps({"type": "fact", "subject": "a", "predicate": "b", "object": "c", "id": 2 ** 40}) + "\n")
+    report = store.import_jsonl(path)
+    assert report["notes"] == 1 and report["facts"] == 1
