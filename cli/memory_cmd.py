@@ -112,9 +112,8 @@ def history(subject: str, predicate: str, namespace: str = NS, json_out: bool = 
 
 @memory.command("log")
 def log(since: int | None = typer.Option(None, "--since", help="Only versions after N."),
-        limit: int = typer.Option(100, "--limit"), namespace: str | None = typer.Option(None, "--namespace", "-n"),
-        json_out: bool = JSON) -> None:
-    """The version log: one record per write."""
+        limit: int = typer.Option(100, "--limit"), namespace: str = NS, json_out: bool = JSON) -> None:
+    """The version log of one namespace: one record per write (version numbers are global)."""
     with open_store() as store:
         records = store.log(since=since, namespace=namespace, limit=limit, full=json_out)
     if json_out:
@@ -122,24 +121,32 @@ def log(since: int | None = typer.Option(None, "--since", help="Only versions af
     else:
         table("version log", ["version", "at", "actor", "op", "namespace", "affected"],
               [(r.version, r.to_dict()["at"], r.actor, r.op, r.namespace,
-                ", ".join(f"{a.get('kind')}:{a.get('id')}" for a in r.affected[:8]) + (" ..." if len(r.affected) > 8 else ""))
+                ", ".join(f"{a.get('kind')}:{a['first_id']}-{a['last_id']}" if "first_id" in a else
+                          f"{a.get('kind')}:{a.get('id')}" for a in r.affected[:8]) + (" ..." if len(r.affected) > 8 else ""))
                for r in records])
 
 
 @memory.command("revert")
-def revert(version: str, json_out: bool = JSON) -> None:
-    """Restore the state at VERSION (vN or N) by writing a new version."""
+def revert(version: str, namespace: str = NS, json_out: bool = JSON) -> None:
+    """Restore one namespace to its state at VERSION (vN or N) by writing a new version."""
+    from memory_store.revert import revert_summary
+
     with open_store() as store:
-        record = store.revert(version)
-    data = record.to_dict(full=False)
-    print_json(data) if json_out else key_values(f"reverted to {version} as version {record.version}", data)
+        summary = revert_summary(store.revert(version, namespace=namespace))
+    if json_out:
+        print_json(summary)
+        return
+    table(f"reverted namespace {summary['namespace']!r} to {version} as version {summary['version']}",
+          ["kind", "id", "what", "from", "to"], [(c["kind"], c["id"], c["what"], c["from"], c["to"])
+                                                 for c in summary["changes"]])
 
 
 @memory.command("retract")
-def retract(fact_id: int, reason: str | None = typer.Option(None, "--reason"), json_out: bool = JSON) -> None:
-    """Mark a fact as retracted (kept in history)."""
+def retract(fact_id: int, reason: str | None = typer.Option(None, "--reason"), namespace: str = NS,
+            json_out: bool = JSON) -> None:
+    """Mark a fact of the namespace as retracted (kept in history)."""
     with open_store() as store:
-        fact = store.retract(fact_id, reason=reason)
+        fact = store.retract(fact_id, namespace=namespace, reason=reason)
     print_json(fact.to_dict()) if json_out else table("retracted", FACT_COLUMNS, _fact_rows([fact]))
 
 
@@ -206,9 +213,8 @@ def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = t
 
 
 @memory.command("export")
-def export(file: str, namespace: str | None = typer.Option(None, "--namespace", "-n"),
-           json_out: bool = JSON) -> None:
-    """Export facts (with history) and notes as JSONL."""
+def export(file: str, namespace: str = NS, json_out: bool = JSON) -> None:
+    """Export one namespace's facts (with history), notes, policies and aliases as JSONL."""
     with open_store() as store:
         count = store.export_jsonl(file, namespace=namespace)
     data = {"file": file, "lines": count}
@@ -217,10 +223,13 @@ def export(file: str, namespace: str | None = typer.Option(None, "--namespace", 
 
 @memory.command("import")
 def import_(file: str, format: str = typer.Option("jsonl", "--format", help="jsonl|conversation"),
-            namespace: str | None = typer.Option(None, "--namespace", "-n"), json_out: bool = JSON) -> None:
-    """Import JSONL all-or-nothing; a bad line is reported with its number and nothing is written."""
-    with open_store() as store:
-        report = store.import_jsonl(file, format=format, namespace=namespace)
+            namespace: str = NS, json_out: bool = JSON) -> None:
+    """Import JSONL into one namespace, all-or-nothing; a bad line is reported with its number and nothing
+    is written. What the namespace already holds (message ids, its own exported rows) is skipped."""
+    from cli.progress import stderr_progress
+
+    with open_store() as store, stderr_progress() as progress:
+        report = store.import_jsonl(file, format=format, namespace=namespace, progress=progress)
     print_json(report) if json_out else key_values("imported", report)
 
 

@@ -196,11 +196,14 @@ class FactsMixin:
         return WriteResult(fact=placeholder, action=action, version=version,
                            superseded=list(decision.supersede_ids)), before
 
-    def _update_fact(self, fact_id: int, op: str, values_fn, actor: str | None = None) -> Fact:
-        """Shared shape of validate / adjust_confidence / retract / expire: one row, one version."""
+    def _update_fact(self, fact_id: int, op: str, values_fn, actor: str | None = None, *,
+                     namespace: str = "default") -> Fact:
+        """Shared shape of validate / adjust_confidence / retract / expire: one row of `namespace`, one
+        version. An id of another namespace is "no such fact": ids never reach across tenants."""
         fact_id = self._require_fact_id(fact_id)
+        ns = clean_namespace(namespace)
         with self._transaction() as conn:
-            old = self._facts_by_ids(conn, [fact_id])
+            old = self._facts_by_ids(conn, [fact_id], namespace=ns)
             if not old:
                 raise NotFoundError(f"no fact with id {fact_id}")
             old_fact = old[0]
@@ -214,12 +217,13 @@ class FactsMixin:
         self._after_write(version, facts=[new_fact])
         return new_fact
 
-    def validate_fact(self, fact_id: int, *, actor: str | None = None) -> Fact:
+    def validate_fact(self, fact_id: int, *, namespace: str = "default", actor: str | None = None) -> Fact:
         now = self.now()
         return self._update_fact(fact_id, "validate", lambda f: {
-            "validation_count": f.validation_count + 1, "last_validated_at": now}, actor)
+            "validation_count": f.validation_count + 1, "last_validated_at": now}, actor, namespace=namespace)
 
-    def adjust_confidence(self, fact_id: int, delta: float, *, actor: str | None = None) -> Fact:
+    def adjust_confidence(self, fact_id: int, delta: float, *, namespace: str = "default",
+                          actor: str | None = None) -> Fact:
         try:
             delta = float(delta)
         except (TypeError, ValueError):
@@ -227,18 +231,20 @@ class FactsMixin:
         if not np.isfinite(delta):
             raise InvalidInputError("confidence change must be a finite number")
         return self._update_fact(fact_id, "adjust_confidence", lambda f: {
-            "confidence": min(1.0, max(0.0, f.confidence + delta))}, actor)
+            "confidence": min(1.0, max(0.0, f.confidence + delta))}, actor, namespace=namespace)
 
-    def retract(self, fact_id: int, *, reason: str | None = None, actor: str | None = None) -> Fact:
+    def retract(self, fact_id: int, *, namespace: str = "default", reason: str | None = None,
+                actor: str | None = None) -> Fact:
         now = utcnow()
         return self._update_fact(fact_id, "retract", lambda f: {
             "status": "retracted", "retired_at": now, "in_conflict": False,
-            "meta": {**f.metadata, **({"retract_reason": reason} if reason else {})}}, actor)
+            "meta": {**f.metadata, **({"retract_reason": reason} if reason else {})}}, actor, namespace=namespace)
 
-    def expire(self, fact_id: int, *, actor: str | None = None) -> Fact:
+    def expire(self, fact_id: int, *, namespace: str = "default", actor: str | None = None) -> Fact:
         now, world = utcnow(), self.now()
         return self._update_fact(fact_id, "expire", lambda f: {
-            "status": "expired", "retired_at": now, "expires_at": min(f.expires_at or world, world)}, actor)
+            "status": "expired", "retired_at": now, "expires_at": min(f.expires_at or world, world)}, actor,
+            namespace=namespace)
 
     # -- reads -------------------------------------------------------------------------------
     @staticmethod
@@ -256,16 +262,18 @@ class FactsMixin:
         return fact_id
 
     @staticmethod
-    def _facts_by_ids(conn: Connection, ids: list[int]) -> list[Fact]:
+    def _facts_by_ids(conn: Connection, ids: list[int], *, namespace: str | None = None) -> list[Fact]:
         if not ids:
             return []
-        rows = conn.execute(select(F).where(F.c.id.in_(list(ids))).order_by(F.c.id)).all()
+        query = select(F).where(F.c.id.in_(list(ids))).order_by(F.c.id)
+        rows = conn.execute(query if namespace is None else query.where(F.c.namespace == namespace)).all()
         return [Fact.from_row(r) for r in rows]
 
-    def get_fact(self, fact_id: int) -> Fact:
+    def get_fact(self, fact_id: int, *, namespace: str = "default") -> Fact:
         fact_id = self._require_fact_id(fact_id)
+        ns = clean_namespace(namespace)
         with self.engine.connect() as conn:
-            found = self._facts_by_ids(conn, [fact_id])
+            found = self._facts_by_ids(conn, [fact_id], namespace=ns)
         if not found:
             raise NotFoundError(f"no fact with id {fact_id}")
         return found[0]

@@ -68,6 +68,8 @@ def clean_namespace(value: object) -> str:
     text = clean_text(value, what="namespace", max_len=200)
     if _SPACE.search(text):
         raise InvalidInputError(f"namespace {text!r} must not contain whitespace")
+    if text in (".", ".."):  # a namespace names folders (checkpoints, state): never the parent or itself
+        raise InvalidInputError(f"namespace {text!r} is not allowed ('.' and '..' are reserved)")
     return text
 
 

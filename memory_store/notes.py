@@ -106,14 +106,23 @@ class NotesMixin:
 
     def embed_notes(self, items: list[NoteInput], *, batch_size: int = 64) -> np.ndarray:
         """Embed each note in its context: speaker, time and the preceding turn(s) of its thread."""
-        previous = self._thread_tails(items)
+        return self.embedder.encode(self.note_context_texts(items), batch_size=batch_size)
+
+    def note_context_texts(self, items: list[NoteInput], tails: dict | None = None) -> list[str]:
+        """The text each note is embedded as. `tails` ((namespace, thread) -> last turns) carries thread
+        context from one batch of a stream to the next; threads it lacks start from the stored turns."""
+        previous = {} if tails is None else tails
+        missing = [i for i in items if i.thread and (i.namespace, i.thread) not in previous]
+        previous.update(self._thread_tails(missing))
         texts = []
         for item in items:
             prior = previous.get((item.namespace, item.thread), []) if item.thread else []
             texts.append(note_context_text(item.text, speaker=item.speaker, previous=prior[-CONTEXT_TURNS:]))
             if item.thread:
-                previous.setdefault((item.namespace, item.thread), []).append((item.speaker, item.text))
-        return self.embedder.encode(texts, batch_size=batch_size)
+                turns = previous.setdefault((item.namespace, item.thread), [])
+                turns.append((item.speaker, item.text))
+                del turns[:-CONTEXT_TURNS]  # bounded, however long the stream
+        return texts
 
     def _thread_tails(self, items: list[NoteInput]) -> dict:
         """The last stored turns of each thread the batch continues (so context spans batches)."""
@@ -149,10 +158,11 @@ class NotesMixin:
                                      after=[n.to_dict() for n in notes], actor=actor)
         return notes
 
-    def retract_note(self, note_id: int, *, actor: str | None = None) -> Note:
+    def retract_note(self, note_id: int, *, namespace: str = "default", actor: str | None = None) -> Note:
         note_id = self._require_fact_id(note_id, "note")
+        ns = clean_namespace(namespace)
         with self._transaction() as conn:
-            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
             if row is None:
                 raise NotFoundError(f"no note with id {note_id}")
             old = Note.from_row(row)
@@ -166,10 +176,11 @@ class NotesMixin:
         self._after_write(version, notes=[new])
         return new
 
-    def get_note(self, note_id: int) -> Note:
+    def get_note(self, note_id: int, *, namespace: str = "default") -> Note:
         note_id = self._require_fact_id(note_id, "note")
+        ns = clean_namespace(namespace)
         with self.engine.connect() as conn:
-            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
         if row is None:
             raise NotFoundError(f"no note with id {note_id}")
         return Note.from_row(row)

@@ -29,6 +29,7 @@ from .models import VersionRecord
 from .normalize import clean_namespace, clean_whole
 from .notes import NotesMixin
 from .policies import PoliciesMixin
+from .revert import RevertMixin
 from .search import SearchMixin
 from .timeparse import as_utc, utcnow
 from .transfer import TransferMixin
@@ -36,7 +37,8 @@ from .transfer import TransferMixin
 log = logging.getLogger("memory_store")
 
 
-class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMixin, MaintenanceMixin, TransferMixin):
+class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMixin, RevertMixin, MaintenanceMixin,
+                  TransferMixin):
     def __init__(self, engine: Engine, *, url: str, home: Path, embedder: Embedder | None = None,
                  actor: str = "user", device: str | None = "auto", clock: Callable[[], datetime] | None = None):
         self.engine = engine
@@ -114,11 +116,13 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(schema.versions.c.version), 0))).scalar_one())
 
-    def log(self, *, since: int | None = None, namespace: str | None = None, limit: int | None = None,
-            full: bool = True, until: int | None = None, shared: bool = False) -> list[VersionRecord]:
-        """Version records after `since` and up to `until` (oldest first). With `namespace`, only that
-        namespace's records; `shared` adds the records of writes spanning several namespaces (a revert, a
-        mixed import), whose before/after also hold other namespaces' rows: for internal reads only."""
+    def log(self, *, since: int | None = None, namespace: str = "default", limit: int | None = None,
+            full: bool = True, until: int | None = None, shared: bool = False,
+            all_namespaces: bool = False, conn: Connection | None = None) -> list[VersionRecord]:
+        """Version records of one namespace after `since` and up to `until` (oldest first). Version
+        numbers are global, so a namespace's numbers have gaps. `shared` adds the records of writes that
+        spanned several namespaces (earlier versions' reverts and mixed imports), whose before/after also
+        hold other namespaces' rows: for internal reads only, as is `all_namespaces` (integrity checks)."""
         since = None if since is None else clean_whole(since, what="since")
         limit = None if limit is None else clean_whole(limit, what="limit", minimum=1)
         v = schema.versions
@@ -130,13 +134,16 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
             query = query.where(v.c.version > since)
         if until is not None:
             query = query.where(v.c.version <= until)
-        if namespace is not None:
+        if not all_namespaces:
             ns = clean_namespace(namespace)
             query = query.where(or_(v.c.namespace == ns, v.c.namespace.is_(None)) if shared else v.c.namespace == ns)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        if conn is not None:  # inside a caller's transaction (revert reads the log under the write lock)
             rows = conn.execute(query).all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
         return [VersionRecord(version=r.version, at=as_utc(r.at), actor=r.actor, op=r.op, namespace=r.namespace,
                               affected=list(r.affected or []), before=r.before if full else None,
                               after=r.after if full else None) for r in rows]

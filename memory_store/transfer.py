@@ -1,217 +1,201 @@
-"""Import and export JSONL, all-or-nothing, mixed into MemoryStore.
+"""Import and export JSONL, all-or-nothing and idempotent, mixed into MemoryStore.
 
-`jsonl` lines are what export writes: {"type": "policy" | "alias" | "fact" | "note", ...}. A fact or note
-whose `status` is not active (superseded, expired, retracted) is restored as history with that status, so
-an export imports back as the same memory (a retracted fact never comes back as true); active facts go
-through the normal conflict resolution, so importing into a namespace that already holds data merges.
-Lines without a status (hand-written files) are active. `conversation` lines are one message each:
-{id, speaker, text, time[, thread]}; they become notes whose external_id keeps the message id. Every
+An import works in one namespace (default `default`; a row's own `namespace` field is ignored). Every
 line is validated before anything is written; the first bad line is reported with its number and
-nothing is imported."""
+nothing is imported. Active notes are streamed (bulk_notes.py): embedded in batches into a staging file
+outside the write lock, then written in batches inside ONE transaction, so memory stays bounded and a
+failure or a kill leaves nothing. Facts, policies, aliases and restored history are read into memory.
+
+Idempotent: a message (or note) whose external id the namespace already holds, an exported fact or note
+whose id the namespace holds with the same content, and a policy or alias identical to the stored one
+are skipped and counted, so `memory export f && memory import f` on one store adds nothing (and an
+import that changes nothing writes no version). Active facts of a hand-written file go through the
+normal conflict resolution, so importing into a namespace that already holds data merges."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import datetime
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import insert, select, update
 
 from . import schema
-from .errors import InvalidInputError, UserError, shown
-from .facts import FactInput, validate_fact_input
-from .models import FACT_STATUSES, NOTE_STATUSES, Note, fact_text
-from .normalize import clean_namespace
-from .notes import NoteInput, validate_note_input
-from .policies import alias_row, policy_row
-from .timeparse import parse_time, utcnow
+from .bulk_notes import BULK_BATCH, StagedVectors, batches, is_streamed, present_positions
+from .errors import InvalidInputError, UserError
+from .jsonl_format import Line, iter_records
+from .models import Note, fact_text
+from .normalize import MAX_WHOLE, clean_namespace
+from .safe_write import write_atomically
+from .timeparse import utcnow
 
 F, N = schema.facts, schema.notes
-FACT_KEYS = {"subject", "predicate", "object", "namespace", "valid_from", "ttl", "expires_at", "confidence",
-             "source", "metadata"}
-NOTE_KEYS = {"text", "namespace", "note_type", "speaker", "external_id", "thread", "occurred_at", "ttl",
-             "expires_at", "metadata"}
-RESTORE_KEYS = {"id", "status", "valid_to", "retired_at", "supersedes_id", "superseded_by_id"}
-POLICY_KEYS = {"namespace", "predicate", "functional", "ttl_seconds", "rule", "source_priority"}
-ALIAS_KEYS = {"namespace", "kind", "alias", "canonical"}
-CONVERSATION_KEYS = {"id", "speaker", "text", "time", "thread", "metadata"}
-FORMATS = ("jsonl", "conversation")
+Progress = Callable[[str, int, int], None]
 
 
-@dataclass
-class Line:
-    """One validated line: what to write, and how an exported row is restored."""
-
-    kind: str  # fact | note | policy | alias
-    item: FactInput | NoteInput | dict
-    status: str = "active"
-    valid_to: datetime | None = None
-    retired_at: datetime | None = None
-    links: dict = field(default_factory=dict)  # exported id, supersedes_id, superseded_by_id
-
-
-def _optional_id(obj: dict, key: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"field {key!r} must be a whole number, got {shown(value)}")
-    return value
-
-
-def _restore(obj: dict, kind: str, allowed: tuple[str, ...]) -> dict:
-    status = obj.get("status", "active")
-    if status not in allowed:
-        raise InvalidInputError(f"unknown {kind} status {shown(status)}; use one of {', '.join(allowed)}")
-    times = {k: parse_time(obj[k]) if obj.get(k) not in (None, "") else None for k in ("valid_to", "retired_at")}
-    links = {k: _optional_id(obj, k) for k in ("id", "supersedes_id", "superseded_by_id")}
-    return {"status": status, **times, "links": links}
-
-
-def _parse_object(raw: str, number: int) -> dict:
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"line {number}: not valid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise InvalidInputError(f"line {number}: JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise InvalidInputError(f"line {number}: expected a JSON object")
-    return obj
-
-
-def parse_line(raw: str, number: int, fmt: str, namespace: str | None) -> Line:
-    obj = _parse_object(raw, number)
-    try:
-        if fmt == "conversation":
-            unknown = set(obj) - CONVERSATION_KEYS
-            if unknown:
-                raise InvalidInputError(f"unknown field {shown(min(unknown))}")
-            for key in ("id", "text"):
-                if key not in obj:
-                    raise InvalidInputError(f"missing field {key!r}")
-            if isinstance(obj["id"], bool) or not isinstance(obj["id"], (str, int)):
-                raise InvalidInputError(f"field 'id' must be text or a whole number, got {shown(obj['id'])}")
-            return Line("note", validate_note_input(
-                obj["text"], namespace=namespace or "default", note_type="message", speaker=obj.get("speaker"),
-                external_id=str(obj["id"]), thread=obj.get("thread"), occurred_at=obj.get("time"),
-                metadata=obj.get("metadata")))
-        kind = obj.get("type")
-        fields = {k: v for k, v in obj.items() if k != "type"}
-        if namespace:
-            fields["namespace"] = namespace
-        if kind == "fact":
-            missing = [k for k in ("subject", "predicate", "object") if k not in fields]
-            if missing:
-                raise InvalidInputError(f"missing field {missing[0]!r}")
-            restore = _restore(fields, "fact", FACT_STATUSES)
-            args = {k: v for k, v in fields.items() if k in FACT_KEYS}  # other exported fields are derived
-            item = validate_fact_input(args.pop("subject"), args.pop("predicate"), args.pop("object"), **args)
-            return Line("fact", item, **restore)
-        if kind == "note":
-            if "text" not in fields:
-                raise InvalidInputError("missing field 'text'")
-            restore = _restore(fields, "note", NOTE_STATUSES)
-            args = {k: v for k, v in fields.items() if k in NOTE_KEYS}
-            return Line("note", validate_note_input(args.pop("text"), **args), **restore)
-        if kind == "policy":
-            if "predicate" not in fields:
-                raise InvalidInputError("missing field 'predicate'")
-            args = {k: v for k, v in fields.items() if k in POLICY_KEYS}
-            ttl = args.pop("ttl_seconds", None)
-            return Line("policy", policy_row(args.pop("predicate"), ttl=ttl, **args))
-        if kind == "alias":
-            missing = [k for k in ("alias", "canonical") if k not in fields]
-            if missing:
-                raise InvalidInputError(f"missing field {missing[0]!r}")
-            args = {k: v for k, v in fields.items() if k in ALIAS_KEYS}
-            return Line("alias", alias_row(args.pop("alias"), args.pop("canonical"), **args))
-        raise InvalidInputError(f"field 'type' must be 'fact', 'note', 'policy' or 'alias', got {shown(kind)}")
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"line {number}: {exc}") from None
-
-
-def read_lines(path: str | Path, fmt: str, namespace: str | None) -> list[Line]:
-    if fmt not in FORMATS:
-        raise InvalidInputError(f"unknown format {shown(fmt)}; use jsonl or conversation")
-    try:
-        # Bytes, then decode: read_text's universal newlines would end a line at a lone \r, which JSON
-        # allows as whitespace inside a record. A leading byte-order mark is not data.
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    # Only \n (or \r\n) ends a line: splitlines() would also split inside text at \r, \u2028, \x1c, \x85...
-    lines = [parse_line(raw.removesuffix("\r"), n, fmt, namespace)
-             for n, raw in enumerate(text.split("\n"), 1) if raw.strip()]
-    if not lines:
-        raise InvalidInputError(f"{path}: no records to import")
-    return lines
+def _signature(path) -> tuple:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 class TransferMixin:
-    def import_jsonl(self, path: str | Path, *, format: str = "jsonl", namespace: str | None = None,
-                     actor: str | None = None) -> dict:
-        if namespace is not None:
-            namespace = clean_namespace(namespace)
-        lines = read_lines(path, format, namespace)
-        facts = [ln for ln in lines if ln.kind == "fact"]
-        notes = [ln for ln in lines if ln.kind == "note"]
+    def import_jsonl(self, path: str | Path, *, format: str = "jsonl", namespace: str = "default",
+                     actor: str | None = None, batch_size: int = BULK_BATCH, progress: Progress | None = None) -> dict:
+        ns = clean_namespace(namespace)
+        small: list[Line] = []
+        streamed = 0
+        for ln in iter_records(path, format, ns):  # pass 1: validate everything, keep only the small kinds
+            if is_streamed(ln):
+                streamed += 1
+            else:
+                small.append(ln)
+        if not small and not streamed:
+            raise InvalidInputError(f"{path}: no records to import")
+        signature = _signature(path)
+        records = lambda: (ln for ln in iter_records(path, format, ns) if is_streamed(ln))  # noqa: E731
+        facts = [ln for ln in small if ln.kind == "fact"]
+        notes = [ln for ln in small if ln.kind == "note"]
         for ln in facts:
             if ln.status == "active":
                 self._resolve_aliases(ln.item)
         fact_vecs = self.embed([fact_text(ln.item.subject, ln.item.predicate, ln.item.object) for ln in facts])
         note_vecs = self.embed_notes([ln.item for ln in notes]) if notes else []
-        actions: dict[str, int] = {}
-        with self._transaction() as conn:
-            version = self._next_version(conn)
-            affected, before = [], []
-            for ln in lines:
-                if ln.kind == "policy":
-                    old = self._put_policy(conn, ln.item)
-                    before += [old] if old else []
-                    affected.append({"kind": "policy", "id": ln.item["predicate"]})
-                elif ln.kind == "alias":
-                    self._put_alias(conn, ln.item)
-                    affected.append({"kind": "alias", "id": ln.item["alias"]})
-            new_ids: dict[int, int] = {}  # exported id -> new id, to relink restored history
-            for ln, vec in zip(facts, fact_vecs):
-                if ln.status == "active":
-                    res, changed = self._apply_assertion(conn, ln.item, vec, version)
-                    before.extend(changed)
-                    action, fact_id = res.action, res.fact.id
-                else:
-                    action, fact_id = f"restored {ln.status}", self._insert_history(conn, ln, vec, version)
-                actions[action] = actions.get(action, 0) + 1
-                if ln.links.get("id") is not None:
-                    new_ids[ln.links["id"]] = fact_id
-                ln.links["new"] = fact_id
-            self._relink(conn, facts, new_ids)
-            written = self._insert_notes(conn, [ln.item for ln in notes], note_vecs, version, op="import") \
-                if notes else []
-            now = utcnow()
-            for ln, note in zip(notes, written):
-                if ln.status != "active":
-                    conn.execute(update(N).where(N.c.id == note.id).values(
-                        status=ln.status, retired_at=ln.retired_at or now))
-            if any(ln.status != "active" for ln in notes):
-                written = [Note.from_row(r) for r in conn.execute(
-                    select(N).where(N.c.id.in_([n.id for n in written])).order_by(N.c.id))]
-            touched = self._facts_by_ids(conn, sorted({ln.links["new"] for ln in facts} |
-                                                       {b["id"] for b in before if "subject" in b}))
-            after = [f.to_dict() for f in touched] + [n.to_dict() for n in written]
-            affected += [{"kind": "fact", "id": f.id} for f in touched] + [{"kind": "note", "id": n.id} for n in written]
-            namespaces = {ln.item.namespace if ln.kind in ("fact", "note") else ln.item["namespace"] for ln in lines}
-            self._insert_version_row(conn, version, op="import", namespace=namespaces.pop() if len(namespaces) == 1 else None,
-                                     affected=affected, before=before or None, after=after, actor=actor)
+        skipped = {"facts": 0, "notes": 0, "policies": 0, "aliases": 0}
+        with tempfile.TemporaryDirectory(prefix=".import-", dir=self.home) as tmp:
+            stage = StagedVectors(Path(tmp) / "vectors.f32", self.embedder.dim)
+            self._stage_notes(stage, records(), ns, batch_size, streamed, progress)  # pass 2: no lock held
+            if _signature(path) != signature:
+                raise UserError(f"{path} changed while it was being imported; nothing was imported")
+            with self._transaction() as conn:  # pass 3: one transaction
+                version = self._next_version(conn)
+                affected, before, touched, written, actions = self._write_small(
+                    conn, small, facts, fact_vecs, notes, note_vecs, ns, version, skipped)
+                bulk = self._write_staged(conn, stage, records(), ns, version, batch_size, streamed, progress)
+                skipped["notes"] += bulk["skipped"]
+                if bulk["count"]:
+                    affected.append({"kind": "note", "first_id": bulk["first_id"], "last_id": bulk["last_id"],
+                                     "count": bulk["count"]})
+                if affected:
+                    self._insert_version_row(conn, version, op="import", namespace=ns, affected=affected,
+                                             before=before or None, after=[f.to_dict() for f in touched] +
+                                             [n.to_dict() for n in written], actor=actor)
+        if not affected:
+            return {"version": None, "facts": 0, "notes": 0, "policies": 0, "aliases": 0, "actions": {},
+                    "skipped": skipped}
         self._after_write(version, facts=touched, notes=written)
-        return {"version": version, "facts": len(facts), "notes": len(written),
-                "policies": sum(ln.kind == "policy" for ln in lines), "aliases": sum(ln.kind == "alias" for ln in lines),
-                "actions": actions}
+        if bulk["count"] and ns in self._indexes:
+            self._catch_up(ns, self._indexes[ns])
+        return {"version": version, "facts": sum(actions.values()), "notes": len(written) + bulk["count"],
+                "policies": sum(a["kind"] == "policy" for a in affected),
+                "aliases": sum(a["kind"] == "alias" for a in affected), "actions": actions, "skipped": skipped}
+
+    def _stage_notes(self, stage: StagedVectors, records, ns: str, batch_size: int, total: int,
+                     progress: Progress | None) -> None:
+        """Embed the streamed notes batch by batch into the staging file (notes already stored get a zero
+        vector and are skipped when written); thread context carries over from batch to batch."""
+        tails: dict = {}
+        done = 0
+        for batch in batches(records, batch_size):
+            with self.engine.connect() as conn:
+                present = present_positions(conn, ns, batch)
+            texts = self.note_context_texts([ln.item for ln in batch], tails)
+            vecs = np.zeros((len(batch), self.embedder.dim), dtype=np.float32)
+            fresh = [i for i in range(len(batch)) if i not in present]
+            if fresh:
+                vecs[fresh] = self.embedder.encode([texts[i] for i in fresh], batch_size=64)
+            stage.append(vecs)
+            done += len(batch)
+            if progress:
+                progress("embedding", done, total)
+        stage.finish()
+
+    def _write_staged(self, conn, stage: StagedVectors, records, ns: str, version: int, batch_size: int,
+                      total: int, progress: Progress | None) -> dict:
+        out = {"count": 0, "skipped": 0, "first_id": None, "last_id": None}
+        done = 0
+        for batch, vecs in zip(batches(records, batch_size), stage.read_batches(batch_size)):
+            present = present_positions(conn, ns, batch)  # also sees this import's own earlier batches
+            keep, keys = [], set()
+            for i, ln in enumerate(batch):
+                key = ln.item.external_id
+                if i in present or (key is not None and key in keys):
+                    out["skipped"] += 1
+                    continue
+                keys.add(key) if key is not None else None
+                keep.append(i)
+            if keep:
+                notes = self._insert_notes(conn, [batch[i].item for i in keep], vecs[keep], version, op="import")
+                out["first_id"] = out["first_id"] or notes[0].id
+                out["last_id"] = notes[-1].id
+                out["count"] += len(notes)
+            done += len(batch)
+            if progress:
+                progress("writing", done, total)
+        return out
+
+    def _write_small(self, conn, small, facts, fact_vecs, notes, note_vecs, ns, version, skipped):
+        """Policies, aliases, facts and restored notes (what is read into memory), skipping what the
+        namespace already holds. Returns (affected, before, touched facts, written notes, actions)."""
+        affected, before = [], []
+        P, A = schema.policies, schema.aliases
+        for ln in small:
+            if ln.kind == "policy":
+                old = conn.execute(select(P).where(P.c.namespace == ns, P.c.predicate == ln.item["predicate"])).first()
+                if old is not None and {k: old._mapping[k] for k in ln.item} == ln.item:
+                    skipped["policies"] += 1
+                    continue
+                old = self._put_policy(conn, ln.item)
+                before += [old] if old else []
+                affected.append({"kind": "policy", "id": ln.item["predicate"]})
+            elif ln.kind == "alias":
+                old = conn.execute(select(A.c.canonical).where(A.c.namespace == ns, A.c.kind == ln.item["kind"],
+                                                               A.c.alias == ln.item["alias"])).first()
+                if old is not None and old[0] == ln.item["canonical"]:
+                    skipped["aliases"] += 1
+                    continue
+                self._put_alias(conn, ln.item)
+                affected.append({"kind": "alias", "id": ln.item["alias"]})
+        new_ids: dict[int, int] = {}  # exported id -> new id, to relink restored history
+        actions: dict[str, int] = {}
+        written_facts = []
+        for ln, vec in zip(facts, fact_vecs):
+            own = ln.links.get("id")
+            row = conn.execute(select(F.c.subject, F.c.predicate, F.c.object).where(
+                F.c.id == own, F.c.namespace == ns)).first() if own is not None and 0 < own <= MAX_WHOLE else None
+            if row is not None and tuple(row) == (ln.item.subject, ln.item.predicate, ln.item.object):
+                skipped["facts"] += 1  # this store's own row, exported and imported back
+                new_ids[own] = own
+                continue
+            if ln.status == "active":
+                res, changed = self._apply_assertion(conn, ln.item, vec, version)
+                before.extend(changed)
+                action, fact_id = res.action, res.fact.id
+            else:
+                action, fact_id = f"restored {ln.status}", self._insert_history(conn, ln, vec, version)
+            actions[action] = actions.get(action, 0) + 1
+            if own is not None:
+                new_ids[own] = fact_id
+            ln.links["new"] = fact_id
+            written_facts.append(ln)
+        self._relink(conn, written_facts, new_ids)
+        keep = [i for i in sorted(set(range(len(notes))) - present_positions(conn, ns, notes))]
+        skipped["notes"] += len(notes) - len(keep)
+        notes, note_vecs = [notes[i] for i in keep], [note_vecs[i] for i in keep]
+        written = self._insert_notes(conn, [ln.item for ln in notes], note_vecs, version, op="import") \
+            if notes else []
+        now = utcnow()
+        for ln, note in zip(notes, written):
+            if ln.status != "active":
+                conn.execute(update(N).where(N.c.id == note.id).values(
+                    status=ln.status, retired_at=ln.retired_at or now))
+        if written:
+            written = [Note.from_row(r) for r in conn.execute(
+                select(N).where(N.c.id.in_([n.id for n in written])).order_by(N.c.id))]
+        touched = self._facts_by_ids(conn, sorted({ln.links["new"] for ln in written_facts} |
+                                                   {b["id"] for b in before if "subject" in b}))
+        affected += [{"kind": "fact", "id": f.id} for f in touched] + [{"kind": "note", "id": n.id} for n in written]
+        return affected, before, touched, written, actions
 
     def _insert_history(self, conn, ln: Line, vector, version: int) -> int:
         """An exported superseded / expired / retracted fact, stored as it was: never active."""
@@ -236,31 +220,32 @@ class TransferMixin:
             if values:
                 conn.execute(update(F).where(F.c.id == ln.links["new"]).values(**values))
 
-    def export_jsonl(self, path: str | Path, *, namespace: str | None = None, include_history: bool = True) -> int:
-        """Write policies, aliases, facts (all statuses when include_history) and notes as JSONL; returns
-        the line count. The file is written beside the target and renamed, so a failure leaves no half file."""
-        namespaces = [clean_namespace(namespace)] if namespace is not None else self.namespaces()
-        lines = []
-        with self.engine.connect() as conn:
-            for ns in namespaces:
+    def export_jsonl(self, path: str | Path, *, namespace: str = "default", include_history: bool = True) -> int:
+        """Write one namespace's policies, aliases, facts (all statuses when include_history) and notes as
+        JSONL; returns the line count. Written through a symlink to its regular file, never over a
+        device or a directory, and atomically (a temporary file beside it, renamed)."""
+        import json
+
+        ns = clean_namespace(namespace)
+        status = "all" if include_history else "active"
+        count = 0
+
+        def write(fh) -> None:
+            nonlocal count
+            with self.engine.connect() as conn:
                 for r in conn.execute(select(schema.policies).where(schema.policies.c.namespace == ns)
                                       .order_by(schema.policies.c.predicate)):
-                    lines.append({"type": "policy", **dict(r._mapping)})
+                    fh.write(json.dumps({"type": "policy", **dict(r._mapping)}, ensure_ascii=False, default=str) + "\n")
+                    count += 1
                 for r in conn.execute(select(schema.aliases).where(schema.aliases.c.namespace == ns)
                                       .order_by(schema.aliases.c.kind, schema.aliases.c.alias)):
-                    lines.append({"type": "alias", **dict(r._mapping)})
-        for ns in namespaces:
-            for f in self.facts(namespace=ns, status="all" if include_history else "active"):
-                lines.append({"type": "fact", **f.to_dict()})
-            for n in self.notes(namespace=ns, status="all" if include_history else "active"):
-                lines.append({"type": "note", **n.to_dict()})
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(line, ensure_ascii=False, default=str) + "\n" for line in lines)
-            tmp.replace(target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-        return len(lines)
+                    fh.write(json.dumps({"type": "alias", **dict(r._mapping)}, ensure_ascii=False, default=str) + "\n")
+                    count += 1
+            for kind, rows in (("fact", self.facts(namespace=ns, status=status)),
+                               ("note", self.notes(namespace=ns, status=status))):
+                for row in rows:
+                    fh.write(json.dumps({"type": kind, **row.to_dict()}, ensure_ascii=False, default=str) + "\n")
+                    count += 1
+
+        write_atomically(path, write)
+        return count

@@ -81,11 +81,11 @@ class Knowledge:
 
     def confirm(self, fact: Fact | None) -> None:
         if self.enabled and fact is not None:
-            self.store.validate_fact(fact.id, actor="agent")
+            self.store.validate_fact(fact.id, namespace=self.namespace, actor="agent")
 
     def doubt(self, fact: Fact | None, by: float = 0.6) -> None:
         if self.enabled and fact is not None and fact.confidence > 0:
-            self.store.adjust_confidence(fact.id, -by, actor="agent")
+            self.store.adjust_confidence(fact.id, -by, namespace=self.namespace, actor="agent")
 
     def reflect(self, text: str, *, occurred_at: datetime | None = None, metadata: dict | None = None) -> None:
         if self.enabled:

@@ -4,6 +4,8 @@ exact search. Both sides of each ratio are measured in the same run, interleaved
 hits both alike.
 
 Targets (issue 2): insert >= 0.9 x raw encode at the same batch size; search p50 <= 1.25 x query embed.
+Issue 15: a streamed import of N notes (default 200,000) >= 0.9 x raw encode, with a peak RSS that does
+not grow with the file (import_scale.py: N/2 and N, each in a fresh process).
 
 The notes the searches run over are bulk-loaded through `write_notes(..., vectors=...)` (the store's
 ordinary write path, with vectors computed by the same model); those vectors are cached on disk between
@@ -18,13 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from agentcl.bench.corpus import note_texts, query_texts
+from agentcl.bench.import_scale import DEFAULT_NOTES as DEFAULT_IMPORT_NOTES
+from agentcl.bench.import_scale import measure_import
+from agentcl.bench.import_scale import summary_rows as import_rows
 from agentcl.bench.machine import latency_summary, machine_info
 
 BATCH = 64
 TARGET_INSERT_RATIO = 0.9
 TARGET_SEARCH_RATIO = 1.25
 FILL_CHUNK = 5000
-QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50}
+QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50, "import_notes": 2_000}
 
 
 def measure_insert(store, texts: list[str], *, namespace: str, batch: int = BATCH) -> dict:
@@ -164,22 +169,29 @@ def summary_rows(result: dict) -> list[dict]:
             rows.append(_row(f"{dense['index'].upper()} recall@{dense['k']} vs exact ({size})", dense["recall_at_k"]))
             rows.append(_row(f"dense search p50 ms, exact / {dense['index'].upper()} ({size})",
                              f"{dense['exact_search']['p50_ms']:.2f} / {dense['index_search']['p50_ms']:.2f}"))
+    if result.get("import"):
+        rows += import_rows(result["import"])
     return rows
 
 
 def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, queries: int = 200,
                     device: str | None = None, url: str | None = None, home: str | None = None,
                     quick: bool = False, batch_size: int = BATCH, cache_dir: str | Path | None = "default",
-                    embedder=None) -> dict:
+                    embedder=None, import_notes: int | None = None) -> dict:
     """The `agentcl bench store` result. `quick`: sizes (2,000,), 512 inserted notes, 50 queries (a smoke
     run). `url`: a database URL (default: SQLite in a temporary home). `cache_dir`: where the bulk-load
-    vectors are cached ("default": <tmp>/agentcl-bench-cache; None: no cache)."""
+    vectors are cached ("default": <tmp>/agentcl-bench-cache; None: no cache). `import_notes`: the
+    larger file of the streamed-import measurement (import_scale.py; default 200,000, quick 2,000; 0 skips)."""
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder
     from memory_store.errors import UserError
 
     if quick:
         sizes, insert_notes, queries = QUICK["sizes"], QUICK["insert_notes"], QUICK["queries"]
+        import_notes = QUICK["import_notes"] if import_notes is None else import_notes
+    import_notes = DEFAULT_IMPORT_NOTES if import_notes is None else import_notes
+    if isinstance(import_notes, bool) or not isinstance(import_notes, int) or (0 < import_notes < 200) or import_notes < 0:
+        raise UserError(f"import notes must be 0 (skip) or a whole number >= 200, got {import_notes!r}")
     sizes = tuple(sorted(set(sizes)))
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 100 for s in sizes):
         raise UserError(f"store bench sizes must be whole numbers >= 100, got {list(sizes)!r}")
@@ -210,5 +222,7 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
             result["search"].append(entry)
     finally:
         store.close()
+    if import_notes:
+        result["import"] = measure_import(import_notes, device=device or "auto")
     result["summary"] = summary_rows(result)
     return result

@@ -50,8 +50,9 @@ def _store(o: BenchOptions) -> dict:
     from agentcl.bench.store import run_store_bench
 
     sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
-    return run_store_bench(sizes=tuple(sizes), device=o.device, **({"queries": 50, "insert_notes": 512}
-                                                                    if o.quick else {}))
+    imports = o.extra.get("import_notes", 2_000 if o.quick else None)
+    return run_store_bench(sizes=tuple(sizes), device=o.device, import_notes=imports,
+                           **({"queries": 50, "insert_notes": 512} if o.quick else {}))
 
 
 def _locomo(o: BenchOptions) -> dict:

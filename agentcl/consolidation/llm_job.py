@@ -40,7 +40,7 @@ def consolidate_llm(store, registry=None, *, model_dir: str, namespace: str = "d
 
     cfg = config or ConsolidationConfig()
     home = home if home is not None else getattr(store, "home", None)
-    key_ns = f"{namespace}.llm"
+    key_ns = f"{namespace} llm"  # a variant key (no namespace has a space): folders <encoded>.llm
     with consolidation_lock(store, namespace=key_ns, home=home):
         started = time.perf_counter()
         rep = ConsolidationReport(namespace=namespace, strategy="lora+replay", device=device)

@@ -11,7 +11,6 @@ File locks are flock()s: the OS drops them when the holder dies, so a killed job
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,7 +36,9 @@ def sqlite_lock_path(url: str, namespace: str) -> Path | None:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
         return None
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", namespace) or "default"
+    from memory_store.paths import namespace_dirname
+
+    safe = namespace_dirname(namespace)
     path = Path(database).expanduser().resolve()
     return path.with_name(f"{path.name}.consolidate-{safe}.lock")
 

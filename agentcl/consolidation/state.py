@@ -4,12 +4,11 @@
 accuracy matrix, per-skill best accuracy); it is saved inside each promoted checkpoint, beside the
 replay buffer and the strategy's tensors (see persist.py), so it always describes its own model.
 `RunLog` (latest probe findings, recent runs) is per namespace, under
-AGENTCL_HOME/consolidation/<namespace>/runs.json, beside the lock file."""
+AGENTCL_HOME/consolidation/<namespace_dirname(namespace)>/runs.json, beside the lock file."""
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,12 +17,9 @@ import numpy as np
 
 def state_dir(home=None, namespace: str = "default", *, create: bool = True) -> Path:
     from memory_store.config import agentcl_home
+    from memory_store.paths import namespace_path
 
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", namespace) or "default"
-    path = agentcl_home(home) / "consolidation" / safe
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+    return namespace_path(agentcl_home(home) / "consolidation", namespace, create=create)
 
 
 @dataclass

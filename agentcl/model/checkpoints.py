@@ -1,4 +1,4 @@
-"""Versioned checkpoints under AGENTCL_HOME/checkpoints/<namespace>/<id>/ (model.safetensors,
+"""Versioned checkpoints under AGENTCL_HOME/checkpoints/<namespace_dirname(namespace)>/<id>/ (model.safetensors,
 model.json, metrics.json, and whatever `extra` writes, such as consolidation's learned state) and an
 `active.json` pointer. A checkpoint is written complete under a temporary name, flushed to disk and
 renamed into place; only then may the pointer (itself replaced atomically) name it. A crash at any
@@ -19,14 +19,11 @@ from .local import LocalModel
 _NAME = re.compile(r"^\d{6}$")
 
 
-def _safe_namespace(namespace: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", namespace) or "default"
-
-
 def checkpoint_root(home: str | os.PathLike | None = None, namespace: str = "default") -> Path:
     from memory_store.config import agentcl_home
+    from memory_store.paths import namespace_path
 
-    return agentcl_home(home) / "checkpoints" / _safe_namespace(namespace)
+    return namespace_path(agentcl_home(home) / "checkpoints", namespace, create=False)
 
 
 def _fsync(path: Path) -> None:

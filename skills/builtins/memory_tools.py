@@ -43,5 +43,5 @@ def forget(subject: str, predicate: str, context: SkillContext) -> dict:
     fact = context.memory.current(subject, predicate, namespace=context.namespace)
     if fact is None:
         return {"forgotten": False, "reason": f"nothing remembered for ({subject}, {predicate})"}
-    context.memory.retract(fact.id, reason="forget skill")
+    context.memory.retract(fact.id, namespace=context.namespace, reason="forget skill")
     return {"forgotten": True, "id": fact.id, "value": fact.object}

@@ -100,4 +100,4 @@ def test_two_homes_on_one_sqlite_file_exclude_each_other(small_store, home, tmp_
     with consolidation_lock(small_store, home=home), pytest.raises(ConsolidationBusy):
         consolidate(small_store, device="cpu", home=other_home)  # same database file, other state
     assert sqlite_lock_path("sqlite://", "default") is None
-    assert sqlite_lock_path(f"sqlite:///{tmp_path}/m.db", "a b").name == "m.db.consolidate-a_b.lock"
+    assert sqlite_lock_path(f"sqlite:///{tmp_path}/m.db", "a/B").name == "m.db.consolidate-a%2f%42.lock"

@@ -33,7 +33,7 @@ def seed_once(store) -> None:
         return
     store.add_fact("acme", "ceo", "Alice", namespace="ns-a", valid_from="2020-01-01")
     store.add_fact("acme", "ceo", "Bob", namespace="ns-a", valid_from="2021-01-01")
-    store.retract(store.add_fact("acme", "hq", "Paris", namespace="ns-a").fact.id)
+    store.retract(store.add_fact("acme", "hq", "Paris", namespace="ns-a").fact.id, namespace="ns-a")
     store.add_note("the launch is in March", namespace="ns-a")
     store._seeded = True
 
@@ -49,13 +49,13 @@ def test_add_fact(store, data):
         assert bad, "valid input was rejected"
         return
     assert res.version == version + 1 == store.current_version()
-    stored = store.get_fact(res.fact.id)
+    stored = store.get_fact(res.fact.id, namespace=res.fact.namespace)
     assert stored.to_dict() == res.fact.to_dict()  # what the caller got is what was stored
     assert (stored.namespace, stored.subject, stored.predicate) == (
         f["namespace"].strip(), normalize_name(f["subject"]), normalize_name(f["predicate"]))
     if res.action != "validated":
         assert stored.object == f["obj"].replace("\x00", "").strip() and stored.confidence == float(f["confidence"])
-    record = store.log(since=version)[0]
+    record = store.log(since=version, namespace=res.fact.namespace)[0]
     assert record.version == res.version and res.fact.id in {a["id"] for a in record.affected}
 
 
@@ -70,7 +70,7 @@ def test_add_note(store, data):
         assert bad, "valid input was rejected"
         return
     assert note.version == version + 1 == store.current_version()
-    again = store.get_note(note.id)
+    again = store.get_note(note.id, namespace=note.namespace)
     assert again.to_dict() == note.to_dict()
     assert again.text == f["text"].replace("\x00", "").strip() and again.namespace == f["namespace"].strip()
 
@@ -132,11 +132,11 @@ def test_prune_and_revert(store, older_than, flags, dry_run, namespace, version)
     if res is not None:
         assert store.current_version() == before + (1 if res["version"] else 0)
         assert res["version"] is None or (not dry_run and res["deleted"] > 0)
-    rec, before = attempt(store, lambda: store.revert(version))
+    rec, before = attempt(store, lambda: store.revert(version, namespace=namespace))
     if rec is not None:
         assert rec.version == before + 1 == store.current_version() and rec.op == "revert"
         target = store.parse_as_of(version)
-        for ns in store.namespaces():  # every row is as it was then; rows born later are retracted
+        for ns in [rec.namespace]:  # every row is as it was then; rows born later are retracted
             then = {f.id: (f.status, f.object, f.confidence) for f in store.facts(namespace=ns, status="all", as_of=target)}
             now = {f.id: (f.status, f.object, f.confidence) for f in store.facts(namespace=ns, status="all")}
             assert {i: v for i, v in now.items() if i in then} == then

@@ -129,11 +129,11 @@ def test_export_then_import_gives_the_same_memory(store, tmp_path, ops):
         elif op[0] == "policy":
             store.set_policy(op[1], functional=op[2], namespace=src)
         elif op[0] in ("retract", "expire") and facts:
-            fact = store.get_fact(facts[op[1] % len(facts)])
+            fact = store.get_fact(facts[op[1] % len(facts)], namespace=src)
             if fact.status == "active":
-                getattr(store, op[0])(fact.id)
+                getattr(store, op[0])(fact.id, namespace=src)
         elif op[0] == "retract_note" and notes:
-            store.retract_note(notes[op[1] % len(notes)])
+            store.retract_note(notes[op[1] % len(notes)], namespace=src)
     path = tmp_path / "export.jsonl"
     count = store.export_jsonl(path, namespace=src)
     assert count == len(path.read_text(encoding="utf-8").splitlines())

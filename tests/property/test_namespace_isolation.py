@@ -36,10 +36,10 @@ def seed(store, ns: str) -> None:
     store.add_fact("acme", "ceo", "Alice", namespace=ns, valid_from="2019-01-01")
     store.add_fact("acme", "ceo", "Bob", namespace=ns, valid_from="2022-01-01")
     store.add_fact("acme", "hq", "Paris", namespace=ns, confidence=0.3)
-    store.retract(store.add_fact("globex", "ceo", "Carol", namespace=ns).fact.id)
-    store.expire(store.add_fact("globex", "hq", "Lyon", namespace=ns).fact.id)
+    store.retract(store.add_fact("globex", "ceo", "Carol", namespace=ns).fact.id, namespace=ns)
+    store.expire(store.add_fact("globex", "hq", "Lyon", namespace=ns).fact.id, namespace=ns)
     store.add_notes([{"text": t} for t in NOTES], namespace=ns)
-    store.retract_note(store.add_note("a retracted note about the launch", namespace=ns).id)
+    store.retract_note(store.add_note("a retracted note about the launch", namespace=ns).id, namespace=ns)
     store.set_policy("hq", namespace=ns, ttl="7d")
 
 
@@ -76,7 +76,7 @@ def test_nothing_crosses_namespaces(store, tmp_path, ops):
             facts = store.facts(namespace=mine, status="all")  # (some may have been pruned)
             fact = facts[op[1] % len(facts)]
             if fact.status == "active":
-                getattr(store, op[0])(fact.id)
+                getattr(store, op[0])(fact.id, namespace=mine)
         elif op[0] == "prune":
             expired, superseded, retracted, dry = op[1:]
             if expired or superseded or retracted:
@@ -118,7 +118,7 @@ def test_the_database_refuses_to_move_a_memory(store):
         with store.engine.begin() as conn:  # any other column may change (status, ...)
             conn.execute(update(table).where(table.c.id == row_id).values(namespace="tenant-a"))
             conn.execute(text(f"UPDATE {table.name} SET status = status WHERE id = :i"), {"i": row_id})
-    assert store.get_fact(fact.id).namespace == store.get_note(note.id).namespace == "tenant-a"
+    assert store.get_fact(fact.id, namespace="tenant-a").namespace == store.get_note(note.id, namespace="tenant-a").namespace == "tenant-a"
 
 
 def test_writes_never_move_memories(store):
@@ -126,7 +126,7 @@ def test_writes_never_move_memories(store):
     fact = store.add_fact("acme", "ceo", "Alice", namespace="tenant-a").fact
     again = store.add_fact("acme", "ceo", "Alice", namespace="tenant-b")
     assert again.action == "inserted" and again.fact.id != fact.id
-    assert store.get_fact(fact.id).namespace == "tenant-a" and store.get_fact(fact.id).validation_count == 0
+    assert store.get_fact(fact.id, namespace="tenant-a").validation_count == 0
     with pytest.raises(UserError):
         store.add_fact("acme", "ceo", "Alice", namespace="tenant a")  # not a valid namespace: nothing written
     assert [f.namespace for f in store.facts(namespace="tenant-a", status="all")] == ["tenant-a"]

@@ -31,7 +31,7 @@ def check_store(url, home, embedder, acks):
     store = MemoryStore.open(url, home=home, embedder=embedder)
     try:
         # One version per acknowledged write, each write its own version, and nothing else in the log.
-        log = store.log(full=False)
+        log = store.log(full=False, all_namespaces=True)
         assert [r.version for r in log] == list(range(1, len(acks) + 1))
         assert sorted(a["version"] for a in acks) == [r.version for r in log]
 

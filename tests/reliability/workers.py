@@ -102,11 +102,27 @@ def batches(args: dict) -> None:
         i += 1
 
 
+def notes_until_stopped(args: dict) -> None:
+    """One note at a time into args["ns"] (each its own version) until the stop file exists."""
+    stores = _open(args)
+    acks = Acks(args["ack"])
+    _barrier(args)
+    i = 0
+    while not Path(args["stop"]).exists():
+        for db, store in enumerate(stores):
+            note = store.add_note(f"concurrent note {i}", namespace=args["ns"])
+            acks.write(db=db, kind="note", id=note.id, version=note.version)
+        i += 1
+        time.sleep(0.01)
+    for store in stores:
+        store.close()
+
+
 def run(mode: str, args: dict) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        {"mixed": mixed, "batches": batches}[mode](args)
+        {"mixed": mixed, "batches": batches, "notes_until_stopped": notes_until_stopped}[mode](args)
     except BaseException:  # noqa: BLE001 (report any failure to the parent, then exit non-zero)
         import traceback
 
