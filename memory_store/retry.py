@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -46,13 +47,21 @@ def is_transient(exc: BaseException) -> bool:
     return bool(state) and (state in TRANSIENT_STATES or state.startswith("08"))
 
 
+def reconnect_window() -> float:
+    """Seconds to wait for a lost server: $AGENTCL_DB_RECONNECT_S, else RECONNECT_WINDOW_S."""
+    try:
+        return max(0.0, float(os.environ.get("AGENTCL_DB_RECONNECT_S", RECONNECT_WINDOW_S)))
+    except ValueError:
+        return RECONNECT_WINDOW_S
+
+
 def reconnect_when_lost(engine: Engine) -> None:
     """Retry failed connects with backoff, but only after this engine has once connected."""
     reached = {"ok": False}
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, _record, cargs, cparams):
-        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        deadline = time.monotonic() + reconnect_window()
         attempt = 0
         while True:
             try:
@@ -103,10 +112,13 @@ def retry_transient(fn: Callable) -> Callable:
     return wrapper
 
 
-def wrap_public_methods(cls: type, *, skip: set[str]) -> None:
-    """Every public method of `cls` (its own and its mixins'), except `skip`, retried on a lost connection."""
-    for name in {n for klass in cls.__mro__[:-1] for n, v in vars(klass).items()
-                 if not n.startswith("_") and callable(v) and not isinstance(v, (staticmethod, classmethod, type))}:
+def wrap_public_methods(cls: type, *, skip: set[str] = frozenset(), only: tuple[str, ...] | None = None) -> None:
+    """Public methods of `cls` (its own and its mixins'; `only` those named), except `skip`, retried on a
+    lost connection."""
+    names = only if only is not None else {
+        n for klass in cls.__mro__[:-1] for n, v in vars(klass).items()
+        if not n.startswith("_") and callable(v) and not isinstance(v, (staticmethod, classmethod, type))}
+    for name in names:
         if name in skip:
             continue
         method = getattr(cls, name)
