@@ -340,15 +340,15 @@ class NamespaceIndex:
             if meta.get("format") != INDEX_FORMAT or meta.get("dim") != dim or meta.get("model") != model:
                 raise ValueError("index was written by another model or format")
             data = {ext: Path(f"{base}.{ext}").read_bytes() for ext in ("faiss", "npz")}
+        with np.load(io.BytesIO(data["npz"])) as saved:
+            arrays = {k: saved[k] for k in ("keys", "kind", "status", "expires", "time", "alive", "token")}
+        if str(arrays["token"]) != meta.get("token"):
+            raise ValueError("index files come from different saves")
         expected = meta.get("checksum") or {}
         for ext, content in data.items():
             if checksum(content) != expected.get(ext):
                 raise ValueError(f"the {ext} file does not match its checksum (damaged after it was saved)")
         index = faiss.deserialize_index(np.frombuffer(data["faiss"], dtype=np.uint8))
-        with np.load(io.BytesIO(data["npz"])) as saved:
-            arrays = {k: saved[k] for k in ("keys", "kind", "status", "expires", "time", "alive", "token")}
-        if str(arrays["token"]) != meta.get("token"):
-            raise ValueError("index files come from different saves")
         if index.ntotal != len(arrays["keys"]) or meta.get("rows") != len(arrays["keys"]):
             raise ValueError("index files disagree about the number of rows")
         out = cls(dim)
