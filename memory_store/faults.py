@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 # (memory_store.search.latest_version), so they count as database errors too.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, sqlite3.Error) + (
     (psycopg.Error,) if psycopg is not None else ())
-DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 LOW_SPACE_BYTES = 1 << 20
 
 
@@ -68,7 +68,7 @@ def os_error_line(exc: OSError) -> str:
     path = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or exc.__class__.__name__
     if exc.errno in DISK_FULL:
-        return f"the disk is full: cannot write {path} ({reason})".replace("write  (", "write (")
+        return f"the disk is full: cannot write {path} ({reason})" if path else f"the disk is full ({reason})"
     return f"{reason}: {path}" if path else reason
 
 
