@@ -121,6 +121,9 @@ def test_full_disk_write_is_one_line_and_a_read_still_answers(db_url, full_disk,
     if sqlite:  # the database is on the full disk: the write fails in one line that says so
         line = assert_clean_error(run_cli(["memory", "add-note", note], db=url, home=home))
         assert "the disk is full" in line and "memory.db" in line, line
+    # A file the CLI writes on the full disk (an export): one line, not a traceback.
+    line = assert_clean_error(run_cli(["memory", "export", str(mount / "mem.jsonl")], db=url, home=home))
+    assert "the disk is full" in line or "No space left on device" in line, line
     with caplog.at_level(logging.WARNING, logger="memory_store"):
         found = run_cli(["memory", "search", "when is the launch", "--json", "-k", "1"], db=url, home=home)
     assert found.code == 0, found.err
@@ -183,6 +186,15 @@ def test_home_that_is_a_file_is_one_line(tmp_path, monkeypatch, capfd, args):
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     assert "not a directory" in err, err
     assert home.read_text() == "a file, not a directory"
+
+
+def test_a_file_where_the_cache_directory_goes_is_one_line(tmp_path):
+    """A file-system fault below AGENTCL_HOME (here `index` is a file): the CLI's OSError line, exit 2."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "index").write_text("not a directory")
+    line = assert_clean_error(run_cli(["memory", "search", "launch"], db=f"sqlite:///{home / 'memory.db'}", home=home))
+    assert str(home / "index") in line, line
 
 
 # -- 17: one connection per operation ----------------------------------------------------------------
