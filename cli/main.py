@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a database or file-system fault in any command: one line naming it
+        line = _fault_line(exc)
+        if line is None:
+            raise
+        _fail(line)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -65,6 +70,18 @@ def _click_exceptions():
     except ImportError:  # pragma: no cover - depends on the installed typer
         from click import exceptions
     return exceptions
+
+
+def _fault_line(exc: BaseException) -> str | None:
+    from cli.state import STATE
+    from memory_store.config import database_url
+    from memory_store.faults import fault_line
+
+    try:
+        url = database_url(STATE.db, STATE.home)
+    except Exception:  # noqa: BLE001 - e.g. a home that is not a directory: the line names no URL
+        url = None
+    return fault_line(exc, url=url)
 
 
 def _fail(message: str) -> None:

@@ -8,9 +8,17 @@ DEFAULT_HOME = "~/.agentcl"
 
 
 def agentcl_home(home: str | os.PathLike | None = None) -> Path:
-    """The state directory: the argument, else $AGENTCL_HOME, else ~/.agentcl. Created if missing."""
+    """The state directory: the argument, else $AGENTCL_HOME, else ~/.agentcl. Created if missing; one
+    that cannot be (a file of that name, no permission) is the user's setting to fix: a UserError."""
+    from .errors import UserError
+
     path = Path(home or os.environ.get("AGENTCL_HOME") or DEFAULT_HOME).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"AGENTCL_HOME {path} is not a directory (set AGENTCL_HOME or --home to a directory)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create AGENTCL_HOME {path}: {exc.strerror or exc}") from None
     return path
 
 

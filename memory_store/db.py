@@ -21,19 +21,29 @@ _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
 
-def make_engine(url: str) -> Engine:
-    """An Engine for `url` with the settings agentcl relies on."""
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 30) -> Engine:
+    """An Engine for `url` with the settings agentcl relies on. PostgreSQL: every checkout pings its
+    connection, a lost server is waited for (memory_store.retry), and connections carry an
+    application_name ("agentcl" unless the URL sets one) so an operator can find them."""
+    from . import retry
+
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False})
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+                                   **(pool if path and path != ":memory:" else {}))
             _configure_sqlite(engine)
             return engine
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        connect_args = {} if "application_name" in url else {"application_name": "agentcl"}
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
     except Exception as exc:  # bad URL or missing driver: the user's input
         raise UserError(f"cannot use database {redact_url(url)}: {exc.__class__.__name__}: {exc}") from None
+    retry.reconnect_when_lost(engine)
+    retry.track_commits(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -81,11 +91,35 @@ def run_migrations(engine: Engine, script_location: Path, revision: str, *, lock
 
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with _sqlite_file_lock(engine):  # SQLite: a second first-open would meet "database is locked"
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate.lock` for a file SQLite database (a no-op otherwise):
+    processes opening one fresh store at once migrate one after the other, and the later ones find the
+    schema at head. SQLite's own busy wait cannot do this: a reader upgrading to a writer while another
+    process writes the schema fails at once, without waiting."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(f"{Path(database).expanduser()}.migrate.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def migrate(engine: Engine, *, revision: str = "head") -> None:

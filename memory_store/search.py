@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import bindparam, select
 
-from . import ranking, schema
+from . import cache_check, ranking, schema
 from .errors import InvalidInputError, shown
+from .faults import DATABASE_ERRORS, first_line
 from .models import SearchResult, fact_text
 from .normalize import clean_namespace, clean_text
 from .timeparse import as_utc, iso, parse_time
@@ -140,15 +141,19 @@ class SearchMixin:
         return "ns-" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
     def index(self, namespace: str, conn=None) -> NamespaceIndex:
-        """The namespace's search cache, loaded or rebuilt, caught up with SQL."""
+        """The namespace's search cache, loaded or rebuilt, caught up with SQL, all through `conn` (or
+        one connection of its own): an operation holds one connection, never two."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.index(namespace, own)
         idx = self._indexes.get(namespace)
         if idx is None:
-            idx = self._load_or_rebuild(namespace)
+            idx = self._load_or_rebuild(namespace, conn)
             self._indexes[namespace] = idx
         self._catch_up(namespace, idx, conn)
         return idx
 
-    def _load_or_rebuild(self, namespace: str) -> NamespaceIndex:
+    def _load_or_rebuild(self, namespace: str, conn) -> NamespaceIndex:
         name = self._index_name(namespace)
         try:
             idx = NamespaceIndex.load(self.index_dir, name, dim=self.embedder.dim, model=self.embedder.name)
@@ -156,8 +161,7 @@ class SearchMixin:
             log.warning("search index for namespace %r is unusable (%s); rebuilding from SQL", namespace, exc)
             idx = None
         if idx is not None and idx.applied_version:
-            with self.engine.connect() as conn:
-                recorded = version_time(conn, idx.applied_version)
+            recorded = version_time(conn, idx.applied_version)
             if recorded is None or recorded != idx.applied_version_at:
                 log.warning("search index for namespace %r was built from another database at this URL "
                             "(recreated or restored); rebuilding from SQL", namespace)
@@ -166,12 +170,11 @@ class SearchMixin:
             return NamespaceIndex(self.embedder.dim)
         # The files hold vectors and row attributes; keyword texts, speakers and links come from SQL.
         texts: dict[int, str] = {}
-        with self.engine.connect() as conn:
-            for r in conn.execute(select(*FACT_ROW).where(F.c.namespace == namespace)):
-                key = make_key("fact", r.id)
-                texts[key] = fact_text(r.subject, r.predicate, r.object)
-                idx.rows[key] = fact_payload(r)
-            notes = conn.execute(select(*NOTE_ROW).where(N.c.namespace == namespace).order_by(N.c.id)).all()
+        for r in conn.execute(select(*FACT_ROW).where(F.c.namespace == namespace)):
+            key = make_key("fact", r.id)
+            texts[key] = fact_text(r.subject, r.predicate, r.object)
+            idx.rows[key] = fact_payload(r)
+        notes = conn.execute(select(*NOTE_ROW).where(N.c.namespace == namespace).order_by(N.c.id)).all()
         notes = [r for r in notes if make_key("note", r.id) in idx.pos_of]
         note_texts, speakers, links = note_entries(notes, idx.thread_tail, indexed=())
         idx.rows.update((make_key("note", r.id), note_payload(r)) for r in notes)
@@ -185,6 +188,10 @@ class SearchMixin:
                 idx.alive[pos] = False
                 idx.pos_of.pop(key, None)
                 idx.rows.pop(key, None)
+        wrong = cache_check.mismatch(idx, conn, namespace)
+        if wrong is not None:
+            log.warning("search index for namespace %r does not match SQL (%s); rebuilding from SQL", namespace, wrong)
+            return NamespaceIndex(self.embedder.dim)
         return idx
 
     def _catch_up(self, namespace: str, idx: NamespaceIndex, conn=None) -> None:
@@ -226,22 +233,32 @@ class SearchMixin:
                 idx.add(keys, matrix, texts, attrs, speakers=speakers, links=links, payloads=payloads)
             idx.applied_version = latest
         if len(keys) >= SAVE_AFTER_ROWS:
-            self._save_index(namespace, idx)
+            self._save_index(namespace, idx, conn)
 
     def _after_write(self, version: int, *, facts=(), notes=()) -> None:
-        """Bring loaded caches up to date right after a commit (unloaded ones catch up when opened)."""
+        """Bring loaded caches up to date right after a commit (unloaded ones catch up when opened). The
+        write is done: a connection lost here only leaves the cache behind, and the next search catches up."""
         for ns in {x.namespace for x in list(facts) + list(notes)}:
             if ns in self._indexes:
-                self._catch_up(ns, self._indexes[ns])
+                try:
+                    self._catch_up(ns, self._indexes[ns])
+                except DATABASE_ERRORS as exc:
+                    log.warning("search index for %r not updated after version %s (%s); it catches up at the "
+                                "next search", ns, version, first_line(str(exc)))
 
-    def _save_index(self, namespace: str, idx: NamespaceIndex) -> None:
+    def _save_index(self, namespace: str, idx: NamespaceIndex, conn=None) -> None:
+        """Never fatal: a cache that cannot be saved (full disk: faiss raises RuntimeError, numpy OSError;
+        a database gone while closing) is rebuilt or caught up next time."""
         try:
             if idx.applied_version:
-                with self.engine.connect() as conn:
+                if conn is None:
+                    with self.engine.connect() as own:
+                        idx.applied_version_at = version_time(own, idx.applied_version)
+                else:
                     idx.applied_version_at = version_time(conn, idx.applied_version)
             idx.save(self.index_dir, self._index_name(namespace), self.embedder.name)
-        except OSError as exc:  # a cache that cannot be saved is rebuilt next time; never fatal
-            log.warning("could not save search index for %r: %s", namespace, exc)
+        except (OSError, RuntimeError, *DATABASE_ERRORS) as exc:
+            log.warning("could not save search index for %r: %s", namespace, first_line(str(exc)))
 
     def save_indexes(self) -> None:
         for ns, idx in list(self._indexes.items()):
@@ -288,7 +305,7 @@ class SearchMixin:
         vectors = self.embedder.encode(texts)
         with self.engine.connect() as conn:
             idx = self.index(ns, conn)
-            allowed = self._metadata_allowed(ns, metadata) if metadata else None
+            allowed = self._metadata_allowed(ns, metadata, conn) if metadata else None
             keep = idx.mask(kinds=kinds, statuses=statuses, now=self.now().timestamp(),
                             include_expired=include_expired or "expired" in statuses, since=since_t,
                             until=until_t, allowed_keys=allowed)
@@ -321,19 +338,18 @@ class SearchMixin:
             raise InvalidInputError(f"unknown status {shown(status)}")
         return (status,)
 
-    def _metadata_allowed(self, ns: str, metadata: dict) -> set[int]:
+    def _metadata_allowed(self, ns: str, metadata: dict, conn) -> set[int]:
         """Keys of rows matching every metadata filter (note columns in SQL, the rest from JSON)."""
         query = select(N.c.id, N.c.meta).where(N.c.namespace == ns)
         for key in NOTE_COLUMNS:
             if key in metadata:  # a NUL can never be stored (clean_text strips it), and PostgreSQL rejects it
                 query = query.where(getattr(N.c, key) == str(metadata[key]).replace("\x00", ""))
         rest = {k: v for k, v in metadata.items() if k not in NOTE_COLUMNS}
-        with self.engine.connect() as conn:
-            keys = {make_key("note", r.id) for r in conn.execute(query)
-                    if all((r.meta or {}).get(k) == v for k, v in rest.items())}
-            if not any(k in NOTE_COLUMNS for k in metadata):
-                keys |= {make_key("fact", r.id) for r in conn.execute(select(F.c.id, F.c.meta).where(F.c.namespace == ns))
-                         if all((r.meta or {}).get(k) == v for k, v in rest.items())}
+        keys = {make_key("note", r.id) for r in conn.execute(query)
+                if all((r.meta or {}).get(k) == v for k, v in rest.items())}
+        if not any(k in NOTE_COLUMNS for k in metadata):
+            keys |= {make_key("fact", r.id) for r in conn.execute(select(F.c.id, F.c.meta).where(F.c.namespace == ns))
+                     if all((r.meta or {}).get(k) == v for k, v in rest.items())}
         return keys
 
     def _materialise(self, conn, ranked: list[list[tuple[int, float]]], idx: NamespaceIndex,

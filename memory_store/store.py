@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from . import schema
+from . import retry, schema
 from .config import agentcl_home, database_url, index_dir
 from .db import make_engine, migrate, redact_url, write_transaction
 from .embedding import Embedder, get_default_embedder
@@ -182,3 +182,7 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
             query = query.where(e.c.stage == stage)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# A lost PostgreSQL connection is ridden out by every public operation that committed nothing yet.
+retry.wrap_public_methods(MemoryStore, skip={"close", "now", "embed"})

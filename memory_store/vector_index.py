@@ -9,11 +9,13 @@ Besides vectors and keyword postings it keeps what ranking needs per note (memor
 speaker, and the adjacent notes of the same thread (a conversation's previous / next message)."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import threading
 import uuid
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ STATUS_CODES = {"active": 0, "superseded": 1, "expired": 2, "retracted": 3}
 KIND_CODES = {"fact": 0, "note": 1}
 COLUMNS = {"keys": np.int64, "kind": np.int8, "status": np.int8, "expires": np.float64, "time": np.float64,
            "alive": np.bool_}
-INDEX_FORMAT = 2  # 2: a save token shared by the files of one save
+INDEX_FORMAT = 3  # 2: a save token shared by the files of one save; 3: a checksum of each file
 
 
 def make_key(kind: str, row_id: int) -> int:
@@ -296,20 +298,25 @@ class NamespaceIndex:
     # -- persistence -------------------------------------------------------------------------
     def save(self, directory: Path, name: str, model: str) -> None:
         """Atomic and safe between processes: unique temporary files renamed into place under an
-        exclusive file lock; the three files of one save share a token that load() checks."""
+        exclusive file lock; the three files of one save share a token, and the JSON holds a checksum
+        of the other two, both of which load() checks."""
         with self.lock:
             directory.mkdir(parents=True, exist_ok=True)
             base = directory / name
             token = uuid.uuid4().hex
             tmp = {ext: f"{base}.{ext}.{os.getpid()}.{token}.tmp" for ext in ("faiss", "npz", "json")}
             try:
-                faiss.write_index(self.index, tmp["faiss"])
-                with open(tmp["npz"], "wb") as fh:
-                    np.savez(fh, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
-                             time=self.time, alive=self.alive, token=np.asarray(token))
+                vectors = faiss.serialize_index(self.index)  # bytes in memory: checksummed as written
+                arrays = io.BytesIO()
+                np.savez(arrays, keys=self.keys, kind=self.kind, status=self.status, expires=self.expires,
+                         time=self.time, alive=self.alive, token=np.asarray(token))
+                for ext, data in (("faiss", vectors), ("npz", arrays.getbuffer())):
+                    with open(tmp[ext], "wb") as fh:
+                        fh.write(data)
                 meta = {"format": INDEX_FORMAT, "version": self.applied_version, "dim": self.dim,
                         "model": model, "rows": len(self.keys), "token": token,
-                        "version_at": self.applied_version_at}
+                        "version_at": self.applied_version_at,
+                        "checksum": {"faiss": checksum(vectors), "npz": checksum(arrays.getbuffer())}}
                 Path(tmp["json"]).write_text(json.dumps(meta))
                 with _file_lock(base, exclusive=True):
                     for ext in ("faiss", "npz", "json"):
@@ -322,7 +329,9 @@ class NamespaceIndex:
     @classmethod
     def load(cls, directory: Path, name: str, *, dim: int, model: str) -> NamespaceIndex | None:
         """The saved index (vectors and row attributes; the caller re-derives BM25, speakers and thread
-        links from SQL), or None if absent. Raises ValueError if present but unusable."""
+        links from SQL), or None if absent. Raises ValueError if present but unusable: written by another
+        model or format, files of different saves, or content that no longer matches its checksum (a
+        damaged vector keeps the file's structure intact, so only the checksum can tell)."""
         base = directory / name
         if not Path(f"{base}.json").exists():
             return None
@@ -330,11 +339,16 @@ class NamespaceIndex:
             meta = json.loads(Path(f"{base}.json").read_text())
             if meta.get("format") != INDEX_FORMAT or meta.get("dim") != dim or meta.get("model") != model:
                 raise ValueError("index was written by another model or format")
-            index = faiss.read_index(f"{base}.faiss")
-            with np.load(f"{base}.npz") as data:
-                arrays = {k: data[k] for k in ("keys", "kind", "status", "expires", "time", "alive", "token")}
+            data = {ext: Path(f"{base}.{ext}").read_bytes() for ext in ("faiss", "npz")}
+        with np.load(io.BytesIO(data["npz"])) as saved:
+            arrays = {k: saved[k] for k in ("keys", "kind", "status", "expires", "time", "alive", "token")}
         if str(arrays["token"]) != meta.get("token"):
             raise ValueError("index files come from different saves")
+        expected = meta.get("checksum") or {}
+        for ext, content in data.items():
+            if checksum(content) != expected.get(ext):
+                raise ValueError(f"the {ext} file does not match its checksum (damaged after it was saved)")
+        index = faiss.deserialize_index(np.frombuffer(data["faiss"], dtype=np.uint8))
         if index.ntotal != len(arrays["keys"]) or meta.get("rows") != len(arrays["keys"]):
             raise ValueError("index files disagree about the number of rows")
         out = cls(dim)
@@ -347,6 +361,12 @@ class NamespaceIndex:
         out.applied_version = int(meta["version"])
         out.applied_version_at = meta.get("version_at")
         return out
+
+
+def checksum(data) -> str:
+    """CRC-32 of a saved file's bytes: detects damage (not tampering: whoever can rewrite the files can
+    rewrite the JSON too) at about 1 GB/s, so loading a 100k-row cache pays well under a second."""
+    return f"{zlib.crc32(data) & 0xFFFFFFFF:08x}"
 
 
 @contextmanager

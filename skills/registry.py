@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from memory_store import retry
 from memory_store.config import agentcl_home, database_url
 from memory_store.db import redact_url
 from memory_store.errors import InvalidInputError, NotFoundError, UserError
@@ -287,3 +288,11 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         with repo.transaction(self.engine) as conn:
             repo.update_skill(conn, info.id, **values)
         return self.get(name)
+
+
+# Registry operations that only read or write SQL are re-run after a lost PostgreSQL connection while they
+# committed nothing (memory_store.retry). Not `call` and composite replays: they run skills, which may act.
+retry.wrap_public_methods(SkillRegistry, only=(
+    "add_example", "add_note", "deprecate", "disable", "enable", "examples", "export_openai", "find", "get", "list",
+    "record_call", "register", "register_many", "register_spec", "remove", "search", "search_many", "stats",
+    "undeprecate", "usage"))

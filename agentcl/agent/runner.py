@@ -121,13 +121,23 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
             on_start(horizon * episodes if isinstance(horizon, int) else None)
         started = time.perf_counter()
         agents = []
-        for episode in range(episodes):
-            # Each episode is a fresh world (its clock restarts), so it gets its own memory namespace.
-            ep_cfg = AgentConfig(**{**cfg.__dict__, "namespace": ns if episodes == 1 else f"{ns}.ep{episode}"})
-            agent = Agent(store, pol, registry=registry, config=ep_cfg, plugins=plugins, run_id=run_id)
-            agent.episode = episode
-            agent.run_episode(world, seed=seed, on_step=on_step)
-            agents.append(agent)
+        try:
+            for episode in range(episodes):
+                # Each episode is a fresh world (its clock restarts), so it gets its own memory namespace.
+                ep_cfg = AgentConfig(**{**cfg.__dict__, "namespace": ns if episodes == 1 else f"{ns}.ep{episode}"})
+                agent = Agent(store, pol, registry=registry, config=ep_cfg, plugins=plugins, run_id=run_id)
+                agent.episode = episode
+                agents.append(agent)
+                agent.run_episode(world, seed=seed, on_step=on_step)
+        except Exception as exc:  # keep what the run did so far; a fault becomes one line (RunStopped)
+            from agentcl.agent.interrupted import stop_run
+
+            stopped = stop_run(exc, agents=agents, world=world, url=store.url, base={
+                "run_id": run_id, "env": env, "scenario": scenario or "default", "policy": policy, "seed": seed,
+                "namespace": ns, "seconds": round(time.perf_counter() - started, 2)})
+            if stopped is None:
+                raise
+            raise stopped from None
         seconds = time.perf_counter() - started
         records = world.records()
         report = score_run(records, world.tool_changes() if hasattr(world, "tool_changes") else [])

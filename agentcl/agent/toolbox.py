@@ -113,7 +113,7 @@ class Toolbox:
             if ok and task:
                 self.registry.add_example(self.skill_name(name), task, dict(args or {}))
         except Exception as exc:  # noqa: BLE001 - the registry only aids learning
-            log.warning("could not record the outcome of %s: %s", name, exc)
+            log.warning("could not record the outcome of %s: %s", name, str(exc).strip().split("\n")[0])
 
     def note(self, name: str, text: str) -> None:
         if self.registry is None or name not in self.specs:
