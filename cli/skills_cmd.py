@@ -131,7 +131,8 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
              timeout: float | None = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
              namespace: str = NS, json_out: bool = JSON) -> None:
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
-    the schema: exit 2, nothing recorded. A call that runs and fails: exit 1."""
+    the schema: exit 2, nothing recorded. A call that runs and fails (an exception, a timeout, a skill
+    that ends its own process): one line on stderr, exit 1."""
     from skills.validate import validate_args
 
     try:
@@ -157,9 +158,11 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
     elif outcome.ok:
         key_values(f"{name} v{outcome.version} ok ({outcome.latency_ms:.1f} ms)"
                    + (" - verified and admitted" if admitted else ""), {"result": outcome.result})
-    else:
-        key_values(f"{name} v{outcome.version} failed", outcome.error.to_dict())
     if not outcome.ok:
+        # One line whatever ended the call (an exception, a timeout, a skill that ended its own process).
+        err = outcome.error
+        typer.echo(f"error: {name} v{outcome.version} failed ({err.kind}): {err.message}"
+                   + (f" [{'; '.join(err.notes)}]" if err.notes else ""), err=True)
         sys.exit(1)
 
 

@@ -58,6 +58,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         self._live: dict[str, Skill] = {}
         self._index = None
         self._is_view = False
+        self.home: Path | None = None
 
     def for_namespace(self, namespace: str) -> SkillRegistry:
         """The same registry (database, skills, executors) seen from another namespace: usage examples, the
@@ -93,6 +94,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         context = SkillContext(namespace=namespace, workspace=Path(workspace) if workspace else home_path / "workspace",
                                memory_opener=(lambda: memory) if memory is not None else open_memory)
         registry = cls(engine, url=resolved, embedder=embedder, context=context, **options)
+        registry.home = home_path  # a worker running a file skill that wants context opens the store here
         registry._discover(builtins=builtins, entry_points=entry_points)
         return registry
 

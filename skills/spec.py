@@ -14,7 +14,9 @@ from .schema import normalize_schema, schema_from_function
 
 # Error kinds a call can end in; statistics count failures by these.
 ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found",
-               "mismatch")  # mismatch: a composite's verification returned another result than expected
+               "mismatch", "crashed")
+# mismatch: a composite's verification returned another result than expected;
+# crashed: the skill ended its worker process (os._exit, a segfault) before it returned
 
 
 @dataclass
