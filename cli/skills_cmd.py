@@ -135,6 +135,9 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
     that ends its own process): one line on stderr, exit 1."""
     from skills.validate import validate_args
 
+    from skills.nesting import check_text
+
+    check_text(args, "--args")
     try:
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:

@@ -17,6 +17,7 @@ from memory_store.errors import InvalidInputError, UserError
 
 from .decorator import as_skill
 from .http import HttpExecutor
+from .nesting import check_text
 from .remote import load_python_file_in_worker
 from .spec import Skill, skill_from_spec
 
@@ -84,8 +85,13 @@ def skills_from_json(data: Any, where: str) -> list[Skill]:
 
 def load_json_file(path: Path) -> list[Skill]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
+    check_text(text, str(path))  # before parsing: deep nesting ends the parser in RecursionError
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
     return skills_from_json(data, str(path))
 

@@ -157,3 +157,36 @@ def test_entry_point_skills_run_in_the_worker_loaded_by_their_entry_point(tmp_pa
     result = reg.call("whoami", {"x": 3})
     assert result.ok, result.error
     assert result.result["x"] == 3 and result.result["pid"] != os.getpid()
+
+
+@pytest.mark.parametrize("depth", [10_000, 65])
+def test_deeply_nested_json_spec_is_one_line_exit_2(tmp_path, capsys, depth):
+    """Item 12: a 10,000-level nested spec ended in a RecursionError traceback."""
+    from cli.main import main
+
+    path = tmp_path / "deep.json"
+    nested = "[" * depth + "]" * depth
+    path.write_text('{"name": "deep", "parameters": {"type": "object", "properties": {"a": {"default": '
+                    + nested + '}}}}')
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(tmp_path / "home"), "skills", "add", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err == f"error: {path}: JSON nested more than 64 levels deep"
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(tmp_path / "home"), "skills", "test", "calculate", "--args", '{"expression": ' + nested + "}"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err == "error: --args: JSON nested more than 64 levels deep"
+
+
+def test_deep_specs_and_arguments_through_the_api_are_refused(embedder):
+    from memory_store.errors import InvalidInputError
+
+    reg = SkillRegistry.in_memory(embedder=embedder, builtins=True)
+    deep: list = []
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(InvalidInputError, match="nested more than 64 levels"):
+        reg.register_spec({"name": "deep", "parameters": {"type": "object", "properties": {"a": {"enum": deep}}}})
+    assert reg.find("deep") is None
+    result = reg.call("calculate", {"expression": deep})
+    assert result.error.kind == "invalid_args" and "nested more than 64" in result.error.message
