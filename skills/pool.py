@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+
 from .worker import HEADER, write_frame
 
 MAX_IDLE = 2  # warm workers kept between calls (more may run at once; extras end when given back)
