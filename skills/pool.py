@@ -7,15 +7,15 @@ so a call costs a pipe round trip, not a process start, once the pool is warm.""
 from __future__ import annotations
 
 import atexit
+import json
 import os
-import pickle
 import select
 import subprocess
 import sys
 import threading
 import time
 
-from .worker import HEADER, write_frame
+from .worker import HEADER, encode, write_frame
 
 MAX_IDLE = 2  # warm workers kept between calls (more may run at once; extras end when given back)
 START_TIMEOUT_S = 60.0  # a worker imports the skills package before it answers
@@ -47,13 +47,13 @@ class _Process:
     def ask(self, request: dict | None, timeout_s: float) -> dict:
         if request is not None:
             try:
-                write_frame(self._in, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+                write_frame(self._in, encode(request))
             except (BrokenPipeError, OSError):
                 raise WorkerDied(self.proc.poll()) from None
         deadline = time.monotonic() + timeout_s
         head = self._read(HEADER.size, deadline)
         body = self._read(HEADER.unpack(head)[0], deadline)
-        return pickle.loads(body)
+        return json.loads(body)
 
     def _read(self, size: int, deadline: float) -> bytes:
         while len(self._buffer) < size:
@@ -109,7 +109,7 @@ class WorkerPool:
             reply = worker.ask({**request, "sys_path": list(sys.path)}, timeout_s)
         except (WorkerTimeout, WorkerDied):
             raise
-        except BaseException:  # e.g. a reply that does not unpickle here: this worker's stream is unusable
+        except BaseException:  # e.g. a reply that is not JSON: this worker's stream is unusable
             worker.kill()
             raise
         self._give_back(worker)

@@ -53,10 +53,7 @@ def load_python_file_in_worker(path: Path) -> list[Skill]:
         raise InvalidInputError(f"{path} does not import: its process ended ({exc})") from None
     if "error" in reply:
         raise InvalidInputError(reply["message"])
-    skills = reply["skills"]
-    for found in skills:
-        found.executor = RemoteExecutor(f"file:{path}", found.name)
-    return skills
+    return [Skill(**fields, executor=RemoteExecutor(f"file:{path}", fields["name"])) for fields in reply["skills"]]
 
 
 @dataclass
@@ -83,7 +80,7 @@ class RemoteExecutor:
         except WorkerDied as exc:
             return None, CallError(kind="crashed", message=f"{self.name} ended its worker process "
                                                            f"({exc}) before returning a result"), _ms(start)
-        except Exception as exc:  # e.g. a result of a class only the skill's module knows
+        except ValueError as exc:  # a reply that is not JSON
             return None, CallError(kind="exception", message=f"result cannot be returned: "
                                                              f"{exc.__class__.__name__}: {exc}"[:500]), _ms(start)
         if "error" in reply:

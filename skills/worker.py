@@ -3,15 +3,15 @@ registry does not own can be stopped. A thread cannot stop C code that holds the
 regex), a skill that calls os._exit would end the agent, and a file that never finishes importing would
 hang `skills add`; in this process the parent kills the worker instead (skills/pool.py).
 
-Protocol: frames of an 8-byte big-endian length and a pickle, requests on stdin, replies on the file
-descriptor that was stdout when the worker started (fd 1 is pointed at stderr so that a skill's print()
-cannot corrupt a reply). Run as `python -m skills.worker`."""
+Protocol: frames of an 8-byte big-endian length and a JSON document (never pickle: a result is data, and
+the parent must not run code a skill put into it), requests on stdin, replies on the file descriptor that
+was stdout when the worker started (fd 1 is pointed at stderr so that a skill's print() cannot corrupt a
+reply). Results that are not JSON travel as JSON with `str()` for what JSON lacks, as the agent reads them."""
 from __future__ import annotations
 
-import dataclasses
 import importlib
+import json
 import os
-import pickle
 import struct
 import sys
 from pathlib import Path
@@ -26,7 +26,7 @@ def read_frame(fd: int) -> Any | None:
     if head is None:
         return None
     body = _read_exact(fd, HEADER.unpack(head)[0])
-    return None if body is None else pickle.loads(body)
+    return None if body is None else json.loads(body)
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:
@@ -38,6 +38,10 @@ def _read_exact(fd: int, size: int) -> bytes | None:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
+
+
+def encode(message: Any) -> bytes:
+    return json.dumps(message, default=str).encode("ascii")
 
 
 def write_frame(fd: int, payload: bytes) -> None:
@@ -124,10 +128,19 @@ class Worker:
             except UserError as exc:
                 return {"error": "invalid", "message": str(exc)}
             # The function stays here (cached for the calls to come); the parent gets the specs.
-            return {"skills": [dataclasses.replace(s, executor=None) for s in skills]}
+            return {"skills": [spec_fields(s) for s in skills]}
         if request["op"] == "ping":
             return {"pong": os.getpid()}
         return {"error": "invalid", "message": f"unknown request {request['op']!r}"}
+
+
+SPEC_FIELDS = ("name", "description", "parameters", "version", "tags", "examples", "kind", "source", "definition",
+               "wants_context")
+
+
+def spec_fields(skill) -> dict:
+    """A Skill without its executor, as JSON (Skill(**fields) rebuilds it on the other side)."""
+    return {name: getattr(skill, name) for name in SPEC_FIELDS}
 
 
 def _stamp(path: str) -> tuple | None:
@@ -171,16 +184,16 @@ def main() -> None:
     os.dup2(2, 1)  # a skill's print() goes to stderr, never into a reply
     sys.stdout = sys.stderr
     worker = Worker()
-    write_frame(replies, pickle.dumps({"ready": os.getpid()}))
+    write_frame(replies, encode({"ready": os.getpid()}))
     while True:
         request = read_frame(0)
         if request is None:
             return
         reply = worker.handle(request)
         try:
-            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a result that cannot leave this process
-            payload = pickle.dumps({"error": "exception", "message": f"result cannot be returned: {_first_line(exc)}"})
+            payload = encode(reply)
+        except (TypeError, ValueError, RecursionError) as exc:  # e.g. a result that refers to itself
+            payload = encode({"error": "exception", "message": f"result cannot be returned: {_first_line(exc)}"})
         write_frame(replies, payload)
 
 
