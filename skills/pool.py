@@ -19,6 +19,7 @@ from .worker import HEADER, encode, write_frame
 
 MAX_IDLE = 2  # warm workers kept between calls (more may run at once; extras end when given back)
 START_TIMEOUT_S = 60.0  # a worker imports the skills package before it answers
+MAX_FRAME_BYTES = 64 << 20  # a reply longer than this is not a reply (results are capped far below it)
 
 
 class WorkerTimeout(Exception):
@@ -37,11 +38,11 @@ class _Process:
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # import what the parent imports
-        self.proc = subprocess.Popen([sys.executable, "-c", "from skills.worker import main; main()"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=env, close_fds=True)
+        self.proc = subprocess.Popen([sys.executable, "-c", "from skills.worker import main; main()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         self._in = self.proc.stdin.fileno()
         self._out = self.proc.stdout.fileno()
-        self._buffer = b""
+        self._buffer = bytearray()
         self.ask(None, START_TIMEOUT_S)  # wait for "ready"
 
     def ask(self, request: dict | None, timeout_s: float) -> dict:
@@ -52,8 +53,11 @@ class _Process:
                 raise WorkerDied(self.proc.poll()) from None
         deadline = time.monotonic() + timeout_s
         head = self._read(HEADER.size, deadline)
-        body = self._read(HEADER.unpack(head)[0], deadline)
-        return json.loads(body)
+        size = HEADER.unpack(head)[0]
+        if size > MAX_FRAME_BYTES:  # skill code can write to the reply pipe itself: never trust a length
+            self.kill()
+            raise WorkerDied(None)
+        return json.loads(self._read(size, deadline))
 
     def _read(self, size: int, deadline: float) -> bytes:
         while len(self._buffer) < size:
@@ -66,7 +70,8 @@ class _Process:
                 self.kill()
                 raise WorkerDied(self.proc.returncode)
             self._buffer += chunk
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
         return data
 
     def alive(self) -> bool:
