@@ -88,6 +88,8 @@ bench.command("tools")(_simple("tools", "BFCL tool retrieval hit@1/5 with the sa
                                         "from use."))
 bench.command("cl")(_simple("cl", "Consolidation strategies (naive, replay, EWC, LwF, replay+LwF) on class-"
                                   "incremental digits: accuracy matrices, ACC, BWT, FWT, forgetting."))
+bench.command("skills")(_simple("skills", "Skill call latency in the warm worker process against a thread of the "
+                                          "caller, the worker's start, and a GIL-holding skill stopped at its timeout."))
 bench.command("peers")(_simple("peers", "agentcl beside mem0 (pip install 'agentcl\\[peers]') on the same store, "
                                         "LoCoMo and conflicting-facts workloads."))
 

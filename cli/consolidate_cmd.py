@@ -27,9 +27,10 @@ def _open_registry():
 
 def _config(strategy: str, replay_size: int | None, epochs: int | None):
     from agentcl.consolidation import ConsolidationConfig, make_strategy
+    from agentcl.consolidation.trust import trusted_sources
 
     make_strategy(strategy)  # one clear line for a bad name, before anything runs
-    options = {"strategy": strategy}
+    options = {"strategy": strategy, "trusted_sources": trusted_sources(STATE.home)}
     if replay_size is not None:
         options["replay_size"] = replay_size
     if epochs is not None:
@@ -39,10 +40,14 @@ def _config(strategy: str, replay_size: int | None, epochs: int | None):
 
 def _run_once(namespace: str, device: str, config, model_dir: str | None = None, epochs: int | None = None):
     from agentcl.consolidation import consolidate
+    from agentcl.consolidation.pin import guard
 
     with open_store() as store:
         registry = _open_registry()
         try:
+            # A rollback's pin holds until there is new validated material (ConsolidationPinned: a skip).
+            guard(store, registry, namespace=namespace, home=store.home, min_validations=config.min_validations,
+                  trusted_sources=config.trusted_sources)
             if model_dir is not None:  # second backend: LoRA adapters over the user's causal LM
                 from agentcl.consolidation.llm_job import consolidate_llm
                 from memory_store.embedding import resolve_device
@@ -88,13 +93,25 @@ def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
                 None, "--model-dir", help="A local causal LM (transformers directory): distil into LoRA adapters "
                                           "over it instead of the default adapter model (needs peft)."),
             json_out: bool = JSON) -> None:
-    """Consolidate once: select, train with replay, probe, correct, gate."""
+    """Consolidate once: select, train with replay, probe, correct, gate. A run skipped for a normal reason
+    (another job holds the lock, a rollback's pin holds) exits 0; with --json: {"skipped": true, "reason"}."""
+    from agentcl.consolidation.lock import ConsolidationSkipped
+
     _check_model_dir(model_dir)
-    report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
+    try:
+        report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
+    except ConsolidationSkipped as exc:
+        _skipped(namespace, str(exc), json_out)
+        return
     if json_out:
         print_json(report.to_dict())
     else:
         key_values("consolidation", _summary(report))
+
+
+def _skipped(namespace: str, reason: str, json_out: bool, **extra) -> None:
+    info = {"skipped": True, "reason": reason, "namespace": namespace, **extra}
+    print_json(info) if json_out else typer.echo(f"skipped: {reason}")
 
 
 @consolidate_app.command("schedule")
@@ -105,7 +122,7 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
                  json_out: bool = JSON) -> None:
     """Consolidate now and then every interval, until stopped (Ctrl-C). A run that finds another job
     holding the lock is skipped, not queued."""
-    from agentcl.consolidation import ConsolidationBusy
+    from agentcl.consolidation.lock import ConsolidationSkipped
     from memory_store.timeparse import iso, parse_duration, utcnow
 
     interval = parse_duration(every).total_seconds()
@@ -115,8 +132,8 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
         started = time.monotonic()
         try:
             summary = _summary(_run_once(namespace, device, config))
-        except ConsolidationBusy as exc:
-            summary = {"skipped": str(exc)}
+        except ConsolidationSkipped as exc:  # routine: another job runs, or a rollback's pin holds
+            summary = {"skipped": True, "reason": str(exc), "namespace": namespace}
         summary["at"] = iso(utcnow())
         if json_out:
             print_json(summary)
@@ -132,7 +149,9 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
 def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
     """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
     from agentcl.consolidation.persist import load_learned
+    from agentcl.consolidation.pin import load_pin
     from agentcl.consolidation.state import RunLog, state_dir
+    from agentcl.consolidation.trust import trusted_sources
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
 
@@ -141,6 +160,7 @@ def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
     ckpts = CheckpointStore(home, namespace=namespace)
     state, buffer, _ = load_learned(ckpts, sdir, capacity=None, policy="class_balanced", seed=0)
     log = RunLog.load(sdir)
+    pin = load_pin(sdir)
     info = {
         "namespace": namespace,
         "rounds": state.rounds,
@@ -152,6 +172,9 @@ def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
         "skills": state.skill_best,
         "findings": {k: log.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
         "last_run": log.history[-1] if log.history else None,
+        # A rollback keeps its checkpoint active until new validated material arrives or `consolidate unpin`.
+        "pinned": {k: pin[k] for k in ("checkpoint", "since")} if pin else None,
+        "trusted_sources": list(trusted_sources(home)),
     }
     print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
 
@@ -174,15 +197,56 @@ def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
 @consolidate_app.command("rollback")
 def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS,
                  json_out: bool = JSON) -> None:
-    """Re-activate an earlier checkpoint (the agent's prior becomes that model again)."""
+    """Re-activate an earlier checkpoint (the agent's prior becomes that model again). It stays pinned:
+    later runs skip until there is new validated material, or until `consolidate unpin`."""
+    from agentcl.consolidation.pin import material_digest, save_pin
+    from agentcl.consolidation.state import state_dir
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
 
+    config = _config("replay", None, None)
+    with open_store() as store:
+        registry = _open_registry()
+        try:  # the material the pin is measured against, read before anything changes
+            digest = material_digest(store, registry, namespace=namespace, min_validations=config.min_validations,
+                                     trusted_sources=config.trusted_sources)
+        finally:
+            registry.close()
     ckpts = CheckpointStore(agentcl_home(STATE.home), namespace=namespace)
     previous = ckpts.active_id()
     ckpts.activate(checkpoint_id)
-    info = {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous}
+    pin = save_pin(state_dir(STATE.home, namespace), checkpoint=checkpoint_id, digest=digest)
+    info = {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous,
+            "pinned": {k: pin[k] for k in ("checkpoint", "since")}}
     print_json(info) if json_out else key_values("rollback", info)
+
+
+@consolidate_app.command("unpin")
+def unpin_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+    """Let scheduled runs go on after a rollback, without waiting for new validated material."""
+    from agentcl.consolidation.pin import clear_pin
+    from agentcl.consolidation.state import state_dir
+
+    pin = clear_pin(state_dir(STATE.home, namespace))
+    info = {"namespace": namespace, "unpinned": pin is not None, "checkpoint": pin.get("checkpoint") if pin else None}
+    print_json(info) if json_out else typer.echo(f"unpinned checkpoint {info['checkpoint']} of {namespace}" if pin
+                                                 else f"nothing was pinned in {namespace}")
+
+
+@consolidate_app.command("trust")
+def trust_cmd(sources: list[str] | None = typer.Argument(None, help="Sources to trust (replaces the list)."),
+              reset: bool = typer.Option(False, "--reset", help="Back to the defaults (user, trusted)."),
+              json_out: bool = JSON) -> None:
+    """Show or set the fact sources consolidation trusts without confirmation (kept in
+    AGENTCL_HOME/consolidation.json)."""
+    from agentcl.consolidation.trust import set_trusted_sources, trusted_sources
+    from memory_store.errors import InvalidInputError
+
+    if reset and sources:
+        raise InvalidInputError("give sources or --reset, not both")
+    now = set_trusted_sources(STATE.home, None) if reset else \
+        set_trusted_sources(STATE.home, sources) if sources else trusted_sources(STATE.home)
+    print_json({"trusted_sources": list(now)}) if json_out else typer.echo("trusted sources: " + ", ".join(now))
 
 
 def register(app: typer.Typer) -> None:

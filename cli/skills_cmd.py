@@ -31,10 +31,17 @@ SUMMARY_COLUMNS = ["name", "v", "kind", "enabled", "status", "deprecated", "para
 
 
 @skills_app.command("list")
-def list_cmd(json_out: bool = JSON) -> None:
-    """All registered skills (current version)."""
+def list_cmd(removed: bool = typer.Option(False, "--removed", help="List removed built-in and plug-in skills "
+                                                                   "instead (`skills restore` brings one back)."),
+             json_out: bool = JSON) -> None:
+    """All registered skills (current version), disabled ones included (enabled: no)."""
     with _open() as reg:
         infos = reg.list()
+        gone = reg.removed() if removed else []
+    if removed:
+        print_json(gone) if json_out else table(f"{len(gone)} removed skills", ["name", "origin", "removed_at"],
+                                                [(r["name"], r["origin"], r["removed_at"]) for r in gone])
+        return
     if json_out:
         print_json([s.summary() for s in infos])
     else:
@@ -75,10 +82,29 @@ def add_cmd(path: str, json_out: bool = JSON) -> None:
 
 @skills_app.command("remove")
 def remove_cmd(name: str, json_out: bool = JSON) -> None:
-    """Delete a skill with its versions, stats, examples and notes."""
+    """Delete a skill with its versions, stats, examples and notes. A built-in or plug-in skill stays
+    removed (it is not discovered again) until `skills restore`."""
+    from skills.repo import is_discovered
+
     with _open() as reg:
-        reg.remove(name)
-    print_json({"removed": name}) if json_out else typer.echo(f"removed {name}")
+        info = reg.remove(name)
+    sticky = is_discovered(info.origin)
+    if json_out:
+        print_json({"removed": name, "origin": info.origin, "restorable": sticky})
+    else:
+        typer.echo(f"removed {name}" + (f" ({info.origin}; it stays removed: `agentcl skills restore {name}` "
+                                        f"brings it back)" if sticky else ""))
+
+
+@skills_app.command("restore")
+def restore_cmd(name: str, json_out: bool = JSON) -> None:
+    """Bring back a removed built-in or plug-in skill."""
+    with _open() as reg:
+        info = reg.restore(name)
+    if json_out:
+        print_json(info.summary())
+    else:
+        table(f"restored {name}", SUMMARY_COLUMNS, _summary_rows([info]))
 
 
 def _state_change(name: str, json_out: bool, action: str, **kwargs) -> None:
@@ -131,9 +157,12 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
              timeout: float | None = typer.Option(None, "--timeout", help="Seconds before the call is abandoned."),
              namespace: str = NS, json_out: bool = JSON) -> None:
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
-    the schema: exit 2, nothing recorded. A call that runs and fails: exit 1."""
+    the schema: exit 2, nothing recorded. A call that runs and fails (an exception, a timeout, a skill
+    that ends its own process): one line on stderr, exit 1."""
+    from skills.nesting import check_text
     from skills.validate import validate_args
 
+    check_text(args, "--args")
     try:
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:
@@ -157,9 +186,11 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
     elif outcome.ok:
         key_values(f"{name} v{outcome.version} ok ({outcome.latency_ms:.1f} ms)"
                    + (" - verified and admitted" if admitted else ""), {"result": outcome.result})
-    else:
-        key_values(f"{name} v{outcome.version} failed", outcome.error.to_dict())
     if not outcome.ok:
+        # One line whatever ended the call (an exception, a timeout, a skill that ended its own process).
+        err = outcome.error
+        typer.echo(f"error: {name} v{outcome.version} failed ({err.kind}): {err.message}"
+                   + (f" [{'; '.join(err.notes)}]" if err.notes else ""), err=True)
         sys.exit(1)
 
 

@@ -10,8 +10,8 @@ from . import repo
 from .composing import record_in_traces
 from .composite import render
 from .http import HttpExecutor
-from .loader import load_path
 from .models import SkillInfo
+from .remote import RemoteExecutor, runs_in_worker
 from .runner import run_with_deadline
 from .spec import CallError, CallResult
 from .validate import validate_args
@@ -56,11 +56,17 @@ class CallsMixin:
             return self._finish(info, task, args, None, CallError(
                 kind="unavailable", message=f"{name} v{version.version} has no executor in this process "
                                             f"(origin {info.origin})", notes=notes), 0.0)
-        kwargs = dict(args)
-        if wants_context:
-            kwargs["context"] = self.context
-        result, error, latency = run_with_deadline(executor, kwargs, timeout_s=timeout_s or self.timeout_s,
-                                                   max_result_chars=self.max_result_chars)
+        if isinstance(executor, RemoteExecutor):
+            result, error, latency = executor.run(dict(args), fingerprint=version.fingerprint,
+                                                  timeout_s=timeout_s or self.timeout_s,
+                                                  max_result_chars=self.max_result_chars,
+                                                  context=self._context_spec())
+        else:
+            kwargs = dict(args)
+            if wants_context:
+                kwargs["context"] = self.context
+            result, error, latency = run_with_deadline(executor, kwargs, timeout_s=timeout_s or self.timeout_s,
+                                                       max_result_chars=self.max_result_chars)
         if error is not None:
             error.notes = notes
         return self._finish(info, task, args, result, error, latency)
@@ -88,9 +94,18 @@ class CallsMixin:
                 renames[before] = after
         return renames
 
+    def _context_spec(self) -> dict:
+        """What a worker needs to build this registry's SkillContext (it opens the memory store itself)."""
+        ws = self.context.workspace
+        return {"namespace": self.context.namespace, "workspace": str(ws) if ws else None, "url": self.url,
+                "home": str(self.home) if getattr(self, "home", None) else None}
+
     def _executor(self, info: SkillInfo):
-        """(callable, wants_context) for the current version, or (None, False)."""
+        """(callable, wants_context) for the current version, or (None, False). Skill code from files and
+        plug-ins runs in a worker process that loads it by its origin (skills/remote.py)."""
         current = info.current
+        if runs_in_worker(info.origin, current.kind):
+            return RemoteExecutor(info.origin, info.name), False
         live = self._live.get(info.name)
         if live is not None and live.fingerprint() == current.fingerprint:
             return live.executor, live.wants_context
@@ -99,16 +114,6 @@ class CallsMixin:
         if current.kind == "composite":
             steps = (current.definition or {}).get("steps", [])
             return (lambda **inputs: self._run_composite(steps, inputs)), False
-        if info.origin.startswith("file:") and live is None:
-            # Skills added from a file are re-imported on first use in a new process.
-            try:
-                self._register_found([f for f in load_path(info.origin[5:]) if f.skill.name == info.name])
-            except Exception:
-                return None, False
-            refreshed = self.find(info.name)
-            live = self._live.get(info.name)
-            if refreshed and live and live.fingerprint() == refreshed.current.fingerprint:
-                return live.executor, live.wants_context
         return None, False
 
     def _run_composite(self, steps: list[dict], inputs: dict) -> Any:

@@ -1,5 +1,6 @@
 """Finding skills: a Python file or a JSON spec file, a directory of them, and installed plug-ins
-(the entry-point group `agentcl.skills`). Loading fails as a whole with one line, before any write."""
+(the entry-point group `agentcl.skills`). Loading fails as a whole with one line, before any write.
+Python files are imported in a worker process under a deadline (skills/remote.py), never here."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +17,8 @@ from memory_store.errors import InvalidInputError, UserError
 
 from .decorator import as_skill
 from .http import HttpExecutor
+from .nesting import check_text
+from .remote import load_python_file_in_worker
 from .spec import Skill, skill_from_spec
 
 log = logging.getLogger("skills")
@@ -39,6 +42,7 @@ def _collect(obj: Any) -> list[Skill]:
 
 
 def load_python_file(path: Path) -> list[Skill]:
+    """Import a skill file in this process (the worker's side of load_python_file_in_worker)."""
     name = "agentcl_skillfile_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -81,8 +85,13 @@ def skills_from_json(data: Any, where: str) -> list[Skill]:
 
 def load_json_file(path: Path) -> list[Skill]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
+    check_text(text, str(path))  # before parsing: deep nesting ends the parser in RecursionError
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
     return skills_from_json(data, str(path))
 
@@ -98,7 +107,7 @@ def load_path(path: str | Path) -> list[Found]:
     found: list[Found] = []
     for file in files:
         if file.suffix == ".py":
-            skills = load_python_file(file)
+            skills = load_python_file_in_worker(file)
         elif file.suffix == ".json":
             skills = load_json_file(file)
         else:

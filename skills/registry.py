@@ -27,6 +27,7 @@ from .context import SkillContext
 from .decorator import as_skill
 from .http import HttpExecutor
 from .learning import LearningMixin
+from .lifecycle import LifecycleMixin
 from .loader import Found, entry_point_skills, load_path
 from .models import SkillInfo
 from .runner import DEFAULT_MAX_RESULT_CHARS, DEFAULT_TIMEOUT_S
@@ -45,7 +46,7 @@ class RegisterResult:
         return {"name": self.name, "version": self.version, "action": self.action, "diff": self.diff}
 
 
-class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
+class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin, LifecycleMixin):
     def __init__(self, engine: Engine, *, url: str | None, embedder=None, context: SkillContext | None = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
                  device: str | None = "auto"):
@@ -59,6 +60,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         self._live: dict[str, Skill] = {}
         self._index = None
         self._is_view = False
+        self.home: Path | None = None
 
     def for_namespace(self, namespace: str) -> SkillRegistry:
         """The same registry (database, skills, executors) seen from another namespace: usage examples, the
@@ -94,6 +96,7 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         context = SkillContext(namespace=namespace, workspace=Path(workspace) if workspace else home_path / "workspace",
                                memory_opener=(lambda: memory) if memory is not None else open_memory)
         registry = cls(engine, url=resolved, embedder=embedder, context=context, **options)
+        registry.home = home_path  # a worker running a file skill that wants context opens the store here
         registry._discover(builtins=builtins, entry_points=entry_points)
         return registry
 
@@ -111,19 +114,31 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         registry._discover(builtins=builtins, entry_points=entry_points)
         return registry
 
-    def _discover(self, *, builtins: bool, entry_points: bool) -> None:
+    def _discover(self, *, builtins: bool, entry_points: bool) -> list[str]:
+        """Register built-ins and plug-ins, except those removed (tombstoned); the names registered."""
+        self._discovery = (builtins, entry_points)
+        with self.engine.connect() as conn:
+            removed = {(r["name"], r["origin"]) for r in repo.tombstones(conn)}
+        names: list[str] = []
         if builtins:
             from .builtins import builtin_skills
 
-            self.register_many(builtin_skills(), origin="builtin")
+            kept = [s for s in builtin_skills() if (s.name, "builtin") not in removed]
+            self.register_many(kept, origin="builtin")
+            names += [s.name for s in kept]
         if entry_points:
             for found in entry_point_skills():
+                if (found.skill.name, found.origin) in removed:
+                    continue
                 try:
                     self.register_many([found.skill], origin=found.origin)
                 except UserError as exc:  # a plug-in clashing with a known name must not stop the agent
                     import logging
 
                     logging.getLogger("skills").warning("skill plug-in %s skipped: %s", found.origin, exc)
+                    continue
+                names.append(found.skill.name)
+        return names
 
     def close(self) -> None:
         if not self._is_view:
@@ -244,55 +259,10 @@ class SkillRegistry(CallsMixin, LearningMixin, CompositeMixin):
         close = difflib.get_close_matches(name, [s.name for s in self.list()], n=3, cutoff=0.6)
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def remove(self, name: str) -> None:
-        """Delete a skill; refused while another skill points to it (as replacement or composite step)."""
-        info = self.get(name)
-        users = self._dependents(name)
-        if users:
-            raise InvalidInputError(f"cannot remove {name}: {'; '.join(users)} (change or remove those first)")
-        with repo.transaction(self.engine) as conn:
-            repo.delete_skill(conn, info.id)
-        self._live.pop(name, None)
-
-    def _dependents(self, name: str) -> list[str]:
-        out = []
-        for other in self.list():
-            if other.name == name:
-                continue
-            if other.replacement == name:
-                out.append(f"{other.name} is deprecated in favour of it")
-            if other.kind == "composite" and any(step.get("skill") == name for step in
-                                                 (other.current.definition or {}).get("steps", [])):
-                out.append(f"composite {other.name} calls it")
-        return out
-
-    def enable(self, name: str) -> SkillInfo:
-        return self._set(name, enabled=True)
-
-    def disable(self, name: str) -> SkillInfo:
-        return self._set(name, enabled=False)
-
-    def deprecate(self, name: str, *, replacement: str | None = None) -> SkillInfo:
-        if replacement is not None:
-            if replacement == name:
-                raise InvalidInputError("a skill cannot replace itself")
-            self.get(replacement)
-        return self._set(name, deprecated=True, replacement=replacement)
-
-    def undeprecate(self, name: str) -> SkillInfo:
-        return self._set(name, deprecated=False, replacement=None)
-
-    def _set(self, name: str, **values) -> SkillInfo:
-        info = self.get(name)
-        with repo.transaction(self.engine) as conn:
-            repo.update_skill(conn, info.id, **values)
-        return self.get(name)
-
 
 # Registry operations that only read or write SQL are re-run after a lost PostgreSQL connection while they
 # committed nothing (memory_store.retry). Not `call` and composite replays: they run skills, which may act.
 retry.wrap_public_methods(SkillRegistry, only=(
     "add_example", "add_note", "deprecate", "disable", "enable", "examples", "export_openai", "find", "get", "list",
-    "record_call", "register", "register_many", "register_spec", "remove", "search", "search_many", "stats",
-    "undeprecate", "usage"))
+    "record_call", "register", "register_many", "register_spec", "remove", "removed", "restore", "search", "search_many",
+    "stats", "undeprecate", "usage"))

@@ -172,3 +172,25 @@ def all_example_tasks(conn: Connection, *, namespace: str) -> dict[str, list[str
     for name, task in conn.execute(query):
         out.setdefault(name, []).append(task)
     return out
+
+
+DISCOVERED_ORIGINS = ("builtin", "entrypoint:")
+
+
+def is_discovered(origin: str) -> bool:
+    """Skills found again on every open (built-ins, installed plug-ins): removing one needs a tombstone."""
+    return origin == "builtin" or origin.startswith("entrypoint:")
+
+
+def add_tombstone(conn: Connection, name: str, origin: str) -> None:
+    conn.execute(sa.delete(t.removed).where(t.removed.c.name == name, t.removed.c.origin == origin))
+    conn.execute(sa.insert(t.removed).values(name=name, origin=origin, removed_at=utcnow()))
+
+
+def tombstones(conn: Connection) -> list[dict]:
+    rows = conn.execute(sa.select(t.removed).order_by(t.removed.c.name, t.removed.c.origin)).all()
+    return [{"name": r.name, "origin": r.origin, "removed_at": as_utc(r.removed_at).isoformat()} for r in rows]
+
+
+def drop_tombstones(conn: Connection, name: str) -> int:
+    return conn.execute(sa.delete(t.removed).where(t.removed.c.name == name)).rowcount or 0

@@ -16,6 +16,7 @@ from typing import Any
 from memory_store.errors import InvalidInputError
 
 from .docstrings import parse_docstring
+from .nesting import check_value
 
 _TYPE_ALIASES = {
     "dict": "object", "object": "object", "map": "object",
@@ -132,6 +133,7 @@ def normalize_schema(schema: Any) -> dict:
     """A parameters schema the registry can validate against: an object with properties."""
     if schema is None:
         return {"type": "object", "properties": {}, "required": []}
+    check_value(schema, "parameters")  # _normalize_node recurses
     out = _normalize_node(schema, "parameters")
     if out.get("type") != "object":
         raise InvalidInputError(f"unusable schema: parameters must be an object, got type {out.get('type')!r}")

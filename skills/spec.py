@@ -10,11 +10,14 @@ from typing import Any
 
 from memory_store.errors import InvalidInputError
 
+from .nesting import check_value
 from .schema import normalize_schema, schema_from_function
 
 # Error kinds a call can end in; statistics count failures by these.
 ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found",
-               "mismatch")  # mismatch: a composite's verification returned another result than expected
+               "mismatch", "crashed")
+# mismatch: a composite's verification returned another result than expected;
+# crashed: the skill ended its worker process (os._exit, a segfault) before it returned
 
 
 @dataclass
@@ -103,6 +106,7 @@ def skill_from_spec(spec: dict, executor: Callable[..., Any] | None = None, *, v
     """A skill from an OpenAI-style function spec ({"type": "function", "function": {...}} or the inner dict)."""
     if not isinstance(spec, dict):
         raise InvalidInputError(f"a function spec must be a JSON object, got {type(spec).__name__}")
+    check_value(spec, "function spec")  # the schema walks below recurse
     inner = spec.get("function") if isinstance(spec.get("function"), dict) else spec
     if not isinstance(inner.get("name"), str):
         raise InvalidInputError("a function spec needs a string 'name'")

@@ -71,3 +71,12 @@ notes = sa.Table(
     sa.Column("created_at", TZ, nullable=False),
     sa.Index("ix_skill_notes_version_id", "version_id"),
 )
+
+# A removed built-in or plug-in skill: discovery finds it again on every open and skips it while this
+# row exists (removed with `skills remove`, back with `skills restore`).
+removed = sa.Table(
+    "skill_removed", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("origin", sa.String(1000), primary_key=True),
+    sa.Column("removed_at", TZ, nullable=False),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from .nesting import MAX_DEPTH, value_depth
 from .spec import CallError
 
 _CHECKS = {
@@ -64,6 +65,9 @@ def validate_args(schema: dict, args: Any, *, renames: dict[str, str] | None = N
     expected = list(props)
     if not isinstance(args, dict):
         return CallError(kind="invalid_args", message=f"arguments must be a JSON object, got {json_type(args)}",
+                         expected=expected)
+    if value_depth(args) > MAX_DEPTH:  # checking (and recording) them would recurse past Python's limit
+        return CallError(kind="invalid_args", message=f"arguments nested more than {MAX_DEPTH} levels deep",
                          expected=expected)
     required = schema.get("required", [])
     unknown = [k for k in args if k not in props]

@@ -254,14 +254,25 @@ class Agent(Exploration, Revision):
             self.consolidate()
 
     def consolidate(self) -> dict:
-        from agentcl.consolidation import consolidate
+        from agentcl.consolidation import ConsolidationConfig, consolidate
+        from agentcl.consolidation.lock import ConsolidationSkipped
+        from agentcl.consolidation.pin import guard
+        from agentcl.consolidation.trust import trusted_sources
         from agentcl.model import load_promoted
 
-        config = None if self.config.consolidation_replay else {"strategy": "naive"}
-        # With a registry, every successful call is already there as a usage example (under its registry
-        # name); the agent's own list is for registry-less runs, so no usage is learned twice.
-        report = consolidate(self.store, self.registry, namespace=self.config.namespace, device=self.config.device,
-                             config=config, usages=self.usages if self.registry is None else [])
+        config = ConsolidationConfig(strategy="replay" if self.config.consolidation_replay else "naive",
+                                     trusted_sources=trusted_sources(self.store.home))
+        try:  # the same checks as `agentcl consolidate run`: a rollback's pin, another job's lock
+            guard(self.store, self.registry, namespace=self.config.namespace, home=self.store.home,
+                  min_validations=config.min_validations, trusted_sources=config.trusted_sources)
+            # With a registry, every successful call is already there as a usage example (under its registry
+            # name); the agent's own list is for registry-less runs, so no usage is learned twice.
+            report = consolidate(self.store, self.registry, namespace=self.config.namespace,
+                                 device=self.config.device, config=config,
+                                 usages=self.usages if self.registry is None else [])
+        except ConsolidationSkipped as exc:
+            self._event("consolidate", {"skipped": True, "reason": str(exc)})
+            return {"skipped": True, "reason": str(exc)}
         data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
         self.consolidation_reports.append(data)
         self.counters["consolidations"] += 1

@@ -76,10 +76,11 @@ def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: in
         raise UserError("--consolidate-every must be 0 (never) or a positive number of steps")
     check_device(device)
     pol = make_policy(policy, model=model)
-    kwargs: dict[str, Any] = {"seed": seed}
+    kwargs: dict[str, Any] = {}
     if scenario:
         kwargs["scenario"] = scenario
-    world = load_environment(env, **kwargs)
+    # The seed is offered, not imposed: an environment whose constructor takes none is seeded by reset().
+    world = load_environment(env, optional={"seed": seed}, **kwargs)
     check = getattr(pol, "check", None)
     if callable(check):  # e.g. the openai policy: is the endpoint there at all?
         check()

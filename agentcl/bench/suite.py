@@ -103,6 +103,12 @@ def _load(o: BenchOptions) -> dict:
                           seconds=seconds, url=o.extra.get("url"))
 
 
+def _skills(o: BenchOptions) -> dict:
+    from agentcl.bench.skill_calls import run_skill_calls_bench
+
+    return run_skill_calls_bench(calls=50 if o.quick else 300)
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -112,6 +118,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("consolidation", "Consolidation at scale", _consolidation),
     Benchmark("peers", "Side by side with mem0", _peers, needs_data=("locomo/locomo_dev.json",)),
     Benchmark("load", "Concurrent load and integrity", _load),
+    Benchmark("skills", "Skill calls in a worker process vs in a thread", _skills),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 class ConsolidationConfig:
     strategy: str = "replay"                 # naive | replay | ewc | lwf | combinations like replay+lwf
     min_validations: int = 1                 # a fact is "validated" with this many confirmations...
-    trusted_sources: tuple[str, ...] = ("user",)  # ...or when it comes from one of these sources
+    trusted_sources: tuple[str, ...] = ("user", "trusted")  # ...or from one of these (trust.py: per home)
     phrasings: int = 3                       # encoded question phrasings per fact
     use_stored_vectors: bool = True          # also train on the store's fact vector (no re-encoding)
     replay_size: int = 2000

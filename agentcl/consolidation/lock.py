@@ -18,8 +18,17 @@ from pathlib import Path
 from memory_store.errors import UserError
 
 
-class ConsolidationBusy(UserError):
+class ConsolidationSkipped(UserError):
+    """A run that did not happen for a normal reason (a routine outcome under a scheduler, not a failure):
+    the CLI exits 0 and, with --json, prints {"skipped": true, "reason": ...}."""
+
+
+class ConsolidationBusy(ConsolidationSkipped):
     """Another consolidation job holds the lock for this store and namespace."""
+
+
+class ConsolidationPinned(ConsolidationSkipped):
+    """A rollback pinned the active checkpoint, and there is no new validated material since (pin.py)."""
 
 
 def advisory_key(schema: str, namespace: str) -> int:

@@ -36,9 +36,26 @@ def environment_class(name: str) -> Any:
         raise UserError(f"environment {name!r} ({ep.value}) cannot be loaded: {exc}") from exc
 
 
-def load_environment(name: str, **kwargs: Any) -> Any:
-    """Build the environment registered as `name` with keyword options (e.g. scenario=PATH for drift)."""
+def accepted_options(factory: Any, optional: dict[str, Any]) -> dict[str, Any]:
+    """The options of `optional` that `factory` takes by keyword (all of them with **kwargs, or when its
+    signature cannot be read)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return dict(optional)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return dict(optional)
+    names = {p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                   inspect.Parameter.KEYWORD_ONLY)}
+    return {k: v for k, v in optional.items() if k in names}
+
+
+def load_environment(name: str, *, optional: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Build the environment registered as `name` with keyword options (e.g. scenario=PATH for drift).
+    `optional` options (the runner's seed) are passed only to an environment whose constructor takes them:
+    one that does not is still seeded through reset(seed=...)."""
     factory = environment_class(name)
+    kwargs = {**accepted_options(factory, optional or {}), **kwargs}
     try:
         inspect.signature(factory).bind(**kwargs)
     except TypeError as exc:

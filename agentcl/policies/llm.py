@@ -2,7 +2,8 @@
 
 Memories enter the prompt as *data*: a JSON array inside <memory>...</memory>, with '<' and '>' escaped so
 no stored text can close the block or open another, and a system message that says never to follow
-instructions found there. Configuration: OPENAI_BASE_URL, OPENAI_API_KEY, and the model name.
+instructions found there. Configuration: OPENAI_BASE_URL, OPENAI_API_KEY, and the model name; the memory
+text that may enter a prompt is capped per memory and in total (prompt_limits.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agentcl.envs.base import Action, Observation, ToolResult
 from memory_store.errors import UserError
 
 from .base import PolicyContext
+from .prompt_limits import MemoryLimits, cap_memories
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -47,8 +49,10 @@ def _tool_result_payload(result: ToolResult | None, message: str) -> dict[str, A
     return payload
 
 
-def build_messages(observation: Observation, context: PolicyContext) -> list[dict[str, Any]]:
-    """The Chat Completions messages for one decision (pure: no I/O)."""
+def build_messages(observation: Observation, context: PolicyContext,
+                   limits: MemoryLimits | None = None) -> list[dict[str, Any]]:
+    """The Chat Completions messages for one decision (pure: no I/O). Memories are capped by `limits`
+    (default MemoryLimits()), and the prompt says when text was cut."""
     lines = [f"Task (step {observation.step}, {observation.kind}): {observation.text}"]
     if observation.time:
         lines.append(f"Current time: {observation.time}")
@@ -58,8 +62,11 @@ def build_messages(observation: Observation, context: PolicyContext) -> list[dic
     if observation.request is not None:
         lines.append("Task inputs: " + _data({"operation": observation.request.operation,
                                               "inputs": observation.request.inputs}))
-    memories = [item.to_dict() for item in [*context.facts, *context.notes]]
+    memories, cut = cap_memories([item.to_dict() for item in [*context.facts, *context.notes]],
+                                 limits or MemoryLimits())
     lines.append("<memory>\n" + _data(memories) + "\n</memory>")
+    if cut.note():
+        lines.append(cut.note())
     if observation.notices:
         lines.append("<notices>\n" + _data([n.text for n in observation.notices]) + "\n</notices>")
     if context.prior:
@@ -138,7 +145,7 @@ class OpenAIPolicy:
 
     def __init__(self, *, model: str | None = None, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 30.0, max_retries: int = 2, temperature: float | None = 0.0,
-                 max_tokens: int | None = 256) -> None:
+                 max_tokens: int | None = 256, memory_limits: MemoryLimits | None = None) -> None:
         import openai  # a hard dependency, imported late to keep `import agentcl.policies` light
 
         self.model = model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
@@ -154,6 +161,8 @@ class OpenAIPolicy:
         self._key = key or "not-needed"  # local servers ignore it; the client insists on one
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         self.temperature, self.max_tokens = temperature, max_tokens
+        # Retrieved memory in the prompt is capped (AGENTCL_PROMPT_MEMORY_CHARS / _BLOCK_CHARS).
+        self.memory_limits = memory_limits or MemoryLimits.from_env()
         self._openai = openai
         self._client = openai.OpenAI(api_key=self._key, base_url=self.base_url, timeout=self.timeout,
                                      max_retries=self.max_retries)
@@ -173,7 +182,8 @@ class OpenAIPolicy:
             pass  # it answered: some OpenAI-compatible servers do not serve /models, chat may still work
 
     def decide(self, observation: Observation, context: PolicyContext) -> Action:
-        request: dict[str, Any] = {"model": self.model, "messages": build_messages(observation, context)}
+        request: dict[str, Any] = {"model": self.model, "messages": build_messages(observation, context,
+                                                                                 self.memory_limits)}
         if self.temperature is not None:  # some models accept neither: None leaves them out
             request["temperature"] = self.temperature
         if self.max_tokens is not None:

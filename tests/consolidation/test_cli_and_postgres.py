@@ -27,11 +27,18 @@ def test_cli_run_models_status_rollback(tmp_path, home, embedder, monkeypatch):
     models = json.loads(_invoke(base + ["consolidate", "models", "--json"]).stdout)
     assert [m["id"] for m in models] == [1, 2] and models[1]["active"]
     back = json.loads(_invoke(base + ["consolidate", "rollback", "1", "--json"]).stdout)
-    assert back == {"namespace": "default", "active_checkpoint": 1, "previous": 2}
+    assert back["active_checkpoint"] == 1 and back["previous"] == 2 and back["pinned"]["checkpoint"] == 1
     status = json.loads(_invoke(base + ["consolidate", "status", "--json"]).stdout)
     # the state rolled back with the model: one round, alice learned, bob not yet
     assert status["active_checkpoint"] == 1 and status["rounds"] == 1 and status["learned_slots"] == 1
-    assert status["last_run"]["checkpoint"] == 2
+    assert status["last_run"]["checkpoint"] == 2 and status["pinned"]["checkpoint"] == 1
+    # Issue 15, item 21: the next scheduled run no longer re-learns bob and undoes the rollback.
+    sched = _invoke(base + ["consolidate", "schedule", "--every", "1s", "--max-runs", "1", "--json"])
+    skipped = json.loads(sched.stdout)
+    assert sched.exit_code == 0 and skipped["skipped"] is True and "pinned by a rollback" in skipped["reason"]
+    assert json.loads(_invoke(base + ["consolidate", "status", "--json"]).stdout)["active_checkpoint"] == 1
+    unpin = json.loads(_invoke(base + ["consolidate", "unpin", "--json"]).stdout)
+    assert unpin == {"namespace": "default", "unpinned": True, "checkpoint": 1}
     sched = _invoke(base + ["consolidate", "schedule", "--every", "1s", "--max-runs", "1", "--json"])
     third = json.loads(sched.stdout)
     assert third["promoted"] and third["active_checkpoint"] == 3 and third["stale_before"] == 1  # bob learned again

@@ -179,3 +179,46 @@ def test_tool_names_are_made_wire_safe_and_mapped_back():
     assert server.requests[0]["tools"][0]["function"]["name"] == "units_convert_v2"
     assert "temperature" not in server.requests[0] and "max_tokens" not in server.requests[0]
     assert action.tool_call.name == "units.convert v2"
+
+
+def _memory_block(user: str) -> list:
+    return json.loads(user.split("<memory>\n", 1)[1].split("\n</memory>", 1)[0])
+
+
+def test_memory_in_the_prompt_is_capped_per_memory_and_in_total():
+    """Issue 15, item 18: a 99,000-character note went into the request verbatim."""
+    huge = "Acme ceo is Bruno Diaz. " + "x" * 99_000
+    ctx = PolicyContext(facts=[ContextItem("Acme ceo Bruno Diaz", score=0.9)],
+                        notes=[ContextItem(huge, kind="note"), ContextItem("<" * 50_000, kind="note"),
+                               ContextItem("y" * 99_000, kind="note")] + [ContextItem("z" * 3000, kind="note")] * 9)
+    with OpenAICompatServer(lambda body: {"content": "Bruno Diaz"}, api_key=KEY) as server:
+        assert _policy(server).decide(FACT_OBS, ctx) == Action.say("Bruno Diaz")
+    user = server.requests[0]["messages"][1]["content"]
+    block = user.split("<memory>\n", 1)[1].split("\n</memory>", 1)[0]
+    assert len(block) <= 12_000 and len(user) < 13_000  # was over 300,000
+    memories = _memory_block(user)
+    assert memories[0]["text"] == "Acme ceo Bruno Diaz"  # short memories are untouched
+    assert memories[1]["text"].startswith("Acme ceo is Bruno Diaz. xxx")
+    assert memories[1]["text"].endswith(f"[...cut: {len(huge) - 2000} more characters]")
+    left_out = 13 - len(memories)
+    assert left_out > 0
+    assert "Note: memory was cut to fit the prompt: " in user and f"{left_out} left out" in user
+    assert user.count("</memory>") == 1  # the escaped '<' flood cannot close the block either
+
+
+def test_memory_limits_are_configurable_and_nothing_is_said_when_nothing_is_cut(monkeypatch):
+    ctx = PolicyContext(notes=[ContextItem("n" * 500, kind="note")])
+    monkeypatch.setenv("AGENTCL_PROMPT_MEMORY_CHARS", "100")
+    monkeypatch.setenv("AGENTCL_PROMPT_MEMORY_BLOCK_CHARS", "1000")
+    with OpenAICompatServer(lambda body: {"content": "ok"}, api_key=KEY) as server:
+        _policy(server).decide(FACT_OBS, ctx)
+        monkeypatch.delenv("AGENTCL_PROMPT_MEMORY_CHARS")
+        monkeypatch.delenv("AGENTCL_PROMPT_MEMORY_BLOCK_CHARS")
+        _policy(server).decide(FACT_OBS, ctx)
+    cut, whole = (r["messages"][1]["content"] for r in server.requests)
+    assert _memory_block(cut)[0]["text"] == "n" * 100 + " [...cut: 400 more characters]"
+    assert "1 shortened" in cut
+    assert _memory_block(whole)[0]["text"] == "n" * 500 and "memory was cut" not in whole
+    monkeypatch.setenv("AGENTCL_PROMPT_MEMORY_CHARS", "lots")
+    with pytest.raises(UserError, match="AGENTCL_PROMPT_MEMORY_CHARS"):
+        OpenAIPolicy(model="m", base_url="http://127.0.0.1:9", api_key=KEY)

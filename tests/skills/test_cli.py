@@ -62,7 +62,8 @@ def test_add_show_test_stats_lifecycle(cli, tmp_path):
     assert cli("disable", "greet").exit_code == 0
     assert cli("test", "greet", "--args", '{"name": "x"}').exit_code == 1  # the call ran and failed
     assert cli("enable", "greet").exit_code == 0
-    assert json.loads(cli("remove", "greet", "--json").stdout) == {"removed": "greet"}
+    assert json.loads(cli("remove", "greet", "--json").stdout) == {"removed": "greet", "origin": f"file:{path.resolve()}",
+                                                                   "restorable": False}
     assert "greet" not in _names(cli)
 
 
