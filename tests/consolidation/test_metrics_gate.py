@@ -1,7 +1,7 @@
 """Pure rules: CL metrics from an accuracy matrix, and the promotion gate."""
 import pytest
 
-from agentcl.consolidation.gate import gate_decision
+from agentcl.consolidation.gate import GateDecision, gate_decision
 from agentcl.consolidation.metrics import (
     accuracy,
     average_accuracy,
@@ -61,6 +61,45 @@ def test_gate_promotes_only_when_new_learned_and_old_kept():
     assert not stale.promote and "stale" in stale.reason
     first = gate_decision(new_examples=3, new_accuracy=0.8, old_accuracy_before=None, old_accuracy_after=None)
     assert first.promote  # no earlier model: nothing to lose
+
+
+KEPT = dict(new_examples=5, new_accuracy=0.9, old_accuracy_before=0.9, old_accuracy_after=0.9)
+
+
+def test_gate_forgetting_left_after_correction_blocks_promotion():
+    assert gate_decision(**KEPT).promote
+    assert gate_decision(**KEPT, forgotten_remaining=1) == \
+        GateDecision(False, "1 skill(s) still forgotten after the corrective round")
+    assert gate_decision(**KEPT, stale_remaining=1) == \
+        GateDecision(False, "1 stale slot(s) still answered with superseded values")
+    assert gate_decision(**KEPT, forgotten_remaining=0, stale_remaining=0) == \
+        GateDecision(True, "learned the new material; old probes within tolerance")
+
+
+def test_gate_drop_exactly_at_the_tolerance_promotes_and_just_above_blocks():
+    # binary-exact values: 0.75 - 0.5 == 0.25 with no rounding error
+    at = gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.75, old_accuracy_after=0.5,
+                       tolerance=0.25)
+    assert at.promote, at.reason
+    above = gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.75, old_accuracy_after=0.4375,
+                          tolerance=0.25)
+    assert above == GateDecision(False, "old probes dropped 0.312 (0.750 -> 0.438) > tolerance 0.250")
+    # an old-probe accuracy on one side only: nothing to compare, no drop
+    assert gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.9, old_accuracy_after=None).promote
+    assert gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=0.1).promote
+
+
+def test_gate_learning_and_new_material_thresholds():
+    nothing = gate_decision(new_examples=0, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=None)
+    assert not nothing.promote and nothing.reason.startswith("nothing new to learn")
+    assert gate_decision(new_examples=1, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=None).promote
+    assert gate_decision(new_examples=1, new_accuracy=None, old_accuracy_before=None, old_accuracy_after=None) == \
+        GateDecision(False, "new material not learned: probe accuracy n/a < 0.80")
+    assert gate_decision(new_examples=1, new_accuracy=0.5, old_accuracy_before=None, old_accuracy_after=None,
+                         learn_threshold=0.75) == \
+        GateDecision(False, "new material not learned: probe accuracy 0.500 < 0.75")
+    assert gate_decision(new_examples=1, new_accuracy=0.75, old_accuracy_before=None, old_accuracy_after=None,
+                         learn_threshold=0.75).promote
 
 
 def test_budgets_for_a_large_backlog():
