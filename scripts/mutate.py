@@ -38,7 +38,7 @@ TARGETS: dict[str, list[str]] = {
     "agentcl/consolidation/metrics.py": ["tests/consolidation/test_metrics_gate.py"],
     "agentcl/consolidation/replay.py": ["tests/consolidation/test_replay.py"],
 }
-PRELOAD = ("numpy", "torch", "safetensors.numpy", "sqlalchemy", "pytest", "typer", "hypothesis")
+PRELOAD = ("numpy", "torch", "safetensors.numpy", "sqlalchemy", "alembic", "faiss", "pytest", "typer", "hypothesis")
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
                 ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
@@ -260,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             __import__(name)
         except ImportError:
             pass
+    if "torch" in sys.modules:  # forked children on a shared CPU: one intra-op thread each
+        sys.modules["torch"].set_num_threads(1)
     results: list[Mutant] = []
     with tempfile.TemporaryDirectory(prefix="agentcl-mutate-") as tmp:
         copy_root = Path(tmp)
@@ -272,28 +274,31 @@ def main(argv: list[str] | None = None) -> int:
             if clean != "survived":
                 print(f"{module}: the tests fail without any mutation ({clean}); fix them first", file=sys.stderr)
                 return 2
-            timeout = args.timeout or 5 * clean_s + 10
+            timeout = args.timeout or 10 * clean_s + 30
             for mu in (m for m in all_mutants if m.module == module):
                 target.write_text(mu.source)
                 try:
                     mu.outcome, mu.seconds = _run_tests(copy_root, tests, timeout)
+                    if mu.outcome == "timeout":  # a busy machine, or a mutant that loops: once more, longer
+                        mu.outcome, mu.seconds = _run_tests(copy_root, tests, 3 * timeout)
                 finally:
                     target.write_text(original)
                 results.append(mu)
                 if not args.json and mu.outcome != "killed":
                     print(f"{mu.outcome.upper()}: {mu.module}:{mu.line}: {mu.what}", flush=True)
     killed = sum(1 for m in results if m.outcome in ("killed", "timeout"))
+    timeouts = sum(1 for m in results if m.outcome == "timeout")
     per_module = {m: {"total": sum(1 for r in results if r.module == m),
                       "killed": sum(1 for r in results if r.module == m and r.outcome in ("killed", "timeout"))}
                   for m in modules}
     if args.json:
-        print(json.dumps({"total": len(results), "killed": killed, "modules": per_module,
+        print(json.dumps({"total": len(results), "killed": killed, "timeouts": timeouts, "modules": per_module,
                           "survivors": [{"module": m.module, "line": m.line, "mutation": m.what, "outcome": m.outcome}
                                         for m in results if m.outcome not in ("killed", "timeout")]}, indent=2))
     else:
         for m, c in per_module.items():
             print(f"{m}: {c['killed']}/{c['total']} killed")
-        print(f"total: {killed}/{len(results)} mutants killed")
+        print(f"total: {killed}/{len(results)} mutants killed ({timeouts} of them by a timeout)")
     return 0 if killed == len(results) else 1
 
 

@@ -63,6 +63,28 @@ def test_gate_promotes_only_when_new_learned_and_old_kept():
     assert first.promote  # no earlier model: nothing to lose
 
 
+def test_rows_shorter_than_the_task_count_read_as_not_measured():
+    m = [[0.9], [0.6, 0.8], [0.7]]  # round 2 measured only task 0
+    assert summarize(m) == {"acc": pytest.approx(0.7), "last_acc": None, "bwt": pytest.approx(-0.2), "fwt": None,
+                            "forgetting": pytest.approx(0.2), "forgetting_first_last": pytest.approx(0.2),
+                            "forgetting_max_last": pytest.approx(0.2)}
+    assert summarize([[0.5], [None, 0.5]])["bwt"] is None
+
+
+def test_forward_transfer_baseline_shorter_or_missing():
+    assert forward_transfer(M, baseline=[0.0, 0.1]) == pytest.approx((0.0 + 0.2) / 2)  # beyond it: 0
+    assert forward_transfer(M, baseline=[0.0, None, 0.2]) == pytest.approx(0.0)  # None: that task is skipped
+    assert forward_transfer([[0.3]]) is None
+
+
+def test_summary_uses_max_minus_last_as_forgetting():
+    m = [[0.5, 0.2], [0.9, 0.9, 0.3], [0.4, 0.9, 0.9]]
+    out = summarize(m, baseline=[0.0, 0.1, 0.1])
+    assert out["forgetting"] == out["forgetting_max_last"] == pytest.approx(0.25)
+    assert out["forgetting_first_last"] == pytest.approx(0.05) and out["fwt"] == pytest.approx((0.1 + 0.2) / 2)
+    assert accuracy(["a", "b", "c"], ["a", "b", "c"]) == 1.0 and accuracy(["x"], ["y"]) == 0.0
+
+
 KEPT = dict(new_examples=5, new_accuracy=0.9, old_accuracy_before=0.9, old_accuracy_after=0.9)
 
 
