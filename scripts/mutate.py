@@ -263,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     if "torch" in sys.modules:  # forked children on a shared CPU: one intra-op thread each
         sys.modules["torch"].set_num_threads(1)
     results: list[Mutant] = []
+    # a kill (SIGTERM) unwinds like Ctrl-C, so the temporary copy is removed; the checkout is never written
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="agentcl-mutate-") as tmp:
         copy_root = Path(tmp)
         _copy_repo(copy_root)

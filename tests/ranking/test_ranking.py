@@ -6,7 +6,6 @@ import pytest
 
 from agentcl.bench import locomo_eval as L
 from memory_store import ranking
-from tests.conftest import require_data
 from memory_store.ranking import (
     fuse_scores,
     max_pool,
@@ -17,6 +16,7 @@ from memory_store.ranking import (
     reciprocal_rank_fusion,
     thread_neighbours,
 )
+from tests.conftest import require_data
 
 
 def test_context_text_plain_note_is_unchanged():
