@@ -232,7 +232,7 @@ def _run_tests(copy_root: Path, tests: list[str], timeout: float) -> tuple[str, 
     seconds = time.perf_counter() - start
     if code == 0:
         return "survived", seconds
-    if code == 1:
+    if code in (1, 2):  # 2: the mutant broke the tests' collection (the clean run collected them)
         return "killed", seconds
     return f"error (pytest exit {code})", seconds
 
