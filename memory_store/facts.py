@@ -231,6 +231,9 @@ class FactsMixin:
             "confidence": min(1.0, max(0.0, f.confidence + delta))}, actor)
 
     def retract(self, fact_id: int, *, reason: str | None = None, actor: str | None = None) -> Fact:
+        # checked like any stored text: bytes or NaN used to reach the JSON column (TypeError, or a
+        # DataError from PostgreSQL) instead of one clear error
+        reason = None if reason is None or reason == "" else clean_text(reason, what="retraction reason")
         now = utcnow()
         return self._update_fact(fact_id, "retract", lambda f: {
             "status": "retracted", "retired_at": now, "in_conflict": False,

@@ -76,6 +76,8 @@ def test_near_duplicates_pairs_each_once_at_or_above_the_threshold():
     assert NEAR_DUPLICATE_COSINE == 0.95
     almost = np.array([[1.0, 0.0], [0.96, 0.28]], dtype=np.float32)  # cosine 0.96 >= the default 0.95
     assert [p["cosine"] for p in near_duplicates(ids[:2], almost, texts[:2])] == [0.96]
+    odd = np.array([[1.0, 0.0], [0.96123, (1 - 0.96123 ** 2) ** 0.5]], dtype=np.float32)
+    assert [p["cosine"] for p in near_duplicates(ids[:2], odd, texts[:2])] == [0.9612]  # four decimals
 
 
 def test_near_duplicates_across_the_block_boundary():

@@ -188,7 +188,7 @@ def _row_or_none(store, fact_id):
 
 
 def _retract_reason(old, reason):
-    return reason if reason else old.metadata.get("retract_reason")
+    return reason.replace("\x00", "").strip() if reason else old.metadata.get("retract_reason")
 
 
 # what each update must have done to the row it names (old: the row just before, new: what came back)
