@@ -144,7 +144,8 @@ class FactsMixin:
         # Out of range (a far-future valid_from plus a long TTL) is the user's error; the transaction rolls back.
         expires_at = item.expires_at or (add_duration(valid_from, ttl) if ttl else None)
         slot = and_(F.c.namespace == item.namespace, F.c.subject == item.subject, F.c.predicate == item.predicate)
-        rows = conn.execute(select(F).where(slot, F.c.status == "active")).all()
+        # by id: the decision (and the new row's supersedes_id) must not depend on the backend's row order
+        rows = conn.execute(select(F).where(slot, F.c.status == "active").order_by(F.c.id)).all()
         active, lapsed = [], []
         for row in rows:
             fact = Fact.from_row(row)
@@ -235,6 +236,9 @@ class FactsMixin:
 
     def retract(self, fact_id: int, *, namespace: str = "default", reason: str | None = None,
                 actor: str | None = None) -> Fact:
+        # checked like any stored text: bytes or NaN used to reach the JSON column (TypeError, or a
+        # DataError from PostgreSQL) instead of one clear error
+        reason = None if reason is None or reason == "" else clean_text(reason, what="retraction reason")
         now = utcnow()
         return self._update_fact(fact_id, "retract", lambda f: {
             "status": "retracted", "retired_at": now, "in_conflict": False,

@@ -37,9 +37,13 @@ def require_postgres() -> None:
 
 
 def require_data(*parts: str) -> Path:
+    """The path of a shared data file; skip with the reason when it is absent, fail under CI (like PostgreSQL)."""
     path = DATA_DIR.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data {path} is absent (expected ../shared/data beside the repo)")
+        message = f"shared data {path} is absent (expected ../shared/data beside the repo)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     return path
 
 

@@ -10,7 +10,7 @@ import pytest
 from agentcl.bench import mem0_side, peers, peers_summary
 from agentcl.bench.report import table_rows
 from memory_store.errors import UserError
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, require_data
 
 MEM0 = importlib.util.find_spec("mem0") is not None
 LOCOMO = DATA_DIR / "locomo" / "locomo_dev.json"
@@ -60,8 +60,14 @@ def test_result_contract_and_agentcl_side(result):
             assert entry["search"][label]["agentcl"]["n"] == 5
         assert "permutations" in entry["search"]["protocol"]
     rows = rows_by_metric(result)
-    assert rows["add at 80 memories (memories/s, last 20 adds): agentcl"]["value"] > 0
-    assert rows["search p50 at 80 / query embedding: agentcl"]["value"] > 0
+    assert result["summary"] == peers_summary.summary_rows(result)  # every row is this run's numbers
+    last = result["add_and_search"][-1]
+    assert rows["add at 80 memories (memories/s, last 20 adds): agentcl"]["value"] == last["agentcl_adds_per_s"]
+    search = last["search"]
+    for name in ("query_embed", "agentcl"):
+        assert 0 < search[name]["p50_ms"] <= search[name]["p99_ms"], (name, search[name])
+    assert rows["search p50 at 80 / query embedding: agentcl"]["value"] == \
+        search["agentcl"]["ratio_p50_to_query_embed"] == round(search["agentcl"]["p50_ms"] / search["query_embed"]["p50_ms"], 3)
     # a changed fact: agentcl answers with the current value only and keeps the old one as history
     assert result["conflicts"]["agentcl"] == {"stale_returned": 0.0, "current_returned": 1.0,
                                               "stale_ranked_first": 0.0, "history_kept": 1.0}
@@ -72,7 +78,7 @@ def test_result_contract_and_agentcl_side(result):
 def test_locomo_same_protocol_as_the_locomo_bench(result):
     if not LOCOMO.exists():
         assert "not found" in result["locomo"]["skipped"]
-        pytest.skip(f"shared data {LOCOMO} is absent (expected ../shared/data beside the repo)")
+    require_data("locomo", "locomo_dev.json")  # skips with the reason here, fails under CI
     locomo = result["locomo"]
     assert locomo["conversations"] == [SAMPLE] and locomo["turns"] == 58 and locomo["questions"] == 24
     for key in ("agentcl", "plain_dense_baseline"):
@@ -123,7 +129,7 @@ def test_pure_helpers():
         {"metric": "x: agentcl", "value": 1.0, "target": None, "ok": None}]
 
 
-def test_search_rounds_balance_the_order_and_precomputed_vectors_are_the_embedders():
+def test_search_rounds_balance_the_order_and_precomputed_vectors_are_the_embedders(embedder):
     import numpy as np
 
     seen = []
@@ -135,19 +141,24 @@ def test_search_rounds_balance_the_order_and_precomputed_vectors_are_the_embedde
     assert peers.paired({"agentcl": [0.001, 0.002], "mem0": [0.003, 0.001]}) == {
         "median_mem0_minus_agentcl_ms": 0.5, "agentcl_faster_share": 0.5, "n": 2}
 
-    class Fake:
-        name, dim, device = "fake", 2, "cpu"
-
-        def encode(self, texts, batch_size=64):
-            return np.ones((len(texts), 2), dtype=np.float32)
-
-    pre = peers.PrecomputedEmbedder(Fake(), {"known": np.zeros((1, 2), dtype=np.float32)})
-    assert pre.encode(["known"]).tolist() == [[0.0, 0.0]] and pre.encode(["other"]).tolist() == [[1.0, 1.0]]
+    # the real embedder: a known text answers from the precomputed vector, any other is encoded for real
+    known = np.zeros((1, embedder.dim), dtype=np.float32)
+    pre = peers.PrecomputedEmbedder(embedder, {"known": known})
+    assert (pre.name, pre.dim) == (embedder.name, embedder.dim)
+    np.testing.assert_array_equal(pre.encode(["known"]), known)
+    other = pre.encode(["the launch is in March"])
+    assert other.shape == (1, embedder.dim) and np.linalg.norm(other) > 0.5
+    np.testing.assert_allclose(other, embedder.encode(["the launch is in March"]), atol=1e-6)
+    np.testing.assert_allclose(pre.encode(["known", "the launch is in March"]),  # not all known: all encoded
+                               embedder.encode(["known", "the launch is in March"]), atol=1e-6)
 
 
 def test_bad_input_is_one_clear_error(tmp_path):
     with pytest.raises(UserError, match="sizes must be whole numbers"):
         peers.run_peers_bench(sizes=(0,), data_dir=tmp_path)
-    if LOCOMO.exists():
-        with pytest.raises(UserError, match="unknown LoCoMo conversation"):
-            peers.run_peers_bench(sizes=(40,), data_dir=DATA_DIR, locomo_conversations=["conv-nope"])
+
+
+def test_unknown_locomo_conversation_is_one_clear_error():
+    require_data("locomo", "locomo_dev.json")
+    with pytest.raises(UserError, match="unknown LoCoMo conversation"):
+        peers.run_peers_bench(sizes=(40,), data_dir=DATA_DIR, locomo_conversations=["conv-nope"])

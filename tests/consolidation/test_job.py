@@ -77,6 +77,24 @@ def test_gate_keeps_previous_model_when_old_probes_drop(small_store, home):
     assert ckpts.active_id() == first.checkpoint_id and len(ckpts.ids()) == 2  # the rejected one is kept
 
 
+def test_forgetting_left_after_the_corrective_round_blocks_promotion(small_store, home, usage_sets):
+    first = consolidate(small_store, device="cpu", namespace="tools",
+                        usages=usage_sets["weather"] + usage_sets["currency"])
+    assert first.promoted, first.reason
+    spam = [{"task": f"send an email to {n} about lunch", "skill": "send_email", "args": {"to": n}}
+            for n in ("ann", "bo", "cy", "di", "ed", "flo", "gus", "hal")]
+    # naive fine-tuning, hard, on a third tool; a corrective round that cannot fix anything (0 epochs);
+    # the old-probe tolerance is wide open, so only the forgotten skills can stop it
+    cfg = ConsolidationConfig(strategy="naive", epochs=60, lr=0.05, corrective_epochs=0, tolerance=1.0)
+    report = consolidate(small_store, device="cpu", namespace="tools", config=cfg, usages=spam)
+    d = report.to_dict()
+    assert report.forgotten_detected >= 1 and report.forgotten_corrected == 0, d
+    assert report.forgotten_remaining == report.forgotten_detected and report.stale_remaining == 0, d
+    assert not report.promoted and report.reason == \
+        f"{report.forgotten_remaining} skill(s) still forgotten after the corrective round", d
+    assert CheckpointStore(home, namespace="tools").active_id() == first.checkpoint_id
+
+
 def test_lock_excludes_a_second_job(small_store, home):
     with consolidation_lock(small_store, home=home), pytest.raises(ConsolidationBusy):
         consolidate(small_store, device="cpu")

@@ -1,7 +1,7 @@
 """Pure rules: CL metrics from an accuracy matrix, and the promotion gate."""
 import pytest
 
-from agentcl.consolidation.gate import gate_decision
+from agentcl.consolidation.gate import GateDecision, gate_decision
 from agentcl.consolidation.metrics import (
     accuracy,
     average_accuracy,
@@ -61,6 +61,67 @@ def test_gate_promotes_only_when_new_learned_and_old_kept():
     assert not stale.promote and "stale" in stale.reason
     first = gate_decision(new_examples=3, new_accuracy=0.8, old_accuracy_before=None, old_accuracy_after=None)
     assert first.promote  # no earlier model: nothing to lose
+
+
+def test_rows_shorter_than_the_task_count_read_as_not_measured():
+    m = [[0.9], [0.6, 0.8], [0.7]]  # round 2 measured only task 0
+    assert summarize(m) == {"acc": pytest.approx(0.7), "last_acc": None, "bwt": pytest.approx(-0.2), "fwt": None,
+                            "forgetting": pytest.approx(0.2), "forgetting_first_last": pytest.approx(0.2),
+                            "forgetting_max_last": pytest.approx(0.2)}
+    assert summarize([[0.5], [None, 0.5]])["bwt"] is None
+
+
+def test_forward_transfer_baseline_shorter_or_missing():
+    assert forward_transfer(M, baseline=[0.0, 0.1]) == pytest.approx((0.0 + 0.2) / 2)  # beyond it: 0
+    assert forward_transfer(M, baseline=[0.0, None, 0.2]) == pytest.approx(0.0)  # None: that task is skipped
+    assert forward_transfer([[0.3]]) is None
+
+
+def test_summary_uses_max_minus_last_as_forgetting():
+    m = [[0.5, 0.2], [0.9, 0.9, 0.3], [0.4, 0.9, 0.9]]
+    out = summarize(m, baseline=[0.0, 0.1, 0.1])
+    assert out["forgetting"] == out["forgetting_max_last"] == pytest.approx(0.25)
+    assert out["forgetting_first_last"] == pytest.approx(0.05) and out["fwt"] == pytest.approx((0.1 + 0.2) / 2)
+    assert accuracy(["a", "b", "c"], ["a", "b", "c"]) == 1.0 and accuracy(["x"], ["y"]) == 0.0
+
+
+KEPT = dict(new_examples=5, new_accuracy=0.9, old_accuracy_before=0.9, old_accuracy_after=0.9)
+
+
+def test_gate_forgetting_left_after_correction_blocks_promotion():
+    assert gate_decision(**KEPT).promote
+    assert gate_decision(**KEPT, forgotten_remaining=1) == \
+        GateDecision(False, "1 skill(s) still forgotten after the corrective round")
+    assert gate_decision(**KEPT, stale_remaining=1) == \
+        GateDecision(False, "1 stale slot(s) still answered with superseded values")
+    assert gate_decision(**KEPT, forgotten_remaining=0, stale_remaining=0) == \
+        GateDecision(True, "learned the new material; old probes within tolerance")
+
+
+def test_gate_drop_exactly_at_the_tolerance_promotes_and_just_above_blocks():
+    # binary-exact values: 0.75 - 0.5 == 0.25 with no rounding error
+    at = gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.75, old_accuracy_after=0.5,
+                       tolerance=0.25)
+    assert at.promote, at.reason
+    above = gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.75, old_accuracy_after=0.4375,
+                          tolerance=0.25)
+    assert above == GateDecision(False, "old probes dropped 0.312 (0.750 -> 0.438) > tolerance 0.250")
+    # an old-probe accuracy on one side only: nothing to compare, no drop
+    assert gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=0.9, old_accuracy_after=None).promote
+    assert gate_decision(new_examples=5, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=0.1).promote
+
+
+def test_gate_learning_and_new_material_thresholds():
+    nothing = gate_decision(new_examples=0, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=None)
+    assert not nothing.promote and nothing.reason.startswith("nothing new to learn")
+    assert gate_decision(new_examples=1, new_accuracy=1.0, old_accuracy_before=None, old_accuracy_after=None).promote
+    assert gate_decision(new_examples=1, new_accuracy=None, old_accuracy_before=None, old_accuracy_after=None) == \
+        GateDecision(False, "new material not learned: probe accuracy n/a < 0.80")
+    assert gate_decision(new_examples=1, new_accuracy=0.5, old_accuracy_before=None, old_accuracy_after=None,
+                         learn_threshold=0.75) == \
+        GateDecision(False, "new material not learned: probe accuracy 0.500 < 0.75")
+    assert gate_decision(new_examples=1, new_accuracy=0.75, old_accuracy_before=None, old_accuracy_after=None,
+                         learn_threshold=0.75).promote
 
 
 def test_budgets_for_a_large_backlog():

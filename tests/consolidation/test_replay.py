@@ -60,3 +60,63 @@ def test_persistence_round_trip_and_trim(tmp_path):
 def test_bad_policy():
     with pytest.raises(ValueError):
         ReplayBuffer(policy="fifo")
+
+
+def test_capacity_zero_keeps_nothing_but_counts_and_negative_is_refused():
+    with pytest.raises(ValueError, match="capacity must be >= 0"):
+        ReplayBuffer(capacity=-1)
+    buf = ReplayBuffer(capacity=0)
+    assert _offer(buf, [0, 1, 1]) == 0 and len(buf) == 0
+    assert buf.seen == 3 and buf.class_seen == {0: 1, 1: 2}
+    empty = ReplayBuffer(capacity=5)
+    assert empty.vectors.shape == (0, 0) and empty.arrays()[1] == [] and empty.class_counts() == {}
+
+
+def test_add_reports_what_it_stored_and_takes_plain_lists():
+    buf = ReplayBuffer(capacity=3)
+    assert buf.add([[1, 2], [3, 4]], [ReplayItem("a"), ReplayItem("b")]) == 2
+    assert buf.vectors.dtype == np.float32 and buf.vectors.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert buf.add([[5, 6], [7, 8]], [ReplayItem("c"), ReplayItem("d")]) == 2  # one fills, one evicts
+    assert len(buf) == 3 and buf.seen == 4
+
+
+@pytest.mark.parametrize("policy", ["reservoir", "class_balanced"])
+def test_evictions_keep_each_vector_with_its_item(policy):
+    buf = ReplayBuffer(capacity=20, policy=policy, seed=2)
+    labels = [i % 3 for i in range(300)]
+    x = np.array([[lab, i] for i, lab in enumerate(labels)], dtype=np.float32)
+    buf.add(x, [ReplayItem(lab, key=str(i)) for i, lab in enumerate(labels)])
+    vectors, got = buf.arrays()
+    assert len(buf) == 20 and got == [it.label for it in buf.items]
+    assert [[float(it.label), float(it.key)] for it in buf.items] == vectors.tolist()
+    assert max(int(it.key) for it in buf.items) >= 20  # later examples got in: the buffer is not frozen
+
+
+def test_class_balanced_samples_within_the_largest_class():
+    buf = ReplayBuffer(capacity=10, policy="class_balanced", seed=4)
+    x = np.arange(1000, dtype=np.float32).reshape(1000, 1)
+    buf.add(x, [ReplayItem(0, key=str(i)) for i in range(1000)])
+    kept = sorted(int(it.key) for it in buf.items)
+    assert len(kept) == 10 and kept[-1] >= 100, kept  # a sample of the whole stream, not the first ten
+    assert buf.class_counts() == {0: 10} and buf.class_seen == {0: 1000}
+
+
+def test_persistence_keeps_every_field_and_the_sampling_goes_on(tmp_path):
+    buf = ReplayBuffer(capacity=6, policy="reservoir", seed=5)
+    x = np.arange(16, dtype=np.float32).reshape(8, 2)
+    buf.add(x, [ReplayItem(f"l{i % 2}", key=f"k{i}", kind="fact", text=f"t{i}") for i in range(8)])
+    buf.save(tmp_path)
+    back = ReplayBuffer.load(tmp_path)
+    assert (back.capacity, back.policy, back.seed, back.seen) == (6, "reservoir", 5, 8)
+    assert back.class_seen == {"l0": 4, "l1": 4} and back.class_counts() == buf.class_counts()
+    assert [(it.label, it.key, it.kind, it.text) for it in back.items] == \
+        [(it.label, it.key, it.kind, it.text) for it in buf.items]
+    assert ReplayBuffer.load(tmp_path, policy="class_balanced").policy == "class_balanced"
+    trimmed = ReplayBuffer.load(tmp_path, capacity=3)
+    assert trimmed.capacity == 3 and len(trimmed) == 3
+    assert {it.key for it in trimmed.items} <= {it.key for it in buf.items}
+    for it, row in zip(trimmed.items, trimmed.vectors.tolist()):  # trimmed rows stay with their items
+        assert row == x[int(it.key[1:])].tolist()
+    fresh = ReplayBuffer.load(tmp_path / "none", seed=9)
+    assert (fresh.capacity, fresh.policy, fresh.seed, len(fresh)) == (2000, "class_balanced", 9, 0)
+    assert ReplayBuffer.load(tmp_path / "none", capacity=7, policy="reservoir").capacity == 7

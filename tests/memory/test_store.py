@@ -179,3 +179,14 @@ def test_vectors_are_stored_with_rows(store, embedder):
     note = store.add_note("Vectors live in SQL")
     vec = store.vectors("note", [note.id])
     assert vec.shape == (1, embedder.dim) and abs(float((vec ** 2).sum()) - 1.0) < 1e-4
+
+
+def test_retraction_reason_is_checked_like_any_stored_text(store):
+    """bytes or NaN as the reason reached the JSON column: a TypeError, or a DataError on PostgreSQL."""
+    fact = store.add_fact("acme", "ceo", "Alice").fact
+    for bad in (b"bytes", float("nan"), ["a"], " \x00 "):
+        with pytest.raises(InvalidInputError, match="retraction reason"):
+            store.retract(fact.id, reason=bad)
+    assert store.get_fact(fact.id).status == "active"
+    gone = store.retract(fact.id, reason=" left the company\x00 ")
+    assert gone.status == "retracted" and gone.metadata["retract_reason"] == "left the company"

@@ -79,8 +79,16 @@ def test_cli_unreachable_endpoint_is_exit_2_and_writes_nothing(home, capsys, mon
 
 def test_endpoint_without_models_route_is_still_usable():
     """Some OpenAI-compatible servers do not serve GET /models: the pre-flight check lets them through."""
+    from agentcl.envs import Action
+    from agentcl.envs.base import FactQuery, Observation
+    from agentcl.policies import PolicyContext
     from agentcl.policies.llm import OpenAIPolicy
 
-    with OpenAICompatServer() as server:
-        server_models = server.base_url.replace("/v1", "/nothing")
-        OpenAIPolicy(model="m", base_url=server_models, api_key="k").check()  # 404 on /models: reachable
+    with OpenAICompatServer(lambda body: {"content": "Bruno Diaz"}, serve_models=False) as server:
+        policy = OpenAIPolicy(model="m", base_url=server.base_url, api_key="k")
+        assert policy.check() is None  # 404 on /models: reachable, not an error
+        assert server.gets == ["/v1/models"]
+        obs = Observation(step=1, phase="baseline", task_id="fact/acme/ceo", kind="fact",
+                          text="Who is the CEO of Acme?", query=FactQuery("Acme", "ceo"))
+        assert policy.decide(obs, PolicyContext()) == Action.say("Bruno Diaz")  # and chat works
+    assert len(server.requests) == 1 and server.requests[0]["model"] == "m"

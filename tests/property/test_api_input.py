@@ -2,6 +2,7 @@
 correct version or raises a UserError with one short line and leaves every table as it was."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -75,14 +76,27 @@ def test_add_note(store, data):
     assert again.text == f["text"].replace("\x00", "").strip() and again.namespace == f["namespace"].strip()
 
 
-def _read(call) -> None:
+def _read(call):
+    """The call's answer, or None when it raised a UserError (one short line)."""
     try:
-        call()
+        result = call()
     except UserError as exc:
         event("rejected")
         assert "\n" not in str(exc) and len(str(exc)) <= 300, str(exc)[:500]
-    else:
-        event("answered")
+        return None
+    event("answered")
+    return result
+
+
+def assert_seed_still_answers(store) -> None:
+    """The seeded memories are still found: a read or search that answers nothing would fail here."""
+    assert [f.object for f in store.facts(namespace="ns-a")] == ["Bob"]
+    assert [f.object for f in store.history("acme", "ceo", namespace="ns-a")] == ["Alice", "Bob"]
+    assert store.current("acme", "ceo", namespace="ns-a").object == "Bob"
+    assert [n.text for n in store.notes(namespace="ns-a")] == ["the launch is in March"]
+    hits = store.search("when is the launch", namespace="ns-a")
+    assert hits and hits[0].kind == "note" and hits[0].text == "the launch is in March"
+    assert {h.namespace for h in hits} == {"ns-a"}
 
 
 @FAST
@@ -92,13 +106,27 @@ def _read(call) -> None:
 def test_reads_never_write(store, namespace, subject, status, as_of, since, limit):
     seed_once(store)
     before = fingerprint(store)
-    _read(lambda: store.facts(namespace=namespace, subject=subject, status=status, as_of=as_of))
-    _read(lambda: store.history(subject, "ceo", namespace=namespace))
-    _read(lambda: store.current(subject, "ceo", namespace=namespace))
-    _read(lambda: store.notes(namespace=namespace, status=status, limit=limit))
-    _read(lambda: store.log(since=since, limit=limit, namespace=namespace))
+    facts = _read(lambda: store.facts(namespace=namespace, subject=subject, status=status, as_of=as_of))
+    if facts is not None:  # accepted: only that namespace, only that status
+        assert {f.namespace for f in facts} <= {namespace.strip()}
+        if status != "all":
+            assert {f.status for f in facts} <= {status}
+    history = _read(lambda: store.history(subject, "ceo", namespace=namespace))
+    if history:
+        assert {(f.namespace, f.predicate) for f in history} == {(namespace.strip(), "ceo")}
+        assert [f.valid_from for f in history] == sorted(f.valid_from for f in history)
+    current = _read(lambda: store.current(subject, "ceo", namespace=namespace))
+    if current is not None:
+        assert current.status == "active" and current.namespace == namespace.strip()
+    notes = _read(lambda: store.notes(namespace=namespace, status=status, limit=limit))
+    if notes is not None:
+        assert {n.namespace for n in notes} <= {namespace.strip()} and (not limit or len(notes) <= limit)
+    log = _read(lambda: store.log(since=since, limit=limit, namespace=namespace))
+    if log is not None and isinstance(since, int) and not isinstance(since, bool):
+        assert all(r.version > since for r in log)
     _read(lambda: store.audit(namespace))
     assert fingerprint(store) == before
+    assert_seed_still_answers(store)
 
 
 @FAST
@@ -108,8 +136,14 @@ def test_reads_never_write(store, namespace, subject, status, as_of, since, limi
 def test_search_never_writes(store, namespace, query, k, kind, since, until, status):
     seed_once(store)
     before = fingerprint(store)
-    _read(lambda: store.search(query, k=k, namespace=namespace, kind=kind, since=since, until=until, status=status))
+    hits = _read(lambda: store.search(query, k=k, namespace=namespace, kind=kind, since=since, until=until,
+                                      status=status))
+    if hits is not None:  # accepted: at most k hits, all in the namespace and of the kind asked for
+        assert len(hits) <= k and {h.namespace for h in hits} <= {namespace.strip()}
+        if kind in ("fact", "note"):
+            assert {h.kind for h in hits} <= {kind}
     assert fingerprint(store) == before
+    assert_seed_still_answers(store)
 
 
 @FAST
@@ -118,8 +152,11 @@ def test_search_hostile_kind_and_metadata_filter(store, kind, metadata):
     seed_once(store)
     before = fingerprint(store)
     _read(lambda: store.search("launch", kind=kind, namespace="ns-a"))
-    _read(lambda: store.search("launch", metadata=metadata, namespace="ns-a"))
+    hits = _read(lambda: store.search("launch", metadata=metadata, namespace="ns-a"))
+    if hits and metadata:  # a metadata filter only keeps memories whose metadata holds every key/value asked for
+        assert all(all(h.metadata.get(key) == value for key, value in metadata.items()) for h in hits)
     assert fingerprint(store) == before
+    assert_seed_still_answers(store)
 
 
 @FAST
@@ -143,14 +180,55 @@ def test_prune_and_revert(store, older_than, flags, dry_run, namespace, version)
             assert all(v[0] == "retracted" for i, v in now.items() if i not in then)
 
 
+def _row_or_none(store, fact_id):
+    try:
+        return store.get_fact(fact_id)
+    except UserError:
+        return None
+
+
+def _retract_reason(old, reason):
+    return reason.replace("\x00", "").strip() if reason else old.metadata.get("retract_reason")
+
+
+# what each update must have done to the row it names (old: the row just before, new: what came back)
+UPDATE_EFFECTS = {
+    "validate": lambda old, new, delta, reason: (
+        new.validation_count == old.validation_count + 1 and new.last_validated_at is not None),
+    "adjust_confidence": lambda old, new, delta, reason: (
+        new.confidence == pytest.approx(min(1.0, max(0.0, old.confidence + float(delta))))),
+    "retract": lambda old, new, delta, reason: (
+        new.status == "retracted" and not new.in_conflict and new.retired_at is not None
+        and new.metadata.get("retract_reason") == _retract_reason(old, reason)),
+    "expire": lambda old, new, delta, reason: new.status == "expired" and new.retired_at is not None,
+}
+
+
 @FAST
-@given(fact_id=st.one_of(st.integers(-5, 2 ** 70), s.any_text), delta=st.one_of(s.number, s.any_text),
-       reason=st.one_of(st.none(), s.any_text))
-def test_updates_by_id(store, fact_id, delta, reason):
+@given(data=st.data(), delta=st.one_of(s.number, s.any_text), reason=st.one_of(st.none(), s.any_text))
+def test_updates_by_id(store, data, delta, reason):
     seed_once(store)
-    for call in (lambda: store.validate_fact(fact_id), lambda: store.adjust_confidence(fact_id, delta),
-                 lambda: store.retract(fact_id, reason=reason), lambda: store.expire(fact_id),
-                 lambda: store.retract_note(fact_id), lambda: store.get_fact(fact_id)):
+    known = [f.id for f in store.facts(namespace="ns-a", status="all")]
+    fact_id = data.draw(st.one_of(st.sampled_from(known), st.sampled_from(known).map(str), st.integers(-5, 2 ** 70),
+                                  s.any_text), label="fact_id")
+    calls = {"validate": lambda: store.validate_fact(fact_id),
+             "adjust_confidence": lambda: store.adjust_confidence(fact_id, delta),
+             "retract": lambda: store.retract(fact_id, reason=reason), "expire": lambda: store.expire(fact_id)}
+    for op, call in calls.items():
+        old = _row_or_none(store, fact_id)
         res, version = attempt(store, call)
-        if res is not None and call is not None:
-            assert store.current_version() in (version, version + 1)
+        if res is None:
+            continue
+        assert old is not None, f"{op} answered for an id that names no fact: {fact_id!r}"
+        assert res.id == old.id and store.current_version() == version + 1, op
+        assert store.get_fact(old.id).to_dict() == res.to_dict(), op  # what came back is what was stored
+        assert UPDATE_EFFECTS[op](old, res, delta, reason), (op, old.to_dict(), res.to_dict())
+        record = store.log(since=version)[0]
+        assert record.op == op and record.affected == [{"kind": "fact", "id": old.id}]
+    note_ids = [n.id for n in store.notes(namespace="ns-a", status="all")]
+    res, version = attempt(store, lambda: store.retract_note(fact_id))
+    if res is not None:
+        assert res.id in note_ids and res.status == "retracted" and store.current_version() == version + 1
+    res, version = attempt(store, lambda: store.get_fact(fact_id))
+    if res is not None:
+        assert res.id == int(str(fact_id).strip()) and store.current_version() == version

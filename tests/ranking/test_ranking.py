@@ -16,6 +16,7 @@ from memory_store.ranking import (
     reciprocal_rank_fusion,
     thread_neighbours,
 )
+from tests.conftest import require_data
 
 
 def test_context_text_plain_note_is_unchanged():
@@ -131,10 +132,20 @@ def test_rrf():
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
 
 
-def test_defaults_are_sane():
-    assert ranking.CANDIDATES >= 10
-    assert 0 < ranking.KEYWORD_WEIGHT < 2 and 0 <= ranking.NEIGHBOUR_WEIGHT < 1
-    assert ranking.CONTEXT_TURNS >= 0
+def test_default_weights_score_a_candidate_set_as_tuned():
+    # dense 1.0 x cosine + 0.4 x BM25/best + 0.1 if the query names the speaker, then + 0.1 x best neighbour
+    scored = dict(rank_candidates({1: 0.5, 2: 0.6, 3: 0.2}, {1: 10.0, 3: 5.0}, {2: [1], 3: [9]},
+                                  query="what did Ann say", speakers={1: "Ann", 2: "Bo", 3: None}))
+    assert scored[1] == pytest.approx(0.5 + 0.4 + 0.1)
+    assert scored[2] == pytest.approx(0.6 + 0.1 * 1.0)  # its neighbour 1 lends a tenth of its score
+    assert scored[3] == pytest.approx(0.2 + 0.4 * 0.5)  # neighbour 9 is not a candidate: lends nothing
+
+
+def test_search_and_note_indexing_use_the_ranking_defaults():
+    from memory_store import notes, search
+
+    assert search.CANDIDATES == ranking.CANDIDATES == 50  # per retriever, before fusion (tuned, see ranking.py)
+    assert notes.CONTEXT_TURNS == ranking.CONTEXT_TURNS == 1  # what notes index is what the ranking was tuned on
 
 
 # --- the LoCoMo evaluation harness (agentcl.bench.locomo_eval): pure parts ---------------------------
@@ -227,9 +238,8 @@ def test_reciprocal_rank_fusion_of_ids():
 
 
 def test_load_locomo_dev_file():
-    path = Path(__file__).resolve().parents[2] / L.DEFAULT_DATA_PATH
-    if not path.exists():
-        pytest.skip(f"LoCoMo data not present at {path}")
+    path = require_data("locomo", "locomo_dev.json")
+    assert path.resolve() == (Path(__file__).resolve().parents[2] / L.DEFAULT_DATA_PATH).resolve()
     conversations, questions = L.load_locomo(path)
     assert len(conversations) == 4 and sum(len(c.turns) for c in conversations) == 2080
     assert len(questions) == 582 and {q.category for q in questions} == {1, 2, 3, 4}

@@ -17,16 +17,25 @@ def check_contract(result: dict, backend: str) -> None:
     assert result["benchmark"] == "load" and result["seeds"] == [0] and result["machine"]["cpu_cores"]
     rows = {r["metric"]: r for r in result["summary"]}
     assert all(set(r) == {"metric", "value", "target", "ok"} for r in result["summary"])
-    assert all(isinstance(r["value"], (int, float, str)) for r in result["summary"])
+    ratios = {"write p50 / embedding one text alone p50 (same run)": ("write", "embed_one_text_writers"),
+              "search p50 / embedding the query alone p50 (same run)": ("search", "embed_one_query_readers")}
+    assert all(isinstance(r["value"], (int, float, str)) for r in result["summary"] if r["metric"] not in ratios)
+    for metric, (op, embed) in ratios.items():  # None only when no embedding was timed (a short, busy run)
+        value, lat = rows[metric]["value"], result["latency_ms"]
+        assert (value is None) == (lat[embed]["n"] == 0), (metric, value, lat[embed])
+        if value is not None:
+            assert value == pytest.approx(lat[op]["p50_ms"] / lat[embed]["p50_ms"], abs=0.011)
     assert result["config"]["backend"] == backend and not result["errors"], result["errors"]
     assert rows["acknowledged writes lost"]["value"] == 0
     integrity = next(r for r in result["summary"] if r["metric"].startswith("integrity"))
     assert integrity["ok"] is True and integrity["value"] == "ok", result["check"]
-    assert rows["writes/s (acknowledged, all writers)"]["value"] > 0
-    assert rows["reads/s (searches + fact reads, all readers)"]["value"] > 0
-    check = result["check"]
+    check, seconds, latency = result["check"], result["config"]["seconds"], result["latency_ms"]
     assert check["versions"] == check["acknowledged_writes"] > 0  # one version per acknowledged write
-    assert result["latency_ms"]["write"]["n"] > 0 and result["latency_ms"]["read"]["p99_ms"] > 0
+    # the rates are what the workers did in the run's time, not just some positive number
+    assert rows["writes/s (acknowledged, all writers)"]["value"] == round(check["acknowledged_writes"] / seconds, 1)
+    assert latency["read"]["n"] > 0 and 0 < latency["read"]["p50_ms"] <= latency["read"]["p99_ms"]
+    assert rows["reads/s (searches + fact reads, all readers)"]["value"] == round(latency["read"]["n"] / seconds, 1)
+    assert latency["write"]["n"] > 0 and 0 < latency["write"]["p50_ms"] <= latency["write"]["p99_ms"]
 
 
 def test_load_on_sqlite(home):

@@ -104,6 +104,15 @@ def test_database_password_stays_out_of_output_logs_and_exports(pg_url, home, tm
     assert not found, found
 
 
-def test_pg_url_fixture_has_no_password():
-    """The tests above add the password themselves; the shared URL must stay password-free."""
-    assert "@" not in PG_URL or ":" not in PG_URL.split("@")[0].split("//")[-1]
+@pytest.mark.postgres
+def test_init_shows_the_database_url_with_only_the_password_masked(pg_url, home):
+    """What the product prints: the URL a user gave, the password replaced by ***, nothing else changed
+    (so the output still says which server, user, database and schema were used)."""
+    assert "@" not in PG_URL or ":" not in PG_URL.split("@")[0].split("//")[-1]  # the tests add the password
+    with_password = pg_url.replace("postgres@", f"postgres:{PASSWORD}@", 1)
+    res = run_cli(["init", "--json"], db=with_password, home=home)
+    assert res.code == 0, res.err
+    shown = json.loads(res.out)["database"]
+    assert shown == pg_url.replace("postgres@", "postgres:***@", 1), shown
+    res = run_cli(["init", "--json"], db=pg_url, home=home)
+    assert res.code == 0 and json.loads(res.out)["database"] == pg_url  # nothing to hide: shown as given

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -112,13 +113,19 @@ def test_timeout_exception_and_oversize_are_structured(tmp_path, embedder):
     assert time.perf_counter() - start < 5  # the agent was not blocked by the hung skill
     assert not res.ok and res.error.kind == "timeout"
     assert reg.call("boom").error.kind == "exception" and "KeyError" in reg.call("boom").error.message
+    before_big, outside = datetime.now(UTC), time.perf_counter()
     assert reg.call("big", {"n": 10}).ok
     assert reg.call("big", {"n": 5000}).error.kind == "oversize"
+    outside_ms, after_big = (time.perf_counter() - outside) * 1000, datetime.now(UTC)
     stats = {s["name"]: s for s in reg.stats()}
     assert stats["hang"]["failures"] == {"timeout": 1}
+    assert stats["hang"]["mean_latency_ms"] >= 500  # a timeout costs the time waited for it (timeout_s=0.5)
     assert stats["boom"]["failures"] == {"exception": 2}
-    assert stats["big"]["calls"] == 2 and stats["big"]["successes"] == 1
-    assert stats["big"]["last_used_at"] is not None and stats["big"]["mean_latency_ms"] >= 0
+    big = stats["big"]
+    assert big["calls"] == 2 and big["successes"] == 1 and big["success_rate"] == 0.5
+    assert 0 < big["total_latency_ms"] <= outside_ms  # the two calls, timed inside what was timed outside
+    assert big["mean_latency_ms"] == pytest.approx(big["total_latency_ms"] / 2, abs=1e-3)
+    assert before_big <= datetime.fromisoformat(big["last_used_at"]) <= after_big
 
 
 def test_json_spec_tool_without_executor_is_unavailable(registry):

@@ -31,12 +31,15 @@ def _default_responder(body: dict[str, Any]) -> dict[str, Any]:
 
 class OpenAICompatServer:
     def __init__(self, responder: Responder | None = None, *, api_key: str | None = None,
-                 fail_with: Iterable[int] = (), delay: float = 0.0, model: str = "test-model") -> None:
+                 fail_with: Iterable[int] = (), delay: float = 0.0, model: str = "test-model",
+                 serve_models: bool = True) -> None:
         self.responder = responder or _default_responder
         self.api_key = api_key
         self.fail_with = list(fail_with)
         self.delay = delay
         self.model = model
+        self.serve_models = serve_models  # False: GET /v1/models is a 404, as on some compatible servers
+        self.gets: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -54,7 +57,8 @@ class OpenAICompatServer:
                 pass
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/v1/models":
+                server.gets.append(self.path)
+                if self.path.rstrip("/") == "/v1/models" and server.serve_models:
                     self._send(200, {"object": "list", "data": [
                         {"id": server.model, "object": "model", "created": 0, "owned_by": "test"}]})
                 else:
