@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import signal
 import sys
 
 from memory_store.errors import InvalidInputError
@@ -52,8 +53,15 @@ def serve_http(config: ServerConfig, *, host: str, port: int) -> None:
     else:
         log.info("no API keys configured: listening on loopback only (%s), every local caller is trusted", host)
     app = create_app(config, host=host)
+    # uvicorn handles SIGTERM itself (stop accepting, finish in-flight requests, run the shutdown), then
+    # re-raises it to the handler that was there before: ours makes that a normal exit with status 0.
+    signal.signal(signal.SIGTERM, _exit_after_graceful_shutdown)
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, log_level="info",
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, lifespan="on")
+
+
+def _exit_after_graceful_shutdown(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 def serve_stdio(config: ServerConfig, *, namespace: str) -> None:
