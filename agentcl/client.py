@@ -258,6 +258,11 @@ def _compact(body: dict) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _tls_options(url: str) -> dict:
+    """A plain-HTTP server needs no certificate store: loading it costs a CLI command ~0.1 s."""
+    return {"verify": False} if url.startswith("http://") else {}
+
+
 def _unreachable(url: str, exc: Exception) -> ServerError:
     return ServerError(f"cannot reach the agentcl server at {url}: {exc.__class__.__name__}: {exc}")
 
@@ -274,7 +279,8 @@ class Client(_Operations):
         if self._http is None:
             import httpx
 
-            self._http = httpx.Client(base_url=self.url, headers=self._headers(), timeout=self.timeout)
+            self._http = httpx.Client(base_url=self.url, headers=self._headers(), timeout=self.timeout,
+                                      **_tls_options(self.url))
         return self._http
 
     def _do(self, call: Call):
@@ -312,7 +318,8 @@ class AsyncClient(_Operations):
         import httpx
 
         if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self.url, headers=self._headers(), timeout=self.timeout)
+            self._http = httpx.AsyncClient(base_url=self.url, headers=self._headers(), timeout=self.timeout,
+                                           **_tls_options(self.url))
         try:
             response = await self._http.request(call.method, call.path, params=call.query(), json=call.body,
                                                 content=call.content)

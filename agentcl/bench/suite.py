@@ -102,6 +102,14 @@ def _load(o: BenchOptions) -> dict:
                           seconds=seconds, url=o.extra.get("url"))
 
 
+def _serve(o: BenchOptions) -> dict:
+    from agentcl.bench.serve import run_serve_bench
+
+    seconds = o.extra.get("seconds") or (5 if o.quick else 30)
+    return run_serve_bench(clients=o.extra.get("clients") or 8, seconds=seconds, url=o.extra.get("url"),
+                           device=o.device, quick=o.quick)
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -111,6 +119,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("consolidation", "Consolidation at scale", _consolidation),
     Benchmark("peers", "Side by side with mem0", _peers, needs_data=("locomo/locomo_dev.json",)),
     Benchmark("load", "Concurrent load and integrity", _load),
+    Benchmark("serve", "agentcl serve: CLI, REST against in-process, concurrent clients", _serve),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).

@@ -25,8 +25,8 @@ class Served:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
+    from agentcl.bench.server_process import ServerProcess
     from server.keys import KeyFile
-    from server.process import ServerProcess
 
     home = tmp_path_factory.mktemp("served")
     keys = KeyFile.of_home(home)

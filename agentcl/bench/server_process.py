@@ -21,8 +21,9 @@ def free_port() -> int:
 class ServerProcess:
     """`with ServerProcess(home, db=url) as srv:` ... srv.url; srv.stop() sends SIGTERM and waits."""
 
-    def __init__(self, home: str | Path, *, db: str | None = None, env: dict | None = None, port: int | None = None):
-        self.home, self.db = Path(home), db
+    def __init__(self, home: str | Path, *, db: str | None = None, env: dict | None = None, port: int | None = None,
+                 device: str = "cpu"):
+        self.home, self.db, self.device = Path(home), db, device
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.home / "server.log"
@@ -33,11 +34,11 @@ class ServerProcess:
         import httpx
 
         self.home.mkdir(parents=True, exist_ok=True)
-        repo = str(Path(__file__).resolve().parents[1])
+        repo = str(Path(__file__).resolve().parents[2])
         env = os.environ | {"AGENTCL_HOME": str(self.home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                             "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")} | self.extra_env
         env.pop("AGENTCL_SERVER", None)
-        cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port), "--device", "cpu"]
+        cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port), "--device", self.device]
         if self.db:
             cmd += ["--db", self.db]
         self._log = open(self.log_path, "ab")
