@@ -46,7 +46,7 @@ class RemoteStore:
     def __init__(self, url: str):
         from agentcl.client import Client
 
-        self._client = Client(url)
+        self._client = Client(url, light=True)
 
     def __getattr__(self, name: str):
         if name in REMOTE_METHODS:
