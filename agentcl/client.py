@@ -107,7 +107,7 @@ def _raise_for(status: int, text: str) -> None:
 @dataclass
 class _Operations:
     url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or a log
     namespace: str = "default"
     timeout: float = DEFAULT_TIMEOUT_S
     _http: Any = field(default=None, repr=False)
