@@ -32,8 +32,7 @@ def create_app(config: ServerConfig, *, host: str = "127.0.0.1", backend: Backen
             async with mcp.session_manager.run():
                 yield
         finally:
-            async with backend._lock:  # in-flight calls finish first; then the caches are saved
-                backend.close()
+            await backend.drain_and_close()  # in-flight calls finish first; then the caches are saved
 
     app = FastAPI(title="agentcl", version="0.1.0", lifespan=lifespan,
                   description="Versioned memory and skills for agents in other processes. Every resource is "

@@ -57,6 +57,11 @@ class Backend:
             self.store.close()
             log.info("search caches saved; database closed")
 
+    async def drain_and_close(self) -> None:
+        """Wait for the call in progress (if any), then close: no write is cut short."""
+        async with self._lock:
+            self.close()
+
     @property
     def home(self) -> Path:
         return self.store.home

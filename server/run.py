@@ -79,8 +79,7 @@ def serve_stdio(config: ServerConfig, *, namespace: str) -> None:
         try:
             yield {}
         finally:
-            async with backend._lock:
-                backend.close()
+            await backend.drain_and_close()  # in-flight calls finish first; then the caches are saved
 
     setup_logging()
     build_mcp(backend, fixed_namespace(namespace), lifespan=lifespan).run("stdio")
