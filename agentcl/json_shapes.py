@@ -20,3 +20,48 @@ def policy_json(predicate: str, policy) -> dict:
     return {"predicate": predicate, "functional": policy.functional, "rule": policy.rule,
             "ttl_s": policy.ttl.total_seconds() if policy.ttl else None,
             "source_priority": list(policy.source_priority)}
+
+
+def consolidation_status_json(home: str | Path | None, namespace: str) -> dict:
+    """`agentcl consolidate status --json`: rounds, last run, active checkpoint, buffer, latest findings."""
+    from agentcl.consolidation.persist import load_learned
+    from agentcl.consolidation.state import RunLog, state_dir
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    home = agentcl_home(home)
+    sdir = state_dir(home, namespace)
+    ckpts = CheckpointStore(home, namespace=namespace)
+    state, buffer, _ = load_learned(ckpts, sdir, capacity=None, policy="class_balanced", seed=0)
+    log = RunLog.load(sdir)
+    return {
+        "namespace": namespace,
+        "rounds": state.rounds,
+        "last_run_at": log.last_run_at,
+        "active_checkpoint": ckpts.active_id(),
+        "checkpoints": len(ckpts.ids()),
+        "learned_slots": len(state.slots),
+        "buffer_size": len(buffer),
+        "skills": state.skill_best,
+        "findings": {k: log.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
+        "last_run": log.history[-1] if log.history else None,
+    }
+
+
+def consolidation_models_json(home: str | Path | None, namespace: str) -> list[dict]:
+    """`agentcl consolidate models --json`: every checkpoint, newest last."""
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    return [c.to_dict() for c in CheckpointStore(agentcl_home(home), namespace=namespace).list()]
+
+
+def consolidation_rollback_json(home: str | Path | None, namespace: str, checkpoint_id: int) -> dict:
+    """`agentcl consolidate rollback ID --json`: re-activate a checkpoint; says which one was active."""
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    ckpts = CheckpointStore(agentcl_home(home), namespace=namespace)
+    previous = ckpts.active_id()
+    ckpts.activate(checkpoint_id)
+    return {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous}

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
-from server import errors, routes_memory, routes_skills
+from server import errors, routes_consolidation, routes_memory, routes_skills
 from server.backend import Backend, ServerConfig
 from server.keys import KeyFile
 from server.mcp_tools import build_mcp, header_namespace
@@ -43,6 +43,7 @@ def create_app(config: ServerConfig, *, host: str = "127.0.0.1", backend: Backen
     app.include_router(routes_memory.router)
     app.include_router(routes_memory.versions)
     app.include_router(routes_skills.router)
+    app.include_router(routes_consolidation.router)
 
     @app.get("/v1/health", tags=["server"], summary="Liveness, and the database version")
     async def health() -> dict:

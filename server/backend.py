@@ -35,6 +35,9 @@ class Backend:
         self.registry = None
         self._views: OrderedDict[str, Any] = OrderedDict()
         self._lock = anyio.Lock()
+        from server.jobs import Jobs
+
+        self.jobs = Jobs()
 
     # -- lifecycle (called from the app's lifespan) --------------------------------------------
     def open(self) -> None:

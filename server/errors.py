@@ -47,6 +47,12 @@ def install(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFoundError):
         return error_response(404, exc)
 
+    from server.jobs import Busy
+
+    @app.exception_handler(Busy)
+    async def _busy(_: Request, exc: Busy):
+        return error_response(409, exc)
+
     @app.exception_handler(UserError)
     async def _user_error(_: Request, exc: UserError):
         return error_response(400, exc)

@@ -83,3 +83,13 @@ class SkillCallIn(Body):
     args: dict[str, Any] = Field(default_factory=dict)
     task: str | None = Field(None, max_length=10_000)
     timeout: float | None = Field(None, gt=0, le=600)
+
+
+class ConsolidateIn(Body):
+    strategy: str = Field("replay", max_length=100)
+    epochs: int | None = Field(None, ge=1, le=1000)
+    replay_size: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class RollbackIn(Body):
+    checkpoint_id: int = Field(ge=0)
