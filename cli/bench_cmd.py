@@ -135,6 +135,18 @@ def bench_load(writers: int = typer.Option(2, "--writers", min=1, max=16),
              json_out, out)
 
 
+@bench.command("serve")
+def bench_serve(clients: int = typer.Option(8, "--clients", min=1, max=64),
+                seconds: float = typer.Option(30.0, "--seconds", min=1, max=600),
+                url: str | None = typer.Option(None, "--url", help="PostgreSQL URL: also run the load there (a "
+                                                                  "temporary schema, dropped afterwards)."),
+                device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
+    """agentcl serve on loopback: CLI through the server (p50), search/add_note against in-process, N clients
+    for a fixed time with the integrity check (SQLite, and PostgreSQL with --url)."""
+    _run_one("serve", _options(quick=quick, device=device, clients=clients, seconds=seconds, url=url),
+             json_out, out)
+
+
 @bench.command("all")
 def bench_all(out: Path = typer.Option(Path("bench-out"), "--out", help="Directory for the JSON results, "
                                                                         "report.md and plots."),

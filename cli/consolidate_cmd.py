@@ -148,44 +148,18 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
 @consolidate_app.command("status")
 def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
     """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
-    from agentcl.consolidation.persist import load_learned
-    from agentcl.consolidation.pin import load_pin
-    from agentcl.consolidation.state import RunLog, state_dir
-    from agentcl.consolidation.trust import trusted_sources
-    from agentcl.model import CheckpointStore
-    from memory_store.config import agentcl_home
+    from agentcl.json_shapes import consolidation_status_json
 
-    home = agentcl_home(STATE.home)
-    sdir = state_dir(home, namespace)
-    ckpts = CheckpointStore(home, namespace=namespace)
-    state, buffer, _ = load_learned(ckpts, sdir, capacity=None, policy="class_balanced", seed=0)
-    log = RunLog.load(sdir)
-    pin = load_pin(sdir)
-    info = {
-        "namespace": namespace,
-        "rounds": state.rounds,
-        "last_run_at": log.last_run_at,
-        "active_checkpoint": ckpts.active_id(),
-        "checkpoints": len(ckpts.ids()),
-        "learned_slots": len(state.slots),
-        "buffer_size": len(buffer),
-        "skills": state.skill_best,
-        "findings": {k: log.findings.get(k, {}) for k in ("stale", "disagree", "forgotten")},
-        "last_run": log.history[-1] if log.history else None,
-        # A rollback keeps its checkpoint active until new validated material arrives or `consolidate unpin`.
-        "pinned": {k: pin[k] for k in ("checkpoint", "since")} if pin else None,
-        "trusted_sources": list(trusted_sources(home)),
-    }
+    info = consolidation_status_json(STATE.home, namespace)
     print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
 
 
 @consolidate_app.command("models")
 def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
     """Every checkpoint (promoted or rejected), newest last; * marks the active one."""
-    from agentcl.model import CheckpointStore
-    from memory_store.config import agentcl_home
+    from agentcl.json_shapes import consolidation_models_json
 
-    infos = [c.to_dict() for c in CheckpointStore(agentcl_home(STATE.home), namespace=namespace).list()]
+    infos = consolidation_models_json(STATE.home, namespace)
     if json_out:
         print_json(infos)
         return
@@ -199,10 +173,8 @@ def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespa
                  json_out: bool = JSON) -> None:
     """Re-activate an earlier checkpoint (the agent's prior becomes that model again). It stays pinned:
     later runs skip until there is new validated material, or until `consolidate unpin`."""
-    from agentcl.consolidation.pin import material_digest, save_pin
-    from agentcl.consolidation.state import state_dir
-    from agentcl.model import CheckpointStore
-    from memory_store.config import agentcl_home
+    from agentcl.consolidation.pin import material_digest
+    from agentcl.json_shapes import consolidation_rollback_json
 
     config = _config("replay", None, None)
     with open_store() as store:
@@ -212,12 +184,7 @@ def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespa
                                      trusted_sources=config.trusted_sources)
         finally:
             registry.close()
-    ckpts = CheckpointStore(agentcl_home(STATE.home), namespace=namespace)
-    previous = ckpts.active_id()
-    ckpts.activate(checkpoint_id)
-    pin = save_pin(state_dir(STATE.home, namespace), checkpoint=checkpoint_id, digest=digest)
-    info = {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous,
-            "pinned": {k: pin[k] for k in ("checkpoint", "since")}}
+    info = consolidation_rollback_json(STATE.home, namespace, checkpoint_id, digest=digest)
     print_json(info) if json_out else key_values("rollback", info)
 
 

@@ -157,20 +157,22 @@ def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help
                source_priority: list[str] = typer.Option([], "--source", help="Sources, most trusted first."),
                namespace: str = NS, json_out: bool = JSON) -> None:
     """Set how a predicate's conflicts are resolved."""
+    from agentcl.json_shapes import policy_json
+
     with open_store() as store:
         policy = store.set_policy(predicate, namespace=namespace, functional=not multi, ttl=ttl, rule=rule,
                                   source_priority=source_priority)
-    data = {"predicate": predicate, "functional": policy.functional, "rule": policy.rule,
-            "ttl_s": policy.ttl.total_seconds() if policy.ttl else None, "source_priority": list(policy.source_priority)}
+    data = policy_json(predicate, policy)
     print_json(data) if json_out else key_values("policy", data)
 
 
 @memory.command("audit")
 def audit(namespace: str = NS, json_out: bool = JSON) -> None:
     """Conflicts, expired-but-present, near-duplicates, low confidence, facts at risk, model probes."""
+    from agentcl.json_shapes import audit_json
+
     with open_store() as store:
-        report = store.audit(namespace).to_dict()
-    report["probes"] = _probe_findings(namespace)
+        report = audit_json(store, namespace, STATE.home)
     if json_out:
         print_json(report)
         return
@@ -188,14 +190,6 @@ def dict_rows(items: list[dict]) -> tuple[list[str], list[list]]:
     """Columns (every key, in first-seen order) and rows for a list of finding dicts."""
     columns = list(dict.fromkeys(key for item in items for key in item))
     return columns, [[item.get(c) for c in columns] for item in items]
-
-
-def _probe_findings(namespace: str) -> dict:
-    """What the latest consolidation probes found (the model disagreeing with the store, forgetting);
-    empty when consolidation never ran."""
-    from agentcl.consolidation import latest_probe_findings
-
-    return latest_probe_findings(STATE.home, namespace=namespace) or {}
 
 
 @memory.command("prune")

@@ -1,14 +1,33 @@
 """Versioned memory: structured facts in SQL (validity windows, expiry, conflict resolution) and
-free-text notes searched through FAISS + BM25. Usable alone as a library."""
-from .errors import InvalidInputError, NotFoundError, UserError
-from .facts import FactInput, validate_fact_input
-from .models import Fact, Note, SearchResult, VersionRecord, WriteResult
-from .notes import NoteInput, validate_note_input
-from .rules import PredicatePolicy
-from .store import MemoryStore
+free-text notes searched through FAISS + BM25. Usable alone as a library.
 
-__all__ = [
-    "MemoryStore", "Fact", "Note", "SearchResult", "VersionRecord", "WriteResult", "PredicatePolicy",
-    "FactInput", "NoteInput", "validate_fact_input", "validate_note_input",
-    "UserError", "NotFoundError", "InvalidInputError",
-]
+The names below are imported on first use (PEP 562), so `from memory_store.errors import ...` or
+`memory_store.models` does not pull in SQLAlchemy: a CLI talking to a server starts in a fraction of the time."""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "MemoryStore": "store", "Fact": "models", "Note": "models", "SearchResult": "models", "VersionRecord": "models",
+    "WriteResult": "models", "PredicatePolicy": "rules", "FactInput": "facts", "NoteInput": "notes",
+    "validate_fact_input": "facts", "validate_note_input": "notes", "UserError": "errors",
+    "NotFoundError": "errors", "InvalidInputError": "errors",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    try:  # a submodule reached as an attribute (memory_store.db after `import memory_store`)
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise  # the submodule exists but needs something missing
+        raise AttributeError(f"module 'memory_store' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

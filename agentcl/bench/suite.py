@@ -109,6 +109,14 @@ def _skills(o: BenchOptions) -> dict:
     return run_skill_calls_bench(calls=50 if o.quick else 300)
 
 
+def _serve(o: BenchOptions) -> dict:
+    from agentcl.bench.serve import run_serve_bench
+
+    seconds = o.extra.get("seconds") or (5 if o.quick else 30)
+    return run_serve_bench(clients=o.extra.get("clients") or 8, seconds=seconds, url=o.extra.get("url"),
+                           device=o.device, quick=o.quick)
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -119,6 +127,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("peers", "Side by side with mem0", _peers, needs_data=("locomo/locomo_dev.json",)),
     Benchmark("load", "Concurrent load and integrity", _load),
     Benchmark("skills", "Skill calls in a worker process vs in a thread", _skills),
+    Benchmark("serve", "agentcl serve: CLI, REST against in-process, concurrent clients", _serve),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).
