@@ -117,6 +117,10 @@ def test_persistence_keeps_every_field_and_the_sampling_goes_on(tmp_path):
     assert {it.key for it in trimmed.items} <= {it.key for it in buf.items}
     for it, row in zip(trimmed.items, trimmed.vectors.tolist()):  # trimmed rows stay with their items
         assert row == x[int(it.key[1:])].tolist()
+    nested = str(tmp_path / "a" / "b")  # a path given as text, folders created on save
+    buf.save(nested)
+    assert [it.key for it in ReplayBuffer.load(nested).items] == [it.key for it in buf.items]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["replay.json", "replay.safetensors"]
     fresh = ReplayBuffer.load(tmp_path / "none", seed=9)
     assert (fresh.capacity, fresh.policy, fresh.seed, len(fresh)) == (2000, "class_balanced", 9, 0)
     assert ReplayBuffer.load(tmp_path / "none", capacity=7, policy="reservoir").capacity == 7
