@@ -60,6 +60,10 @@ def latest_version(conn) -> int:
     try:
         cursor.execute(LATEST_SQL)
         row = cursor.fetchone()
+    except conn.dialect.loaded_dbapi.Error:
+        # Again through SQLAlchemy, which wraps the error and invalidates a lost connection (a raw
+        # driver error would leave the pool resetting a dead connection, and escape the retries).
+        return int(conn.exec_driver_sql(LATEST_SQL).scalar() or 0)
     finally:
         cursor.close()
     return int(row[0] or 0) if row else 0

@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help=f"default: {', '.join(TARGETS)}")
     parser.add_argument("--list", action="store_true", help="print the mutants without running them")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--lines", default="", help="only mutants on these lines, e.g. 93,156 (one module)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds per mutant (default: 5x the clean run + 10)")
     args = parser.parse_args(argv)
     modules = args.modules or list(TARGETS)
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         if m not in TARGETS:
             parser.error(f"no tests mapped for {m}; known: {', '.join(TARGETS)}")
     all_mutants = [mu for m in modules for mu in mutants(m)]
+    if args.lines:
+        wanted = {int(n) for n in args.lines.split(",")}
+        all_mutants = [mu for mu in all_mutants if mu.line in wanted]
     if args.list:
         for mu in all_mutants:
             print(f"{mu.module}:{mu.line}: {mu.what}")

@@ -1,4 +1,6 @@
 """ReplayBuffer: reservoir and class-balanced policies, removal by slot, persistence."""
+import random
+
 import numpy as np
 import pytest
 
@@ -114,9 +116,26 @@ def test_persistence_keeps_every_field_and_the_sampling_goes_on(tmp_path):
     assert ReplayBuffer.load(tmp_path, policy="class_balanced").policy == "class_balanced"
     trimmed = ReplayBuffer.load(tmp_path, capacity=3)
     assert trimmed.capacity == 3 and len(trimmed) == 3
+    # the random stream goes on from the seed advanced by what was seen, not from the start again
+    expected = sorted(random.Random(5 + 8).sample(range(6), 3))
+    assert [it.key for it in trimmed.items] == [buf.items[i].key for i in expected]
     assert {it.key for it in trimmed.items} <= {it.key for it in buf.items}
     for it, row in zip(trimmed.items, trimmed.vectors.tolist()):  # trimmed rows stay with their items
         assert row == x[int(it.key[1:])].tolist()
+    nested = str(tmp_path / "a" / "b")  # a path given as text, folders created on save
+    buf.save(nested)
+    assert [it.key for it in ReplayBuffer.load(nested).items] == [it.key for it in buf.items]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["replay.json", "replay.safetensors"]
     fresh = ReplayBuffer.load(tmp_path / "none", seed=9)
     assert (fresh.capacity, fresh.policy, fresh.seed, len(fresh)) == (2000, "class_balanced", 9, 0)
     assert ReplayBuffer.load(tmp_path / "none", capacity=7, policy="reservoir").capacity == 7
+
+
+def test_a_class_whose_last_example_is_evicted_is_gone_from_the_counts():
+    buf = ReplayBuffer(capacity=1, policy="reservoir", seed=0)
+    _offer(buf, list(range(50)))
+    [(label, count)] = buf.class_counts().items()
+    assert count == 1 and [it.label for it in buf.items] == [label]
+    balanced = ReplayBuffer(capacity=2, policy="class_balanced")
+    _offer(balanced, ["a", "a", "b", "c", "d"])
+    assert sorted(balanced.class_counts().values()) == [1, 1] and len(balanced.class_counts()) == 2

@@ -190,3 +190,10 @@ def test_retraction_reason_is_checked_like_any_stored_text(store):
     assert store.get_fact(fact.id).status == "active"
     gone = store.retract(fact.id, reason=" left the company\x00 ")
     assert gone.status == "retracted" and gone.metadata["retract_reason"] == "left the company"
+
+
+def test_audit_lists_facts_below_the_low_confidence_threshold(store):
+    low = store.add_fact("acme", "hq", "Paris", confidence=0.3).fact
+    store.add_fact("acme", "ceo", "Alice", confidence=0.5)  # at the threshold (0.5): not low
+    store.add_fact("acme", "cfo", "Bob", confidence=0.9)
+    assert [(e["id"], e["confidence"]) for e in store.audit().low_confidence] == [(low.id, 0.3)]
