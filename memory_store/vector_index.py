@@ -177,20 +177,27 @@ class NamespaceIndex:
     # -- reads -------------------------------------------------------------------------------
     def mask(self, *, kinds: tuple[str, ...], statuses: tuple[str, ...], now: float,
              include_expired: bool, since: float | None = None, until: float | None = None,
-             allowed_keys: set[int] | None = None) -> np.ndarray:
+             allowed_keys: set[int] | None = None, include_scheduled: bool = False) -> np.ndarray:
         """Boolean array over positions: the rows the filters allow (read-only; shared between calls).
-        Without `allowed_keys` it is cached until the rows change or the first allowed row expires."""
+        Facts whose validity starts after `now` (scheduled) are left out unless `include_scheduled`.
+        Without `allowed_keys` it is cached until the rows change, the first allowed row expires or the
+        first scheduled fact starts."""
         with self.lock:
-            cache_key = (kinds, statuses, include_expired, since, until)
+            cache_key = (kinds, statuses, include_expired, since, until, include_scheduled)
             if allowed_keys is None:
                 hit = self._masks.get(cache_key)
                 if hit is not None and hit[0] == self.generation and now < hit[1]:
                     return hit[2]
             keep = self._compute_mask(kinds=kinds, statuses=statuses, now=now, include_expired=include_expired,
                                       since=since, until=until, allowed_keys=allowed_keys)
+            if not include_scheduled:
+                scheduled = (self.kind == KIND_CODES["fact"]) & (self.time > now)
+                keep &= ~scheduled
             keep.setflags(write=False)
             if allowed_keys is None:
                 valid_until = math.inf if include_expired else float(np.min(self.expires[keep], initial=math.inf))
+                if not include_scheduled:
+                    valid_until = min(valid_until, float(np.min(self.time[scheduled], initial=math.inf)))
                 if len(self._masks) >= 16:
                     self._masks.clear()
                 self._masks[cache_key] = (self.generation, valid_until, keep)
