@@ -7,6 +7,7 @@ import time
 import typer
 
 from cli.render import key_values, print_json, table
+from cli.runs_cmd import RUN, namespace_for
 from cli.state import STATE, open_store
 
 consolidate_app = typer.Typer(help="Distil validated memories into the local model (replay, probes, gate).",
@@ -81,7 +82,7 @@ def _summary(report) -> dict:
 
 
 @consolidate_app.command("run")
-def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+def run_cmd(namespace: str = NS, run: str | None = RUN, device: str = DEVICE, strategy: str = STRATEGY,
             replay_size: int | None = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
             epochs: int | None = typer.Option(None, "--epochs", help="Epochs of the main round."),
             model_dir: str | None = typer.Option(
@@ -89,6 +90,7 @@ def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
                                           "over it instead of the default adapter model (needs peft)."),
             json_out: bool = JSON) -> None:
     """Consolidate once: select, train with replay, probe, correct, gate."""
+    namespace = namespace_for(namespace, run)
     _check_model_dir(model_dir)
     report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
     if json_out:
@@ -99,12 +101,13 @@ def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
 
 @consolidate_app.command("schedule")
 def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval between runs, e.g. 30m, 6h, 1d."),
-                 namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+                 namespace: str = NS, run: str | None = RUN, device: str = DEVICE, strategy: str = STRATEGY,
                  max_runs: int | None = typer.Option(None, "--max-runs", hidden=True,
                                                         help="Stop after N runs (tests)."),
                  json_out: bool = JSON) -> None:
     """Consolidate now and then every interval, until stopped (Ctrl-C). A run that finds another job
     holding the lock is skipped, not queued."""
+    namespace = namespace_for(namespace, run)
     from agentcl.consolidation import ConsolidationBusy
     from memory_store.timeparse import iso, parse_duration, utcnow
 
@@ -129,8 +132,9 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
 
 
 @consolidate_app.command("status")
-def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+def status_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
+    namespace = namespace_for(namespace, run)
     from agentcl.consolidation.persist import load_learned
     from agentcl.consolidation.state import RunLog, state_dir
     from agentcl.model import CheckpointStore
@@ -157,8 +161,9 @@ def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
 
 
 @consolidate_app.command("models")
-def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+def models_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Every checkpoint (promoted or rejected), newest last; * marks the active one."""
+    namespace = namespace_for(namespace, run)
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
 
@@ -172,9 +177,10 @@ def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
 
 
 @consolidate_app.command("rollback")
-def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS,
+def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS, run: str | None = RUN,
                  json_out: bool = JSON) -> None:
     """Re-activate an earlier checkpoint (the agent's prior becomes that model again)."""
+    namespace = namespace_for(namespace, run)
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
 
