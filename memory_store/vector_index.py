@@ -196,6 +196,8 @@ class NamespaceIndex:
             keep.setflags(write=False)
             if allowed_keys is None:
                 valid_until = math.inf if include_expired else float(np.min(self.expires[keep], initial=math.inf))
+                if "expired" in statuses and "active" not in statuses:
+                    valid_until = now  # which rows have lapsed changes with time: not cached
                 if not include_scheduled:
                     valid_until = min(valid_until, float(np.min(self.time[scheduled], initial=math.inf)))
                 if len(self._masks) >= 16:
@@ -209,6 +211,8 @@ class NamespaceIndex:
             status_ok = np.zeros(len(STATUS_CODES), dtype=bool)
             status_ok[[STATUS_CODES[s] for s in statuses]] = True
             keep = self.alive & status_ok[self.status]
+            if "expired" in statuses and "active" not in statuses:  # lapsed rows are expired, unwritten
+                keep |= self.alive & (self.status == STATUS_CODES["active"]) & (self.expires <= now)
             if len(kinds) < len(KIND_CODES):
                 kind_ok = np.zeros(len(KIND_CODES), dtype=bool)
                 kind_ok[[KIND_CODES[k] for k in kinds]] = True
