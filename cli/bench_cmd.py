@@ -94,11 +94,14 @@ bench.command("peers")(_simple("peers", "agentcl beside mem0 (pip install 'agent
 
 @bench.command("store")
 def bench_store(sizes: str | None = typer.Option(None, "--sizes", help="Note counts for search, e.g. 10000,100000."),
+                versions: int | None = typer.Option(None, "--versions", min=100,
+                                                    help="History length for as-of / valid-at reads (100000)."),
                 device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """Insert throughput against raw embedding throughput; search p50/p99 at 10k and 100k notes against
-    query-embedding latency; exact vs approximate FAISS recall."""
-    _run_one("store", _options(quick=quick, device=device, sizes=_int_list(sizes, "--sizes") if sizes else None),
-             json_out, out)
+    query-embedding latency; exact vs approximate FAISS recall; as-of and valid-at reads at 100,000
+    versions against a current read."""
+    _run_one("store", _options(quick=quick, device=device, sizes=_int_list(sizes, "--sizes") if sizes else None,
+                               versions=versions), json_out, out)
 
 
 @bench.command("drift")

@@ -24,7 +24,8 @@ BATCH = 64
 TARGET_INSERT_RATIO = 0.9
 TARGET_SEARCH_RATIO = 1.25
 FILL_CHUNK = 5000
-QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50}
+QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50, "versions": 3_000}
+VERSIONS = 100_000  # history length for the as-of / valid-at reads (agentcl.bench.store_time)
 
 
 def measure_insert(store, texts: list[str], *, namespace: str, batch: int = BATCH) -> dict:
@@ -145,6 +146,8 @@ def _row(metric: str, value, target: str | None = None, ok: bool | None = None) 
 
 
 def summary_rows(result: dict) -> list[dict]:
+    from agentcl.bench.store_time import summary_rows as time_rows
+
     ins = result["insert"]
     rows = [
         _row(f"insert notes/s (add_notes, batch {ins['batch_size']})", ins["store_insert_per_s"]),
@@ -164,15 +167,17 @@ def summary_rows(result: dict) -> list[dict]:
             rows.append(_row(f"{dense['index'].upper()} recall@{dense['k']} vs exact ({size})", dense["recall_at_k"]))
             rows.append(_row(f"dense search p50 ms, exact / {dense['index'].upper()} ({size})",
                              f"{dense['exact_search']['p50_ms']:.2f} / {dense['index_search']['p50_ms']:.2f}"))
+    if "time_reads" in result:
+        rows += time_rows(result["time_reads"], _row)
     return rows
 
 
 def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, queries: int = 200,
                     device: str | None = None, url: str | None = None, home: str | None = None,
                     quick: bool = False, batch_size: int = BATCH, cache_dir: str | Path | None = "default",
-                    embedder=None) -> dict:
+                    embedder=None, versions: int | None = VERSIONS) -> dict:
     """The `agentcl bench store` result. `quick`: sizes (2,000,), 512 inserted notes, 50 queries (a smoke
-    run). `url`: a database URL (default: SQLite in a temporary home). `cache_dir`: where the bulk-load
+    run). `versions`: history length for the as-of / valid-at reads (None: skip them). `url`: a database URL (default: SQLite in a temporary home). `cache_dir`: where the bulk-load
     vectors are cached ("default": <tmp>/agentcl-bench-cache; None: no cache)."""
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder
@@ -180,6 +185,7 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
 
     if quick:
         sizes, insert_notes, queries = QUICK["sizes"], QUICK["insert_notes"], QUICK["queries"]
+        versions = min(versions, QUICK["versions"]) if versions else versions
     sizes = tuple(sorted(set(sizes)))
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 100 for s in sizes):
         raise UserError(f"store bench sizes must be whole numbers >= 100, got {list(sizes)!r}")
@@ -208,6 +214,10 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
             entry["bulk_load_s"] = round(load_s, 2)
             entry["dense_index"] = measure_dense_index(store, namespace="bench-search", queries=qs[:100])
             result["search"].append(entry)
+        if versions:
+            from agentcl.bench.store_time import run_time_reads
+
+            result["time_reads"] = run_time_reads(store.url, home, dim=embedder.dim, versions=versions)
     finally:
         store.close()
     result["summary"] = summary_rows(result)

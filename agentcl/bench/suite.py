@@ -50,8 +50,10 @@ def _store(o: BenchOptions) -> dict:
     from agentcl.bench.store import run_store_bench
 
     sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
+    versions = o.extra.get("versions")
     return run_store_bench(sizes=tuple(sizes), device=o.device, **({"queries": 50, "insert_notes": 512}
-                                                                    if o.quick else {}))
+                                                                    if o.quick else {}),
+                           **({"versions": versions} if versions else {}))
 
 
 def _locomo(o: BenchOptions) -> dict:
