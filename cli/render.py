@@ -18,6 +18,7 @@ from rich.table import Table
 console = Console()
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d(\.\d+)?)?(Z|[+-]00:?00)?$")
 MIN_WIDE = 12  # a free-text column is never squeezed below this
+FIT_WIDE = 20  # ... and optional columns give way until each free-text column can have this much
 
 
 def print_json(data: Any) -> None:
@@ -53,7 +54,7 @@ def fit_columns(columns: Sequence[str], rows: list[list[str]], width: int, optio
     keep = list(range(len(columns)))
 
     def needed() -> int:
-        return sum(min(_natural(columns, rows, i), MIN_WIDE if columns[i] in shrinkable else 10**6)
+        return sum(min(_natural(columns, rows, i), FIT_WIDE if columns[i] in shrinkable else 10**6)
                    for i in keep) + 3 * len(keep) + 1
 
     for name in optional:
@@ -72,7 +73,15 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     keep = fit_columns(columns, texts, width, optional, shrinkable=tuple(wide) + tuple(wrap))
     flexible = [i for i in keep if columns[i] in wide or columns[i] in wrap]
     fixed = sum(_natural(columns, texts, i) for i in keep if i not in flexible) + 3 * len(keep) + 1
-    share = max(MIN_WIDE, (width - fixed) // len(flexible)) if flexible else 0
+    share, small = 0, []
+    for _ in range(len(flexible)):  # columns shorter than an equal share give their rest to the others
+        big = [i for i in flexible if i not in small]
+        room = width - fixed - sum(_natural(columns, texts, i) + 0 for i in small)
+        share = max(MIN_WIDE, room // len(big)) if big else 0
+        fits = [i for i in big if _natural(columns, texts, i) <= share]
+        if not fits:
+            break
+        small += fits
     t = Table(title=title, show_lines=False)
     for i in keep:
         name, natural = columns[i], _natural(columns, texts, i)
