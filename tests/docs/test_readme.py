@@ -20,6 +20,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +84,21 @@ def commands(script: str) -> list[list[str]]:
 class Runner:
     def __init__(self, work: Path, home: Path):
         self.work, self.home, self.site = work, home, work / ".site"
-        self.log: list[str] = []
+        self.log: list[tuple[float, str]] = []  # (seconds, command): the slowest are printed
 
     def env(self) -> dict:
         path = os.pathsep.join([str(self.site), str(ROOT), os.environ.get("PYTHONPATH", "")])
         return {**os.environ, "AGENTCL_HOME": str(self.home), "PYTHONPATH": path}
 
     def run(self, argv: list[str], where: str) -> None:
+        began = time.perf_counter()
+        try:
+            self._run(argv, where)
+        finally:
+            self.log.append((round(time.perf_counter() - began, 1), shlex.join(argv)))
+
+    def _run(self, argv: list[str], where: str) -> None:
         text = shlex.join(argv)
-        self.log.append(text)
         if argv[0] == "agentcl":
             self.agentcl(argv[1:], where)
         elif argv[:2] == ["pip", "install"]:
@@ -125,8 +132,9 @@ class Runner:
         assert done.returncode == 0, f"{where}: `{text}` exited {done.returncode}: {done.stderr[-1500:]}"
 
     def python(self, code: str, where: str) -> None:
-        self.log.append(f"<python block {where}>")
+        began = time.perf_counter()
         exec(compile(code, where, "exec"), {"__name__": "__readme__"})  # noqa: S102 - the README's own code
+        self.log.append((round(time.perf_counter() - began, 1), f"<python block {where}>"))
 
 
 def excluded(argv: list[str]) -> str | None:
@@ -134,6 +142,7 @@ def excluded(argv: list[str]) -> str | None:
     return next((why for prefix, why in EXCLUDED.items() if text.startswith(prefix)), None)
 
 
+@pytest.mark.timeout(1200)  # about 2 minutes on an idle 2-core machine; far more when it is shared
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_readme_runs_as_written(readme, tmp_path, monkeypatch, embedder):
     home, work = tmp_path / "home", tmp_path / "work"
@@ -166,6 +175,8 @@ def test_readme_runs_as_written(readme, tmp_path, monkeypatch, embedder):
         elif block.lang == "python":
             runner.python(block.text, where)
             ran += 1
+    print(f"\n{readme.name}: {ran} commands and snippets, slowest:",
+          *(f"{t:7.1f} s  {c}" for t, c in sorted(runner.log, reverse=True)[:8]), sep="\n")
     assert ran > 0
 
 
