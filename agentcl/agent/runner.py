@@ -67,7 +67,7 @@ def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: in
     bad input (unknown environment or policy, a scenario that does not validate, an unreachable
     endpoint) ends here, as a UserError, with the store untouched."""
     from agentcl.agent.knowledge import MEMORY_MODES
-    from agentcl.envs.registry import load_environment
+    from agentcl.envs.registry import environment_class, load_environment
 
     if episodes < 1:
         raise UserError("--episodes must be at least 1")
@@ -77,7 +77,9 @@ def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: in
         raise UserError("--consolidate-every must be 0 (never) or a positive number of steps")
     check_device(device)
     pol = make_policy(policy, model=model)
-    kwargs: dict[str, Any] = {"seed": seed}
+    # Every episode gets the seed through reset(seed); a constructor takes it too only if it says so
+    # (the flash-cards example of examples/custom_env does not).
+    kwargs: dict[str, Any] = {"seed": seed} if _takes(environment_class(env), "seed") else {}
     if scenario:
         kwargs["scenario"] = scenario
     world = load_environment(env, **kwargs)
@@ -85,6 +87,16 @@ def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: in
     if callable(check):  # e.g. the openai policy: is the endpoint there at all?
         check()
     return pol, world
+
+
+def _takes(factory, name: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no introspectable signature: give it, as before
+        return True
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
