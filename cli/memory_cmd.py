@@ -53,8 +53,10 @@ def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metava
              valid_from: str | None = typer.Option(None, "--valid-from", help="ISO 8601 time the fact became true."),
              ttl: str | None = typer.Option(None, "--ttl", help="Lifetime, e.g. 90s, 15m, 2h, 7d."),
              confidence: float = typer.Option(1.0, "--confidence"), source: str = typer.Option("user", "--source"),
-             namespace: str = NS, json_out: bool = JSON) -> None:
-    """Assert a fact; a contradiction supersedes the old value inside its slot."""
+             namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """Assert a fact; a contradiction supersedes the old value inside its slot (a value that starts in
+    the future is scheduled: the current one stays current until then)."""
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         result = store.add_fact(subject, predicate, obj, namespace=namespace, valid_from=valid_from, ttl=ttl,
                                 confidence=confidence, source=source)
@@ -67,8 +69,10 @@ def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metava
 @memory.command("add-note")
 def add_note(text: str, meta: list[str] = typer.Option([], "--meta", help="key=value, repeatable."),
              speaker: str | None = typer.Option(None, "--speaker"),
-             ttl: str | None = typer.Option(None, "--ttl"), namespace: str = NS, json_out: bool = JSON) -> None:
+             ttl: str | None = typer.Option(None, "--ttl"), namespace: str = NS, run: str | None = RUN,
+             json_out: bool = JSON) -> None:
     """Store a free-text note (embedded for search)."""
+    namespace = namespace_for(namespace, run)
     metadata = _meta(meta)
     with open_store() as store:
         note = store.add_note(text, namespace=namespace, speaker=speaker, ttl=ttl, metadata=metadata)
@@ -200,8 +204,9 @@ def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help
                ttl: str | None = typer.Option(None, "--ttl", help="Default lifetime of its facts."),
                rule: str = typer.Option("latest", "--rule", help="latest|confidence|source"),
                source_priority: list[str] = typer.Option([], "--source", help="Sources, most trusted first."),
-               namespace: str = NS, json_out: bool = JSON) -> None:
+               namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Set how a predicate's conflicts are resolved."""
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         policy = store.set_policy(predicate, namespace=namespace, functional=not multi, ttl=ttl, rule=rule,
                                   source_priority=source_priority)
@@ -260,8 +265,10 @@ def _probe_findings(namespace: str) -> dict:
 def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = typer.Option(False, "--superseded"),
           retracted: bool = typer.Option(False, "--retracted"),
           older_than: str = typer.Option("30d", "--older-than", help="Retention, e.g. 30d."),
-          dry_run: bool = typer.Option(False, "--dry-run"), namespace: str = NS, json_out: bool = JSON) -> None:
+          dry_run: bool = typer.Option(False, "--dry-run"), namespace: str = NS, run: str | None = RUN,
+          json_out: bool = JSON) -> None:
     """Physically delete retired memories older than the retention (tombstone version kept)."""
+    namespace = namespace_for(namespace, run)
     if not (expired or superseded or retracted):
         expired = True
     with open_store() as store:
