@@ -74,6 +74,8 @@ def add_note(text: str, meta: list[str] = typer.Option([], "--meta", help="key=v
     """Store a free-text note (embedded for search)."""
     namespace = namespace_for(namespace, run)
     metadata = _meta(meta)
+    if speaker is None and "speaker" in metadata:  # --meta speaker=X means the note's speaker, as search reads it
+        speaker = metadata.pop("speaker")
     with open_store() as store:
         note = store.add_note(text, namespace=namespace, speaker=speaker, ttl=ttl, metadata=metadata)
     print_json(note.to_dict()) if json_out else key_values(f"note {note.id} (version {note.version})", note.to_dict())

@@ -62,6 +62,10 @@ def test_notes_speaker_meta_and_retract_note_scoped_to_namespace(cli, db_url, ho
         ["the offsite is in Lisbon"]
     hits = ok(cli("memory", "search", "what is planned", "--speaker", "ops", "--json"))
     assert [h["text"] for h in hits] == ["the offsite is in Lisbon"]
+    meta_speaker = ok(cli("memory", "add-note", "the venue is booked", "--meta", "speaker=ops", "--json"))
+    assert meta_speaker["speaker"] == "ops" and "speaker" not in meta_speaker["metadata"]
+    hits = ok(cli("memory", "search", "venue", "--meta", "speaker=ops", "--json"))
+    assert "the venue is booked" in [h["text"] for h in hits]
     with MemoryStore.open(db_url, home=home, embedder=embedder) as store:
         before = fingerprint(store)
     assert_clean_error(cli("memory", "retract-note", str(other["id"])))  # it lives in namespace 'other'
