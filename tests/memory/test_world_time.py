@@ -88,7 +88,7 @@ def test_as_of_reads_equal_a_replay_of_the_log_and_the_backfill(store):
     """fact_states answers every version exactly as replaying the version log's after-images does, and
     the migration's backfill (the replay done once) rebuilds the same table."""
     rng = random.Random(3)
-    for i in range(40):
+    for _ in range(40):
         subject = f"s{rng.randrange(4)}"
         roll = rng.random()
         if roll < 0.6:
