@@ -98,12 +98,15 @@ bench.command("peers")(_simple("peers", "agentcl beside mem0 (pip install 'agent
 def bench_store(sizes: str | None = typer.Option(None, "--sizes", help="Note counts for search, e.g. 10000,100000."),
                 import_notes: int | None = typer.Option(None, "--import-notes", min=0, help=(
                     "Notes in the larger import file (default 200000, quick 2000; 0 skips); N/2 is also measured.")),
+                versions: int | None = typer.Option(None, "--versions", min=100,
+                                                    help="History length for as-of / valid-at reads (100000)."),
                 device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """Insert throughput against raw embedding throughput; search p50/p99 at 10k and 100k notes against
     query-embedding latency; exact vs approximate FAISS recall; a streamed import of N notes against raw
-    encoding, with its peak memory at N/2 and N."""
+    encoding, with its peak memory at N/2 and N; as-of and valid-at reads at 100,000 versions against a
+    current read."""
     _run_one("store", _options(quick=quick, device=device, sizes=_int_list(sizes, "--sizes") if sizes else None,
-                               import_notes=import_notes), json_out, out)
+                               import_notes=import_notes, versions=versions), json_out, out)
 
 
 @bench.command("drift")

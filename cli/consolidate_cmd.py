@@ -7,6 +7,7 @@ import time
 import typer
 
 from cli.render import key_values, print_json, table
+from cli.runs_cmd import RUN, namespace_for
 from cli.state import STATE, open_store
 
 consolidate_app = typer.Typer(help="Distil validated memories into the local model (replay, probes, gate).",
@@ -86,7 +87,7 @@ def _summary(report) -> dict:
 
 
 @consolidate_app.command("run")
-def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+def run_cmd(namespace: str = NS, run: str | None = RUN, device: str = DEVICE, strategy: str = STRATEGY,
             replay_size: int | None = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
             epochs: int | None = typer.Option(None, "--epochs", help="Epochs of the main round."),
             model_dir: str | None = typer.Option(
@@ -97,6 +98,7 @@ def run_cmd(namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
     (another job holds the lock, a rollback's pin holds) exits 0; with --json: {"skipped": true, "reason"}."""
     from agentcl.consolidation.lock import ConsolidationSkipped
 
+    namespace = namespace_for(namespace, run)
     _check_model_dir(model_dir)
     try:
         report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
@@ -116,7 +118,7 @@ def _skipped(namespace: str, reason: str, json_out: bool, **extra) -> None:
 
 @consolidate_app.command("schedule")
 def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval between runs, e.g. 30m, 6h, 1d."),
-                 namespace: str = NS, device: str = DEVICE, strategy: str = STRATEGY,
+                 namespace: str = NS, run: str | None = RUN, device: str = DEVICE, strategy: str = STRATEGY,
                  max_runs: int | None = typer.Option(None, "--max-runs", hidden=True,
                                                         help="Stop after N runs (tests)."),
                  json_out: bool = JSON) -> None:
@@ -124,6 +126,8 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
     holding the lock is skipped, not queued."""
     from agentcl.consolidation.lock import ConsolidationSkipped
     from memory_store.timeparse import iso, parse_duration, utcnow
+
+    namespace = namespace_for(namespace, run)
 
     interval = parse_duration(every).total_seconds()
     config = _config(strategy, None, None)
@@ -146,18 +150,22 @@ def schedule_cmd(every: str = typer.Option(..., "--every", help="Interval betwee
 
 
 @consolidate_app.command("status")
-def status_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+def status_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Rounds, last run, active checkpoint, buffer size and what the latest probes found."""
     from agentcl.json_shapes import consolidation_status_json
+
+    namespace = namespace_for(namespace, run)
 
     info = consolidation_status_json(STATE.home, namespace)
     print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
 
 
 @consolidate_app.command("models")
-def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
+def models_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Every checkpoint (promoted or rejected), newest last; * marks the active one."""
     from agentcl.json_shapes import consolidation_models_json
+
+    namespace = namespace_for(namespace, run)
 
     infos = consolidation_models_json(STATE.home, namespace)
     if json_out:
@@ -169,12 +177,14 @@ def models_cmd(namespace: str = NS, json_out: bool = JSON) -> None:
 
 
 @consolidate_app.command("rollback")
-def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS,
+def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS, run: str | None = RUN,
                  json_out: bool = JSON) -> None:
     """Re-activate an earlier checkpoint (the agent's prior becomes that model again). It stays pinned:
     later runs skip until there is new validated material, or until `consolidate unpin`."""
     from agentcl.consolidation.pin import material_digest
     from agentcl.json_shapes import consolidation_rollback_json
+
+    namespace = namespace_for(namespace, run)
 
     config = _config("replay", None, None)
     with open_store() as store:

@@ -4,11 +4,14 @@ from __future__ import annotations
 import typer
 
 from cli.render import key_values, print_json, table
+from cli.runs_cmd import RUN, namespace_for
 from cli.state import STATE, open_store
 from memory_store.errors import InvalidInputError, shown
 
 memory = typer.Typer(help="Audit, search, revert and prune the versioned memory store.", no_args_is_help=True)
 NS = typer.Option("default", "--namespace", "-n", help="Namespace (tenant) to use.")
+VALID_AT = typer.Option(None, "--valid-at", help="ISO time (world time): the facts true then.")
+AS_OF = typer.Option(None, "--as-of", help="ISO time or vN (system time): what the store held then.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -29,6 +32,10 @@ def _fact_rows(facts):
 
 FACT_COLUMNS = ["id", "subject", "predicate", "object", "status", "valid_from", "valid_to", "expires_at",
                 "conf", "source", "v"]
+# At 80 columns these go first (in this order); subject and object are shortened with an ellipsis.
+FACT_FIT = {"optional": ("source", "v", "conf", "expires_at", "valid_to"), "wide": ("object", "subject")}
+# A slot's history: its title names subject and predicate, and the windows are the point.
+HISTORY_FIT = {"optional": ("source", "v", "conf", "subject", "predicate", "expires_at"), "wide": ("object",)}
 
 
 def init_cmd(json_out: bool = JSON) -> None:
@@ -46,40 +53,82 @@ def add_fact(subject: str, predicate: str, obj: str = typer.Argument(..., metava
              valid_from: str | None = typer.Option(None, "--valid-from", help="ISO 8601 time the fact became true."),
              ttl: str | None = typer.Option(None, "--ttl", help="Lifetime, e.g. 90s, 15m, 2h, 7d."),
              confidence: float = typer.Option(1.0, "--confidence"), source: str = typer.Option("user", "--source"),
-             namespace: str = NS, json_out: bool = JSON) -> None:
-    """Assert a fact; a contradiction supersedes the old value inside its slot."""
+             namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """Assert a fact; a contradiction supersedes the old value inside its slot (a value that starts in
+    the future is scheduled: the current one stays current until then)."""
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         result = store.add_fact(subject, predicate, obj, namespace=namespace, valid_from=valid_from, ttl=ttl,
                                 confidence=confidence, source=source)
     if json_out:
         print_json(result.to_dict())
     else:
-        table(f"{result.action} (version {result.version})", FACT_COLUMNS, _fact_rows([result.fact]))
+        table(f"{result.action} (version {result.version})", FACT_COLUMNS, _fact_rows([result.fact]), **FACT_FIT)
 
 
 @memory.command("add-note")
 def add_note(text: str, meta: list[str] = typer.Option([], "--meta", help="key=value, repeatable."),
              speaker: str | None = typer.Option(None, "--speaker"),
-             ttl: str | None = typer.Option(None, "--ttl"), namespace: str = NS, json_out: bool = JSON) -> None:
+             ttl: str | None = typer.Option(None, "--ttl"), namespace: str = NS, run: str | None = RUN,
+             json_out: bool = JSON) -> None:
     """Store a free-text note (embedded for search)."""
+    namespace = namespace_for(namespace, run)
     metadata = _meta(meta)
+    if speaker is None and "speaker" in metadata:  # --meta speaker=X means the note's speaker, as search reads it
+        speaker = metadata.pop("speaker")
     with open_store() as store:
         note = store.add_note(text, namespace=namespace, speaker=speaker, ttl=ttl, metadata=metadata)
     print_json(note.to_dict()) if json_out else key_values(f"note {note.id} (version {note.version})", note.to_dict())
 
 
+@memory.command("notes")
+def notes(speaker: str | None = typer.Option(None, "--speaker", help="Only notes by this speaker."),
+          meta: list[str] = typer.Option([], "--meta", help="Filter key=value, repeatable."),
+          status: str = typer.Option("active", "--status", help="active|expired|retracted|all"),
+          limit: int | None = typer.Option(None, "--limit"),
+          namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """List notes, oldest first (ids for retract-note)."""
+    namespace = namespace_for(namespace, run)
+    with open_store() as store:
+        found = store.notes(namespace=namespace, status=status, speaker=speaker, metadata=_meta(meta) or None,
+                            limit=limit)
+    if json_out:
+        print_json([n.to_dict() for n in found])
+    else:
+        table(f"{len(found)} notes", NOTE_COLUMNS, [(n.id, n.speaker, n.status, n.to_dict()["recorded_at"], n.text)
+                                                   for n in found], optional=("recorded_at", "speaker"), wide=("text",))
+
+
+NOTE_COLUMNS = ["id", "speaker", "status", "recorded_at", "text"]
+
+
+@memory.command("retract-note")
+def retract_note(note_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS, run: str | None = RUN,
+                 json_out: bool = JSON) -> None:
+    """Mark a note of this namespace retracted (kept in history; no longer searched)."""
+    namespace = namespace_for(namespace, run)
+    with open_store() as store:
+        note = store.retract_note(note_id, namespace=namespace)
+    print_json(note.to_dict()) if json_out else key_values(f"note {note.id} retracted (version {note.version})",
+                                                            note.to_dict())
+
+
 @memory.command("facts")
 def facts(subject: str | None = typer.Option(None, "--subject"), predicate: str | None = typer.Option(None, "--predicate"),
-          status: str = typer.Option("active", "--status", help="active|superseded|expired|retracted|all"),
-          as_of: str | None = typer.Option(None, "--as-of", help="ISO time or vN: what the store held then."),
-          namespace: str = NS, json_out: bool = JSON) -> None:
-    """List facts (active by default)."""
+          status: str | None = typer.Option(None, "--status", help="active|scheduled|superseded|expired|retracted|"
+                                                                  "all (default: active; with --valid-at, all)"),
+          as_of: str | None = AS_OF, valid_at: str | None = VALID_AT,
+          namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """List facts (active by default). --valid-at T: the facts true at T; with --as-of S: as the store
+    believed at S."""
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
-        found = store.facts(namespace=namespace, subject=subject, predicate=predicate, status=status, as_of=as_of)
+        found = store.facts(namespace=namespace, subject=subject, predicate=predicate, status=status, as_of=as_of,
+                            valid_at=valid_at)
     if json_out:
         print_json([f.to_dict() for f in found])
     else:
-        table(f"{len(found)} facts", FACT_COLUMNS, _fact_rows(found))
+        table(f"{len(found)} facts", FACT_COLUMNS, _fact_rows(found), **FACT_FIT)
 
 
 @memory.command("search")
@@ -88,26 +137,35 @@ def search(query: str, k: int = typer.Option(10, "-k", help="Number of results."
            include_expired: bool = typer.Option(False, "--include-expired"),
            include_superseded: bool = typer.Option(False, "--include-superseded"),
            meta: list[str] = typer.Option([], "--meta", help="Filter key=value, repeatable."),
-           namespace: str = NS, json_out: bool = JSON) -> None:
-    """Hybrid (dense + keyword) search; filters apply before ranking."""
-    metadata = _meta(meta) or None
+           speaker: str | None = typer.Option(None, "--speaker", help="Only notes by this speaker."),
+           status: str | None = typer.Option(None, "--status", help="active|superseded|expired|retracted|all"),
+           as_of: str | None = AS_OF, valid_at: str | None = VALID_AT,
+           namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """Hybrid (dense + keyword) search; filters apply before ranking. --valid-at T: facts true at T and
+    notes written by then; --as-of S: what the store held at S."""
+    namespace = namespace_for(namespace, run)
+    metadata = _meta(meta)
+    if speaker is not None:
+        metadata["speaker"] = speaker
     with open_store() as store:
         results = store.search(query, k=k, namespace=namespace, kind=kind, include_expired=include_expired,
-                               include_superseded=include_superseded, metadata=metadata)
+                               include_superseded=include_superseded, metadata=metadata or None, status=status,
+                               as_of=as_of, valid_at=valid_at)
     if json_out:
         print_json([r.to_dict() for r in results])
     else:
         table(f"{len(results)} results", ["kind", "id", "score", "status", "text"],
-              [(r.kind, r.id, f"{r.score:.4f}", r.status, r.text[:160]) for r in results])
+              [(r.kind, r.id, f"{r.score:.4f}", r.status, r.text) for r in results], wide=("text",))
 
 
 @memory.command("history")
-def history(subject: str, predicate: str, namespace: str = NS, json_out: bool = JSON) -> None:
-    """Every value a slot has had, oldest first."""
+def history(subject: str, predicate: str, namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+    """Every value a slot has had (and any scheduled), oldest first."""
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         found = store.history(subject, predicate, namespace=namespace)
     print_json([f.to_dict() for f in found]) if json_out else table(f"history of {subject} / {predicate}",
-                                                                     FACT_COLUMNS, _fact_rows(found))
+                                                                     FACT_COLUMNS, _fact_rows(found), **HISTORY_FIT)
 
 
 @memory.command("log")
@@ -155,10 +213,11 @@ def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help
                ttl: str | None = typer.Option(None, "--ttl", help="Default lifetime of its facts."),
                rule: str = typer.Option("latest", "--rule", help="latest|confidence|source"),
                source_priority: list[str] = typer.Option([], "--source", help="Sources, most trusted first."),
-               namespace: str = NS, json_out: bool = JSON) -> None:
+               namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Set how a predicate's conflicts are resolved."""
     from agentcl.json_shapes import policy_json
 
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         policy = store.set_policy(predicate, namespace=namespace, functional=not multi, ttl=ttl, rule=rule,
                                   source_priority=source_priority)
@@ -167,10 +226,11 @@ def set_policy(predicate: str, multi: bool = typer.Option(False, "--multi", help
 
 
 @memory.command("audit")
-def audit(namespace: str = NS, json_out: bool = JSON) -> None:
+def audit(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
     """Conflicts, expired-but-present, near-duplicates, low confidence, facts at risk, model probes."""
     from agentcl.json_shapes import audit_json
 
+    namespace = namespace_for(namespace, run)
     with open_store() as store:
         report = audit_json(store, namespace, STATE.home)
     if json_out:
@@ -181,7 +241,7 @@ def audit(namespace: str = NS, json_out: bool = JSON) -> None:
           [(name.replace("_", " "), len(report[name])) for name in sections])
     for name in sections:
         if report[name]:
-            table(name.replace("_", " "), *dict_rows(report[name][:50]))
+            table(name.replace("_", " "), *dict_rows(report[name][:50]), wide=("a", "b", "text", "object", "subject"))
     if report["probes"]:
         key_values("latest consolidation probes", report["probes"])
 
@@ -189,15 +249,29 @@ def audit(namespace: str = NS, json_out: bool = JSON) -> None:
 def dict_rows(items: list[dict]) -> tuple[list[str], list[list]]:
     """Columns (every key, in first-seen order) and rows for a list of finding dicts."""
     columns = list(dict.fromkeys(key for item in items for key in item))
-    return columns, [[item.get(c) for c in columns] for item in items]
+    return columns, [[finding_cell(item.get(c)) for c in columns] for item in items]
+
+
+def finding_cell(value):
+    """A memory a finding points at ({'kind', 'id', 'text'}) reads 'note 12: text'; other nested values
+    as key=value pairs."""
+    if isinstance(value, dict):
+        if {"kind", "id"} <= value.keys():
+            return f"{value['kind']} {value['id']}: {value.get('text', '')}"
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(finding_cell(v)) for v in value)
+    return value
 
 
 @memory.command("prune")
 def prune(expired: bool = typer.Option(False, "--expired"), superseded: bool = typer.Option(False, "--superseded"),
           retracted: bool = typer.Option(False, "--retracted"),
           older_than: str = typer.Option("30d", "--older-than", help="Retention, e.g. 30d."),
-          dry_run: bool = typer.Option(False, "--dry-run"), namespace: str = NS, json_out: bool = JSON) -> None:
+          dry_run: bool = typer.Option(False, "--dry-run"), namespace: str = NS, run: str | None = RUN,
+          json_out: bool = JSON) -> None:
     """Physically delete retired memories older than the retention (tombstone version kept)."""
+    namespace = namespace_for(namespace, run)
     if not (expired or superseded or retracted):
         expired = True
     with open_store() as store:

@@ -61,13 +61,18 @@ def summary(report: dict) -> None:
             ("lookups (in tasks + exploring)", f"{report['lookups']} ({report.get('task_lookups')} in tasks)"),
             ("exploration: spent / budget", f"{explore.get('spent', 0)} / {explore.get('budget', 0)}"),
             ("consolidations", report["consolidations"]),
-            ("seconds", report["seconds"]), ("report", report.get("report_path"))]
+            ("seconds", report["seconds"]), ("memory namespace", report.get("namespace")),
+            ("report", report.get("report_path"))]
     rows += [(f"success in phase '{k}'", _pct(v)) for k, v in report["success_rate_by_phase"].items()]
     table(f"agentcl run {report['run_id']} ({report['env']}, {report['policy']} policy, {report['memory']} memory)",
           ["metric", "value"], rows)
     if report["tool_changes"]:
         table("tool changes", ["tool", "step", "kind", "recovery tasks"],
               [(c["tool"], c["step"], c["kind"], c["recovery_tasks"]) for c in report["tool_changes"]])
+    if report.get("namespace"):
+        from cli.runs_cmd import print_next_steps
+
+        print_next_steps(report["run_id"], report["namespace"])
 
 
 def register(app: typer.Typer) -> None:

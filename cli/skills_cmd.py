@@ -23,11 +23,13 @@ def _open(namespace: str = "default"):
 
 def _summary_rows(infos):
     return [(s.name, s.current_version, s.kind, "yes" if s.enabled else "no", s.status,
-             (f"-> {s.replacement}" if s.replacement else "yes") if s.deprecated else "",
-             ", ".join(s.current.parameters.get("properties", {})), s.current.description[:70]) for s in infos]
+             (f"-> {s.replacement}" if s.replacement else "yes") if s.deprecated else "", s.origin,
+             ", ".join(s.current.parameters.get("properties", {})), s.current.description) for s in infos]
 
 
-SUMMARY_COLUMNS = ["name", "v", "kind", "enabled", "status", "deprecated", "parameters", "description"]
+SUMMARY_COLUMNS = ["name", "v", "kind", "enabled", "status", "deprecated", "origin", "parameters", "description"]
+# At 80 columns: parameters, then kind and enabled give way; origin and description are shortened.
+SUMMARY_FIT = {"optional": ("parameters", "kind", "enabled"), "wide": ("origin", "description")}
 
 
 @skills_app.command("list")
@@ -45,7 +47,7 @@ def list_cmd(removed: bool = typer.Option(False, "--removed", help="List removed
     if json_out:
         print_json([s.summary() for s in infos])
     else:
-        table(f"{len(infos)} skills", SUMMARY_COLUMNS, _summary_rows(infos))
+        table(f"{len(infos)} skills", SUMMARY_COLUMNS, _summary_rows(infos), **SUMMARY_FIT)
 
 
 @skills_app.command("show")
@@ -113,7 +115,7 @@ def _state_change(name: str, json_out: bool, action: str, **kwargs) -> None:
     if json_out:
         print_json(info.summary())
     else:
-        table(f"{action}d {name}", SUMMARY_COLUMNS, _summary_rows([info]))
+        table(f"{action}d {name}", SUMMARY_COLUMNS, _summary_rows([info]), **SUMMARY_FIT)
 
 
 @skills_app.command("enable")

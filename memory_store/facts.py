@@ -2,6 +2,7 @@
 predicate policies and aliases. Mixed into MemoryStore; every public method is one versioned write."""
 from __future__ import annotations
 
+import copy
 import numbers
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,8 @@ from .normalize import (
     clean_text,
     normalize_name,
 )
-from .rules import Assertion, resolve
+from .rules import Assertion, resolve, status_at
+from .states import as_of_query, narrow, record_states
 from .timeparse import add_duration, as_utc, parse_duration, parse_time, utcnow
 
 F = schema.facts
@@ -102,8 +104,10 @@ class FactsMixin:
             self._insert_version_row(conn, version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
                                      affected=affected, before=before, after=after, actor=actor)
             by_id = {f.id: f for f in touched}
+            world = self.now()
             for r in results:
-                r.fact = by_id[r.fact.id]
+                # The reply says what the row is now in world time: scheduled, or expired on arrival.
+                r.fact = with_status_at(copy.copy(by_id[r.fact.id]), world)
         self._after_write(version, facts=touched)
         return results
 
@@ -134,6 +138,7 @@ class FactsMixin:
         conn.execute(insert(schema.versions).values(
             version=version, at=utcnow(), actor=actor or self.actor, op=op, namespace=namespace,
             affected=affected, before=before or None, after=after or None))
+        record_states(conn, version, affected)
 
     def _apply_assertion(self, conn: Connection, item: FactInput, vector: np.ndarray | None,
                          version: int) -> tuple[WriteResult, list[dict]]:
@@ -149,14 +154,15 @@ class FactsMixin:
         active, lapsed = [], []
         for row in rows:
             fact = Fact.from_row(row)
-            (lapsed if fact.expires_at is not None and fact.expires_at <= world else active).append(fact)
-        before = [snapshot(f) for f in lapsed]
-        if lapsed:  # materialise expiry so the slot's history is honest
-            conn.execute(update(F).where(F.c.id.in_([f.id for f in lapsed])).values(
-                status="expired", retired_at=now, version=version))
+            state = status_at(fact.status, fact.valid_from, fact.valid_to, fact.expires_at, world)
+            (lapsed if state in ("expired", "superseded") else active).append((fact, state))
+        before = [snapshot(f) for f, _ in lapsed]
+        for fact, state in lapsed:  # materialise expiry and closed windows so the slot's history is honest
+            conn.execute(update(F).where(F.c.id == fact.id).values(status=state, retired_at=now, version=version))
+        active = [f for f, _ in active]
         new = Assertion(None, item.object, valid_from, item.confidence, item.source)
-        decision = resolve(new, [Assertion(f.id, f.object, f.valid_from, f.confidence, f.source) for f in active],
-                           policy)
+        decision = resolve(new, [Assertion(f.id, f.object, f.valid_from, f.confidence, f.source, f.valid_to)
+                                 for f in active], policy, now=world)
         by_id = {f.id: f for f in active}
         if decision.action == "validate":
             old = by_id[decision.validate_id]
@@ -174,25 +180,31 @@ class FactsMixin:
                    last_validated_at=None, supersedes_id=None, superseded_by_id=None, in_conflict=False,
                    meta=item.metadata, embedding=np.asarray(vector, dtype=np.float32).tobytes(),
                    created_version=version, version=version)
+        if decision.valid_to is not None:
+            row["valid_to"] = decision.valid_to  # a value scheduled later takes over then
         if decision.action == "history":
             winner = by_id[decision.winner_id]
             row.update(status="superseded", valid_to=max(winner.valid_from, valid_from), retired_at=now,
                        superseded_by_id=winner.id)
         if decision.action == "conflict":
             row["in_conflict"] = True
-        if decision.supersede_ids:
-            row["supersedes_id"] = decision.supersede_ids[0]
+        if decision.supersede_ids or decision.close_ids:
+            row["supersedes_id"] = (decision.supersede_ids or decision.close_ids)[0]
         new_id = int(conn.execute(insert(F).values(**row)).inserted_primary_key[0])
         for old_id in decision.supersede_ids:
             before.append(snapshot(by_id[old_id]))
             conn.execute(update(F).where(F.c.id == old_id).values(
                 status="superseded", valid_to=valid_from, retired_at=now, superseded_by_id=new_id,
                 in_conflict=False, version=version))
+        for old_id in decision.close_ids:  # still current until the new value starts: its window closes then
+            before.append(snapshot(by_id[old_id]))
+            conn.execute(update(F).where(F.c.id == old_id).values(
+                valid_to=valid_from, superseded_by_id=new_id, version=version))
         for tied_id in decision.conflict_ids:
             before.append(snapshot(by_id[tied_id]))
             conn.execute(update(F).where(F.c.id == tied_id).values(in_conflict=True, version=version))
         action = {"add": "added", "insert": "inserted", "supersede": "superseded", "history": "history",
-                  "conflict": "conflict"}[decision.action]
+                  "conflict": "conflict", "schedule": "scheduled"}[decision.action]
         placeholder = Fact.from_row(conn.execute(select(F).where(F.c.id == new_id)).one())
         return WriteResult(fact=placeholder, action=action, version=version,
                            superseded=list(decision.supersede_ids)), before
@@ -283,46 +295,53 @@ class FactsMixin:
         return found[0]
 
     def facts(self, *, namespace: str = "default", subject: str | None = None, predicate: str | None = None,
-              status: str = "active", as_of: Any = None, limit: int | None = None) -> list[Fact]:
-        """Facts of a namespace. status: active (default; excludes lapsed expiry), superseded, expired,
-        retracted or all. as_of: a version number, 'vN', or an ISO time (what the store held then)."""
+              status: str | None = None, as_of: Any = None, valid_at: Any = None,
+              limit: int | None = None) -> list[Fact]:
+        """Facts of a namespace, each with the status it has now in world time (stored-active rows become
+        scheduled, superseded or expired as time passes, without a write).
+
+        status: active (the default), scheduled, superseded, expired, retracted or all; with `valid_at`
+        the default is every fact whose validity window contains that world time (superseded values
+        included when they were the truth then). as_of: a version number, 'vN', or an ISO time: what the
+        store held then (one indexed query on fact_states). Both combine: what the store believed at
+        system time `as_of` about world time `valid_at`."""
         ns = clean_namespace(namespace)
-        statuses = ("active", "superseded", "expired", "retracted")
-        if status not in statuses + ("all",):
-            raise InvalidInputError(f"unknown status {shown(status)}; use one of {', '.join(statuses + ('all',))}")
+        if status not in (None, "all") + FACT_READ_STATUSES:
+            raise InvalidInputError(f"unknown status {shown(status)}; use one of "
+                                    f"{', '.join(FACT_READ_STATUSES + ('all',))}")
         subject, predicate = clean_filter(subject, what="subject"), clean_filter(predicate, what="predicate")
         subj = self.canonical(subject, kind="subject", namespace=ns) if subject else None
         pred = self.canonical(predicate, kind="predicate", namespace=ns) if predicate else None
+        at = parse_time(valid_at) if valid_at not in (None, "") else None
+        wanted = status or ("all" if at is not None else "active")
+        stored = STORED_FOR.get(wanted)
         if as_of not in (None, ""):
-            facts = self.facts_as_of(self.parse_as_of(as_of), namespace=ns)
+            query = as_of_query(ns, self.parse_as_of(as_of), subject=subj, predicate=pred, stored=stored, valid_at=at)
         else:
-            query = select(F).where(F.c.namespace == ns).order_by(F.c.id)
-            if subj:
-                query = query.where(F.c.subject == subj)
-            if pred:
-                query = query.where(F.c.predicate == pred)
-            if status in ("active", "expired"):
-                query = query.where(F.c.status.in_(["active", "expired"]))
-            elif status != "all":
-                query = query.where(F.c.status == status)
-            with self.engine.connect() as conn:
-                facts = [Fact.from_row(r) for r in conn.execute(query)]
+            query = narrow(select(*READ_COLUMNS).where(F.c.namespace == ns).order_by(F.c.id),
+                           F, subject=subj, predicate=pred, stored=stored, valid_at=at)
+        if limit and wanted == "all":
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
         now = self.now()
         out = []
-        for f in facts:
-            if f.status == "active" and f.expires_at is not None and f.expires_at <= now:
-                f.status = "expired"  # lapsed: reported as expired without a write
-            if (subj and f.subject != subj) or (pred and f.predicate != pred):
-                continue
-            if status == "all" or f.status == status:
-                out.append(f)
-        return out[:limit] if limit else out
+        for row in rows:
+            fact = with_status_at(Fact.from_row(row), now)
+            if wanted == "all" or fact.status == wanted:
+                out.append(fact)
+                if limit and len(out) >= limit:
+                    break
+        return out
 
-    def current(self, subject: str, predicate: str, *, namespace: str = "default") -> Fact | None:
-        """The active value of a slot (the most trusted one if a conflict left several)."""
+    def current(self, subject: str, predicate: str, *, namespace: str = "default", at: Any = None) -> Fact | None:
+        """The value of a slot now, or at world time `at` (the most trusted one if a conflict left several)."""
         subject, predicate = clean_name(subject, what="subject", max_len=MAX_TEXT), clean_name(
             predicate, what="predicate", max_len=MAX_TEXT)  # a read: too long just matches nothing
-        found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
+        if at in (None, ""):
+            found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
+        else:
+            found = self.facts(namespace=namespace, subject=subject, predicate=predicate, valid_at=at)
         if not found:
             return None
         return max(found, key=lambda f: (f.valid_from, f.confidence, f.id))
@@ -352,6 +371,18 @@ class FactsMixin:
             a = {r[0] for r in conn.execute(select(F.c.namespace).distinct())}
             b = {r[0] for r in conn.execute(select(schema.notes.c.namespace).distinct())}
         return sorted(a | b)
+
+
+FACT_READ_STATUSES = ("active", "scheduled", "superseded", "expired", "retracted")
+# Which stored statuses can read as each status (a stored-active row changes with world time).
+STORED_FOR = {"active": ("active", "expired"), "scheduled": ("active",), "expired": ("active", "expired"),
+              "superseded": ("active", "superseded"), "retracted": ("retracted",), "all": None}
+READ_COLUMNS = tuple(c for c in F.c if c.name != "embedding")  # a read never needs the vector
+
+
+def with_status_at(fact: Fact, at: datetime) -> Fact:
+    fact.status = status_at(fact.status, fact.valid_from, fact.valid_to, fact.expires_at, at)
+    return fact
 
 
 def lapsed_clause(now: datetime):

@@ -64,14 +64,18 @@ class NotesMixin:
                                    expires_at=expires_at, metadata=metadata)
         return self.write_notes([item], actor=actor)[0]
 
-    def add_notes(self, notes: list[dict], *, namespace: str = "default", actor: str | None = None,
+    def add_notes(self, notes: list[dict | str], *, namespace: str = "default", actor: str | None = None,
                   batch_size: int = 64) -> list[Note]:
-        """Many notes: each a dict of add_note's keywords plus `text`. All validated first, embedded in
-        batches, written in one transaction as one version."""
+        """Many notes: each a plain text, or a dict of add_note's keywords plus `text`. All validated
+        first, embedded in batches, written in one transaction as one version."""
+        if isinstance(notes, (str, dict)) or not isinstance(notes, (list, tuple)):
+            raise InvalidInputError("notes must be a list of texts or objects with a 'text' field")
         items = []
         for i, raw in enumerate(notes):
+            if isinstance(raw, str):
+                raw = {"text": raw}
             if not isinstance(raw, dict):
-                raise InvalidInputError(f"note {i}: expected an object with a 'text' field")
+                raise InvalidInputError(f"note {i}: expected a text or an object with a 'text' field")
             fields = dict(raw)
             fields.setdefault("namespace", namespace)
             text = fields.pop("text", None)
@@ -159,12 +163,14 @@ class NotesMixin:
         return notes
 
     def retract_note(self, note_id: int, *, namespace: str = "default", actor: str | None = None) -> Note:
+        """Mark a note retracted (kept in history). A note of another namespace is reported as not found
+        (namespaces are tenants: the reply does not reveal it exists)."""
         note_id = self._require_fact_id(note_id, "note")
         ns = clean_namespace(namespace)
         with self._transaction() as conn:
             row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
             if row is None:
-                raise NotFoundError(f"no note with id {note_id}")
+                raise NotFoundError(f"no note with id {note_id} in namespace {ns!r}")
             old = Note.from_row(row)
             version = self._next_version(conn)
             conn.execute(update(N).where(N.c.id == note_id).values(status="retracted", retired_at=utcnow(),
@@ -186,8 +192,13 @@ class NotesMixin:
         return Note.from_row(row)
 
     def notes(self, *, namespace: str = "default", status: str = "active", limit: int | None = None,
-              external_id: str | None = None) -> list[Note]:
+              external_id: str | None = None, speaker: str | None = None,
+              metadata: dict | None = None) -> list[Note]:
+        """Notes of a namespace, oldest first; `speaker` and `metadata` (key -> value, all must match)
+        narrow them."""
         ns = clean_namespace(namespace)
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidInputError("metadata filter must be an object of key/value pairs")
         if status not in NOTE_STATUSES + ("all",):
             raise InvalidInputError(f"unknown status {shown(status)}; use one of {', '.join(NOTE_STATUSES + ('all',))}")
         external_id = _optional_text(external_id, "external id")
@@ -197,7 +208,13 @@ class NotesMixin:
             query = query.where(N.c.status == status)
         if external_id:
             query = query.where(N.c.external_id == external_id)
-        if limit:
+        speaker = _optional_text(speaker, "speaker")
+        if speaker:
+            query = query.where(N.c.speaker == speaker)
+        if limit and not metadata:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [Note.from_row(r) for r in conn.execute(query)]
+            found = [Note.from_row(r) for r in conn.execute(query)]
+        if metadata:  # JSON metadata is compared in Python (portable across SQLite and PostgreSQL)
+            found = [n for n in found if all(n.metadata.get(k) == v for k, v in metadata.items())]
+        return found[:limit] if limit else found

@@ -51,6 +51,39 @@ facts = Table(
     sqlite_autoincrement=True,  # ids are never reused, even after a prune
 )
 
+# System time per row: every state a fact row has held, with the range of versions it held it
+# [from_version, to_version); to_version is OPEN for the state it holds now. Written in the same
+# transaction as each version record (memory_store.states), so an as-of read is one indexed query.
+fact_states = Table(
+    "fact_states",
+    metadata,
+    Column("fact_id", Integer, primary_key=True, autoincrement=False),
+    Column("from_version", Integer, primary_key=True, autoincrement=False),
+    Column("to_version", Integer, nullable=False),
+    Column("namespace", String(200), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("predicate", String(200), nullable=False),
+    Column("object", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("valid_from", TZ, nullable=False),
+    Column("valid_to", TZ),
+    Column("recorded_at", TZ, nullable=False),
+    Column("retired_at", TZ),
+    Column("expires_at", TZ),
+    Column("confidence", Float, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("validation_count", Integer, nullable=False),
+    Column("last_validated_at", TZ),
+    Column("supersedes_id", Integer),
+    Column("superseded_by_id", Integer),
+    Column("in_conflict", Boolean, nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("created_version", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    # as of N: to_version > N (a range scan) and from_version <= N (checked in the index itself)
+    Index("ix_fact_states_asof", "namespace", "to_version", "from_version"),
+)
+
 notes = Table(
     "notes",
     metadata,

@@ -18,13 +18,15 @@ import math
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select
 
 from . import cache_check, ranking, schema
 from .errors import InvalidInputError, shown
 from .faults import DATABASE_ERRORS, first_line
 from .models import SearchResult, fact_text
 from .normalize import clean_namespace, clean_text
+from .rules import status_at
+from .states import as_of_query
 from .timeparse import as_utc, iso, parse_time
 from .vector_index import NamespaceIndex, RowAttrs, make_key
 
@@ -79,9 +81,12 @@ def note_payload(r) -> tuple:
             (r.note_type, r.speaker, r.external_id, r.thread, r.occurred_at, r.expires_at))
 
 
-def search_result(payload: tuple, score: float) -> SearchResult:
-    """A SearchResult from a cached payload; its metadata is the caller's own copy."""
+def search_result(payload: tuple, score: float, now=None) -> SearchResult:
+    """A SearchResult from a cached payload; its metadata is the caller's own copy. A fact's status is
+    the one it has at world time `now` (scheduled, superseded by a scheduled successor, expired)."""
     kind, rid, text, status, namespace, meta, extra = payload
+    if kind == "fact" and now is not None:
+        status = status_at(status, as_utc(extra[5]), as_utc(extra[6]), as_utc(extra[7]), now)
     if meta and any(isinstance(v, (dict, list)) for v in meta.values()):
         meta = copy.deepcopy(meta)
     meta = dict(meta or {})
@@ -103,7 +108,9 @@ def _epoch(value) -> float:
 
 
 def fact_attrs(row) -> RowAttrs:
-    return RowAttrs(status=row.status, expires_at=_epoch(row.expires_at) if row.expires_at else math.inf,
+    # A stored-active fact whose window a scheduled successor closes stops being current then, as at expiry.
+    ends = [t for t in (row.expires_at, row.valid_to if row.status == "active" else None) if t is not None]
+    return RowAttrs(status=row.status, expires_at=min(_epoch(t) for t in ends) if ends else math.inf,
                     time=_epoch(row.valid_from))
 
 
@@ -278,15 +285,20 @@ class SearchMixin:
     # -- search ------------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, namespace: str = "default", kind: str = "all",
                include_expired: bool = False, include_superseded: bool = False, status: str | None = None,
-               since: Any = None, until: Any = None, metadata: dict | None = None) -> list[SearchResult]:
-        """Hybrid search: FAISS dense similarity fused with BM25, filters applied before ranking."""
+               since: Any = None, until: Any = None, metadata: dict | None = None, valid_at: Any = None,
+               as_of: Any = None) -> list[SearchResult]:
+        """Hybrid search: FAISS dense similarity fused with BM25, filters applied before ranking.
+        valid_at: facts whose validity window contains that world time (superseded values included when
+        they were the truth then) and notes written at or before it. as_of (vN or an ISO time): facts as
+        the store held them at that version and notes it held then."""
         return self.search_many([query], k=k, namespace=namespace, kind=kind, include_expired=include_expired,
                                 include_superseded=include_superseded, status=status, since=since, until=until,
-                                metadata=metadata)[0]
+                                metadata=metadata, valid_at=valid_at, as_of=as_of)[0]
 
     def search_many(self, queries: list[str], *, k: int = 10, namespace: str = "default", kind: str = "all",
                     include_expired: bool = False, include_superseded: bool = False, status: str | None = None,
-                    since: Any = None, until: Any = None, metadata: dict | None = None) -> list[list[SearchResult]]:
+                    since: Any = None, until: Any = None, metadata: dict | None = None, valid_at: Any = None,
+                    as_of: Any = None) -> list[list[SearchResult]]:
         ns = clean_namespace(namespace)
         if isinstance(queries, str) or not isinstance(queries, (list, tuple)):
             raise InvalidInputError("queries must be a list of texts")
@@ -301,6 +313,11 @@ class SearchMixin:
         until_t = parse_time(until).timestamp() if until not in (None, "") else None
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInputError("metadata filter must be an object of key/value pairs")
+        at = parse_time(valid_at) if valid_at not in (None, "") else None
+        version = self.parse_as_of(as_of) if as_of not in (None, "") else None
+        timed = at is not None or version is not None
+        if timed and status in (None, ""):  # the time filters decide; every status but retracted may pass
+            statuses = ("active", "superseded", "expired")
         if not texts:
             return []
         n = max(CANDIDATES, k)
@@ -310,12 +327,35 @@ class SearchMixin:
         with self.engine.connect() as conn:
             idx = self.index(ns, conn)
             allowed = self._metadata_allowed(ns, metadata, conn) if metadata else None
+            if timed:
+                in_time = self._time_allowed(conn, ns, at, version)
+                allowed = in_time if allowed is None else allowed & in_time
             keep = idx.mask(kinds=kinds, statuses=statuses, now=self.now().timestamp(),
-                            include_expired=include_expired or "expired" in statuses, since=since_t,
-                            until=until_t, allowed_keys=allowed)
+                            include_expired=timed or include_expired or "expired" in statuses, since=since_t,
+                            until=until_t, allowed_keys=allowed, include_scheduled=timed)
             ranked = [self._rank(idx, text, vec, k, n, keep, idx.keyword_candidates(text, n, keep))
                       for text, vec in zip(texts, vectors)]
             return self._materialise(conn, ranked, idx, ns)
+
+    @staticmethod
+    def _time_allowed(conn, ns: str, at, version: int | None) -> set[int]:
+        """Keys of the rows a valid_at / as_of search may return: facts valid at world time `at` (as the
+        store held them at `version`, if given) and notes written at or before `at` / present at `version`."""
+        if version is not None:
+            if at is None:  # what the store held then about its own present
+                at = as_utc(conn.execute(select(V.c.at).where(V.c.version == version)).scalar()) or as_utc(parse_time("1970-01-01"))
+            fact_rows = conn.execute(as_of_query(ns, version, valid_at=at)).all()
+        else:
+            window = (F.c.status != "retracted", F.c.valid_from <= at,
+                      or_(F.c.valid_to.is_(None), F.c.valid_to > at), or_(F.c.expires_at.is_(None), F.c.expires_at > at))
+            fact_rows = conn.execute(select(F.c.id).where(F.c.namespace == ns, *window)).all()
+        notes = select(N.c.id).where(N.c.namespace == ns, N.c.status != "retracted")
+        if version is not None:
+            notes = notes.where(N.c.created_version <= version)
+        else:
+            notes = notes.where(func.coalesce(N.c.occurred_at, N.c.recorded_at) <= at)
+        return ({make_key("fact", r.id) for r in fact_rows} |
+                {make_key("note", r.id) for r in conn.execute(notes)})
 
     @staticmethod
     def _rank(idx: NamespaceIndex, text: str, vec: np.ndarray, k: int, n: int, keep: np.ndarray,
@@ -370,12 +410,12 @@ class SearchMixin:
         if note_ids:
             fetched.update((make_key("note", r.id), note_payload(r)) for r in conn.execute(FETCH_NOTES, {"ids": note_ids})
                            if r.namespace == ns)
-        out = []
+        out, now = [], self.now()
         for hits in ranked:
             results = []
             for key, score in hits:
                 payload = idx.rows.get(key) or fetched.get(key)
                 if payload is not None:
-                    results.append(search_result(payload, score))
+                    results.append(search_result(payload, score, now))
             out.append(results)
         return out

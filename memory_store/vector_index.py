@@ -179,20 +179,29 @@ class NamespaceIndex:
     # -- reads -------------------------------------------------------------------------------
     def mask(self, *, kinds: tuple[str, ...], statuses: tuple[str, ...], now: float,
              include_expired: bool, since: float | None = None, until: float | None = None,
-             allowed_keys: set[int] | None = None) -> np.ndarray:
+             allowed_keys: set[int] | None = None, include_scheduled: bool = False) -> np.ndarray:
         """Boolean array over positions: the rows the filters allow (read-only; shared between calls).
-        Without `allowed_keys` it is cached until the rows change or the first allowed row expires."""
+        Facts whose validity starts after `now` (scheduled) are left out unless `include_scheduled`.
+        Without `allowed_keys` it is cached until the rows change, the first allowed row expires or the
+        first scheduled fact starts."""
         with self.lock:
-            cache_key = (kinds, statuses, include_expired, since, until)
+            cache_key = (kinds, statuses, include_expired, since, until, include_scheduled)
             if allowed_keys is None:
                 hit = self._masks.get(cache_key)
                 if hit is not None and hit[0] == self.generation and now < hit[1]:
                     return hit[2]
             keep = self._compute_mask(kinds=kinds, statuses=statuses, now=now, include_expired=include_expired,
                                       since=since, until=until, allowed_keys=allowed_keys)
+            if not include_scheduled:
+                scheduled = (self.kind == KIND_CODES["fact"]) & (self.time > now)
+                keep &= ~scheduled
             keep.setflags(write=False)
             if allowed_keys is None:
                 valid_until = math.inf if include_expired else float(np.min(self.expires[keep], initial=math.inf))
+                if "expired" in statuses and "active" not in statuses:
+                    valid_until = now  # which rows have lapsed changes with time: not cached
+                if not include_scheduled:
+                    valid_until = min(valid_until, float(np.min(self.time[scheduled], initial=math.inf)))
                 if len(self._masks) >= 16:
                     self._masks.clear()
                 self._masks[cache_key] = (self.generation, valid_until, keep)
@@ -204,6 +213,8 @@ class NamespaceIndex:
             status_ok = np.zeros(len(STATUS_CODES), dtype=bool)
             status_ok[[STATUS_CODES[s] for s in statuses]] = True
             keep = self.alive & status_ok[self.status]
+            if "expired" in statuses and "active" not in statuses:  # lapsed rows are expired, unwritten
+                keep |= self.alive & (self.status == STATUS_CODES["active"]) & (self.expires <= now)
             if len(kinds) < len(KIND_CODES):
                 kind_ok = np.zeros(len(KIND_CODES), dtype=bool)
                 kind_ok[[KIND_CODES[k] for k in kinds]] = True

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,7 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
             "model_guesses": {"checked": sum(a.prior_trust.checked for a in agents),
                               "right": sum(a.prior_trust.right for a in agents)},
             "seconds": round(seconds, 2),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         })
         if include_records:
             report["records"] = [r.to_dict() for r in records]

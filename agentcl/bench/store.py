@@ -29,7 +29,8 @@ BATCH = 64
 TARGET_INSERT_RATIO = 0.9
 TARGET_SEARCH_RATIO = 1.25
 FILL_CHUNK = 5000
-QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50, "import_notes": 2_000}
+QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50, "import_notes": 2_000, "versions": 3_000}
+VERSIONS = 100_000  # history length for the as-of / valid-at reads (agentcl.bench.store_time)
 
 
 def measure_insert(store, texts: list[str], *, namespace: str, batch: int = BATCH) -> dict:
@@ -150,6 +151,8 @@ def _row(metric: str, value, target: str | None = None, ok: bool | None = None) 
 
 
 def summary_rows(result: dict) -> list[dict]:
+    from agentcl.bench.store_time import summary_rows as time_rows
+
     ins = result["insert"]
     rows = [
         _row(f"insert notes/s (add_notes, batch {ins['batch_size']})", ins["store_insert_per_s"]),
@@ -171,17 +174,20 @@ def summary_rows(result: dict) -> list[dict]:
                              f"{dense['exact_search']['p50_ms']:.2f} / {dense['index_search']['p50_ms']:.2f}"))
     if result.get("import"):
         rows += import_rows(result["import"])
+    if "time_reads" in result:
+        rows += time_rows(result["time_reads"], _row)
     return rows
 
 
 def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, queries: int = 200,
                     device: str | None = None, url: str | None = None, home: str | None = None,
                     quick: bool = False, batch_size: int = BATCH, cache_dir: str | Path | None = "default",
-                    embedder=None, import_notes: int | None = None) -> dict:
+                    embedder=None, import_notes: int | None = None, versions: int | None = VERSIONS) -> dict:
     """The `agentcl bench store` result. `quick`: sizes (2,000,), 512 inserted notes, 50 queries (a smoke
     run). `url`: a database URL (default: SQLite in a temporary home). `cache_dir`: where the bulk-load
     vectors are cached ("default": <tmp>/agentcl-bench-cache; None: no cache). `import_notes`: the
-    larger file of the streamed-import measurement (import_scale.py; default 200,000, quick 2,000; 0 skips)."""
+    larger file of the streamed-import measurement (import_scale.py; default 200,000, quick 2,000; 0 skips).
+    `versions`: history length for the as-of / valid-at reads (None: skip them)."""
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder
     from memory_store.errors import UserError
@@ -189,6 +195,7 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
     if quick:
         sizes, insert_notes, queries = QUICK["sizes"], QUICK["insert_notes"], QUICK["queries"]
         import_notes = QUICK["import_notes"] if import_notes is None else import_notes
+        versions = min(versions, QUICK["versions"]) if versions else versions
     import_notes = DEFAULT_IMPORT_NOTES if import_notes is None else import_notes
     if isinstance(import_notes, bool) or not isinstance(import_notes, int) or (0 < import_notes < 200) or import_notes < 0:
         raise UserError(f"import notes must be 0 (skip) or a whole number >= 200, got {import_notes!r}")
@@ -220,6 +227,10 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
             entry["bulk_load_s"] = round(load_s, 2)
             entry["dense_index"] = measure_dense_index(store, namespace="bench-search", queries=qs[:100])
             result["search"].append(entry)
+        if versions:
+            from agentcl.bench.store_time import run_time_reads
+
+            result["time_reads"] = run_time_reads(store.url, home, dim=embedder.dim, versions=versions)
     finally:
         store.close()
     if import_notes:

@@ -51,8 +51,10 @@ def _store(o: BenchOptions) -> dict:
 
     sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
     imports = o.extra.get("import_notes", 2_000 if o.quick else None)
+    versions = o.extra.get("versions")
     return run_store_bench(sizes=tuple(sizes), device=o.device, import_notes=imports,
-                           **({"queries": 50, "insert_notes": 512} if o.quick else {}))
+                           **({"queries": 50, "insert_notes": 512} if o.quick else {}),
+                           **({"versions": versions} if versions else {}))
 
 
 def _locomo(o: BenchOptions) -> dict:

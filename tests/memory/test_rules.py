@@ -104,3 +104,58 @@ def test_conflicts_only_for_functional_predicates():
     facts = [_fact(1, "a"), _fact(2, "b")]
     assert len(conflicts(facts, {})) == 1
     assert conflicts(facts, {"on_call": False}) == []
+
+
+# -- world time: scheduled values (issue 16) -------------------------------------------------------
+NOW = T0 + timedelta(days=100)
+
+
+def test_future_value_is_scheduled_and_closes_the_current_window_at_its_start():
+    d = resolve(a(None, "Bob", 200), [a(1, "Alice", 0)], PredicatePolicy(), now=NOW)
+    assert d.action == "schedule" and d.close_ids == (1,) and d.supersede_ids == () and d.valid_to is None
+
+
+def test_value_for_now_ends_where_a_scheduled_value_begins():
+    alice = Assertion(1, "Alice", T0, 1.0, "user", valid_to=T0 + timedelta(days=200))
+    bob = a(2, "Bob", 200)
+    d = resolve(a(None, "Carol", 100), [alice, bob], PredicatePolicy(), now=NOW)
+    assert d.action == "supersede" and d.supersede_ids == (1,) and d.valid_to == T0 + timedelta(days=200)
+
+
+def test_without_now_every_row_counts_as_in_effect():
+    assert resolve(a(None, "Bob", 200), [a(1, "Alice", 0)], PredicatePolicy()).action == "supersede"
+
+
+def test_scheduled_value_between_two_others_gets_both_edges():
+    alice = Assertion(1, "Alice", T0, 1.0, "user", valid_to=T0 + timedelta(days=300))
+    d = resolve(a(None, "Bob", 200), [alice, a(2, "Dan", 300)], PredicatePolicy(), now=NOW)
+    assert d.action == "schedule" and d.close_ids == (1,) and d.valid_to == T0 + timedelta(days=300)
+
+
+def test_scheduled_same_value_after_its_window_closed_is_a_new_row():
+    alice = Assertion(1, "Alice", T0, 1.0, "user", valid_to=T0 + timedelta(days=200))
+    bob = a(2, "Bob", 200)
+    assert resolve(a(None, "alice", 300), [alice, bob], PredicatePolicy(), now=NOW).action == "schedule"
+    assert resolve(a(None, "alice", 150), [alice, bob], PredicatePolicy(), now=NOW).action == "validate"
+
+
+def test_scheduled_tie_is_a_conflict_and_a_beaten_scheduled_value_is_history():
+    d = resolve(a(None, "Eve", 200), [a(1, "Alice", 0), a(2, "Bob", 200)], PredicatePolicy(), now=NOW)
+    assert d.action == "conflict" and d.conflict_ids == (2,)
+    policy = PredicatePolicy(rule="confidence")
+    d = resolve(a(None, "Bob", 200, conf=0.2), [a(1, "Alice", 0, conf=0.9)], policy, now=NOW)
+    assert d.action == "history" and d.winner_id == 1
+
+
+def test_status_at_follows_world_time():
+    from memory_store.rules import status_at, valid_at
+
+    start, end = T0, T0 + timedelta(days=10)
+    assert status_at("active", start, end, None, T0 - timedelta(days=1)) == "scheduled"
+    assert status_at("active", start, end, None, T0 + timedelta(days=5)) == "active"
+    assert status_at("active", start, end, None, end) == "superseded"
+    assert status_at("active", start, None, end, end) == "expired"
+    assert status_at("retracted", start, None, None, T0) == "retracted"
+    assert valid_at("superseded", start, end, None, T0 + timedelta(days=5))
+    assert not valid_at("superseded", start, end, None, end)
+    assert not valid_at("retracted", start, None, None, T0)

@@ -25,7 +25,7 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
 
     monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
     result = bench.run_store_bench(sizes=(300, 120), insert_notes=128, queries=6, home=str(tmp_path / "h"),
-                                   cache_dir=tmp_path / "cache", embedder=embedder)
+                                   cache_dir=tmp_path / "cache", embedder=embedder, versions=1500)
     _contract(result, "store")
     assert result["insert"]["notes"] == 128 and result["insert"]["indexed"] == 128
     assert [e["notes"] for e in result["search"]] == [120, 300]
@@ -39,6 +39,10 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
     targets = {row["metric"]: row for row in result["summary"] if row["target"]}
     assert any("insert / raw encode" in m for m in targets) and sum("query embedding p50 (" in m for m in targets) == 2
     assert (tmp_path / "cache").exists()  # the bulk-load vectors are cached for the next run
+    times = result["time_reads"]  # as-of and valid-at reads against a current read, same run
+    assert times["versions"] == 1500 and times["rows_returned"]["current"] == 1000
+    assert times["rows_returned"]["as_of"] > 0 and times["rows_returned"]["valid_at"] == 1000
+    assert {"as-of p50 / current p50", "valid-at p50 / current p50"} <= set(targets)
 
 
 def test_store_bench_rejects_bad_sizes(embedder):
