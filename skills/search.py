@@ -208,8 +208,8 @@ class SkillSearchIndex:
 
     def scores(self, queries: Sequence[str], allowed: np.ndarray | None = None,
                weights: dict[str, float] | None = None, *, learned: bool = True) -> np.ndarray:
-        """Fused scores (n_queries, n_docs); columns outside `allowed` are -inf (filtered before ranking).
-        `learned=False`: the description ranking alone (what the bench compares against)."""
+        """log P(skill | task) (n_queries, n_docs); columns outside `allowed` are -inf (filtered before
+        ranking). `learned=False`: the description ranking alone (what the bench compares against)."""
         weights = weights or WEIGHTS
         if not self.docs or not len(queries):
             return np.zeros((len(queries), len(self.docs)), np.float32)
@@ -222,11 +222,14 @@ class SkillSearchIndex:
         for key, matrix in self.signals(queries, vectors).items():
             if weights.get(key):
                 total += weights[key] * znorm(matrix[:, mask].astype(np.float64))
+        # Scores are log-probabilities whether or not examples exist (the same scale before and after
+        # learning); with no examples, or learned=False, the order is the description ranking's.
+        votes, confidence = np.zeros_like(total), np.zeros(len(queries))
         if learned and self.confidence is not None:
-            votes, nearest = usage.knn_vote(vectors[0] @ self.example_vecs.T, self.example_owner,
-                                            self.example_weight, len(self.docs))
-            total = usage.fuse(total, votes[:, mask], self.confidence(nearest))
-        fused[:, mask] = total
+            all_votes, nearest = usage.knn_vote(vectors[0] @ self.example_vecs.T, self.example_owner,
+                                                self.example_weight, len(self.docs))
+            votes, confidence = all_votes[:, mask], self.confidence(nearest)
+        fused[:, mask] = usage.fuse(total, votes, confidence)
         return fused
 
     def nearest_examples(self, query_vector: np.ndarray, doc: int, k: int) -> list[tuple[int, float]]:

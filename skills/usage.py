@@ -10,8 +10,10 @@ probability that the vote's choice is right at a given similarity. Leave-one-out
 that have no examples yet (an example whose tool has no other example), at their Good-Turing rate, so the
 confidence falls where examples mislead. The ranking is the mixture
 
-    P(tool) = (1 - c) * P_description(tool) + c * vote+(tool),   times (1 - c * vote-(tool)) for failures
+    P(tool) = (1 - c) * P_description(tool) + c * P_past_tasks(tool)
 
+where P_past_tasks is the positive vote, plus the mass it leaves (decayed examples, failures) spread by
+the description ranking over the tools not voted against,
 so learned usage dominates when past tasks are close and reliable, fades when they are not, and a skill
 without examples keeps its place among the others (every description probability is scaled alike).
 No constant here is fitted to a benchmark file: K and the kernel width only shape the vote, the confidence
@@ -32,6 +34,7 @@ HALF_LIFE_DAYS = 180.0   # policy, not measured (BFCL has no time): an example h
 CHANGED_SIGNATURE_WEIGHT = 0.5  # per signature change since the example's version: its wording still says
 #                                 what the tool is for, its arguments may not
 MAX_CALIBRATION = 2000   # newest successes used for leave-one-out (bounds the O(n^2) step)
+PRIOR_GRID = np.round(np.arange(0.0, 1.01, 0.1), 2)
 SIGNATURE_KEYS = ("added", "removed", "renamed", "type_changed", "now_required")
 
 
@@ -68,18 +71,18 @@ def knn_vote(sims: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_skills
     return votes, nearest
 
 
-def isotonic(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Non-decreasing fit of y on x (pool adjacent violators), as a step function of x."""
+def isotonic(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Non-decreasing weighted fit of y on x (pool adjacent violators), as a step function of x."""
+    weight = np.ones(len(x)) if weight is None else np.asarray(weight, float)
     order = np.argsort(x, kind="stable")
-    blocks: list[list[float]] = []  # [mean, count, x_low, x_high]
-    for xv, yv in zip(x[order], y[order].astype(float)):
-        blocks.append([yv, 1.0, xv, xv])
+    blocks: list[list[float]] = []  # [mean, weight, x_low]
+    for xv, yv, wv in zip(x[order], y[order].astype(float), weight[order]):
+        blocks.append([yv, wv, xv])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             b2, b1 = blocks.pop(), blocks.pop()
-            n = b1[1] + b2[1]
-            blocks.append([(b1[0] * b1[1] + b2[0] * b2[1]) / n, n, b1[2], b2[3]])
-    # A step: the value proved at this x or below, never interpolated upwards into x where nothing was seen
-    # (with few examples the first observed block may sit far above the anchor at 0).
+            total = b1[1] + b2[1]
+            blocks.append([(b1[0] * b1[1] + b2[0] * b2[1]) / total, total, b1[2]])
+    # A step: the value proved at this x or below, never interpolated upwards into x where nothing was seen.
     starts = np.array([b[2] for b in blocks])
     values = np.array([b[0] for b in blocks])
     return lambda q: values[np.clip(np.searchsorted(starts, q, side="right") - 1, 0, len(values) - 1)]
@@ -89,16 +92,16 @@ def calibrate(vectors: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_sk
               k: int = NEIGHBOURS, width: float = KERNEL_WIDTH,
               limit: int = MAX_CALIBRATION) -> Callable[[np.ndarray], np.ndarray]:
     """P(the vote's first tool is right | nearest similarity), by leave-one-out over the recorded successes.
-    Two anchors keep it sane with few examples: an unrelated task (cosine 0) says nothing, an identical
-    one (cosine 1) names its tool."""
+    Prior: one pseudo-observation per 0.1 of cosine saying that a task at cosine s names the same tool with
+    probability s (an unrelated task says nothing, an identical one names its tool); it decides while
+    there are few examples and is outweighed as they accrue."""
+    xs, ys = list(PRIOR_GRID), list(PRIOR_GRID)
     labelled = np.flatnonzero(weights > 0)[-limit:]
-    xs, ys = [0.0, 1.0], [0.0, 1.0]
     if len(labelled) > 1:
         sims = vectors[labelled] @ vectors.T
         sims[np.arange(len(labelled)), labelled] = -np.inf  # leave the example itself out
         votes, nearest = knn_vote(sims, owners, weights, n_skills, k=k, width=width)
-        right = votes.argmax(axis=1) == owners[labelled]
-        right &= votes.max(axis=1) > 0
+        right = (votes.argmax(axis=1) == owners[labelled]) & (votes.max(axis=1) > 0)
         finite = np.isfinite(nearest)
         xs += list(nearest[finite])
         ys += list(right[finite].astype(float))
@@ -112,12 +115,22 @@ def _log_softmax(scores: np.ndarray) -> np.ndarray:
 
 def fuse(description: np.ndarray, votes: np.ndarray, confidence: np.ndarray, *,
          temperature: float = DESCRIPTION_TEMPERATURE) -> np.ndarray:
-    """Log of the mixture (module docstring) over the candidate columns given (all finite)."""
+    """log P(skill | task) of the mixture (module docstring) over the candidate columns given (all finite).
+
+    The past tasks' expert is a distribution too: the positive votes, and the mass they leave (decayed
+    examples, failures) spread by the description ranking over the skills not voted against."""
     z = (description - description.mean(axis=1, keepdims=True)) / (description.std(axis=1, keepdims=True) + 1e-9)
     c = np.clip(confidence, 0.0, 1.0 - 1e-9)[:, None]
-    log_desc = np.log1p(-c) + _log_softmax(z / temperature)
+    log_desc = _log_softmax(z / temperature)
     positive = np.clip(votes, 0.0, None)
-    with np.errstate(divide="ignore"):
-        log_vote = np.where(positive > 0, np.log(c * positive + 1e-300), -np.inf)
-    against = np.clip(-votes, 0.0, None)
-    return np.logaddexp(log_desc, log_vote) + np.log1p(-c * against)
+    against = np.clip(-votes, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_positive = np.log(positive)
+        rest = np.clip(1.0 - positive.sum(axis=1, keepdims=True), 0.0, 1.0)
+        spread = log_desc + np.log1p(-against)
+        top = np.max(spread, axis=1, keepdims=True)
+        norm = top + np.log(np.sum(np.exp(spread - top), axis=1, keepdims=True))
+        log_rest = np.where(np.isfinite(norm), np.log(rest) + spread - norm, -np.inf)
+        log_past = np.logaddexp(log_positive, log_rest)
+        log_c = np.log(c)
+    return np.logaddexp(np.log1p(-c) + log_desc, log_c + log_past)

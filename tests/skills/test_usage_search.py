@@ -54,7 +54,10 @@ def test_calibration_trusts_neighbours_only_as_far_as_they_proved_right():
     # Same geometry, but each near pair belongs to different tools -> neighbours mislead -> low confidence.
     misled = usage.calibrate(agree, np.array([0, 1, 2, 3]), np.ones(4), 4)
     s = np.array([0.96])  # at or above the leave-one-out similarities (0.951)
-    assert confident(s)[0] > 0.9 and misled(s)[0] < 0.3
+    assert confident(s)[0] > 0.9 and misled(s)[0] < 0.5
+    # With a single example nothing is measured yet: the prior (cosine s -> probability s, per 0.1) decides.
+    alone = usage.calibrate(agree[:1], np.array([0]), np.ones(1), 1)
+    assert alone(np.array([0.35]))[0] == pytest.approx(0.3) and alone(np.array([0.96]))[0] == pytest.approx(0.9)
 
 
 def test_fuse_keeps_the_order_of_skills_without_examples_and_lets_close_evidence_win():
