@@ -69,7 +69,7 @@ class LearningMixin:
         weighted by outcome, age and signature changes; a deprecated skill's go to its replacement."""
         with self.engine.connect() as conn:
             rows = repo.usage_rows(conn, namespace=self.context.namespace)
-        by_name = {s.name: s for s in self.list()}
+        by_name = {s.name: s for s in skills}
         now = utcnow()
         learned: dict[str, list[tuple[str, float, dict]]] = {}
         for row in rows:

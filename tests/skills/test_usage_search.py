@@ -144,3 +144,19 @@ def test_a_deprecated_tools_examples_count_for_its_replacement(tools):
         tools.add_example("weather.forecast", task, {"location": "x"})
     tools.deprecate("weather.forecast", replacement="weather.v2")
     assert tools.search(QUERY, 1)[0].name == "weather.v2"
+
+
+def test_a_call_that_raises_is_kept_as_a_failure_but_wrong_arguments_are_not(tools):
+    from skills import repo
+
+    def down(**kw):
+        raise RuntimeError("service down")
+
+    tools.register(skill_from_spec(_spec("news.fetch", "Fetch the latest news headlines.", {"topic": "Topic"}),
+                                   executor=down))
+    assert tools.call("news.fetch", {"topic": "ai"}, task="latest AI news").error.kind == "exception"
+    assert tools.call("news.fetch", {"subject": "ai"}, task="news on AI").error.kind == "invalid_args"
+    with tools.engine.connect() as conn:
+        rows = repo.usage_rows(conn, namespace="default")
+    assert [(r["skill"], r["task"], r["ok"]) for r in rows] == [("news.fetch", "latest AI news", False)]
+    assert tools.examples("news.fetch") == []
