@@ -100,3 +100,21 @@ def propose_arguments(old_task: str, old_args: dict, new_task: str) -> dict:
         if new is not MISSING:
             out[key] = new
     return out
+
+
+def fit_to_schema(args: dict, schema: dict, new_task: str, renames: dict[str, str] | None = None) -> dict:
+    """Old parameter names to their current ones; a parameter with fixed choices takes the choice the new
+    task names (the longest one mentioned), else the choice its value spells in another case."""
+    renames = renames or {}
+    out = {renames.get(k, k): v for k, v in args.items()}
+    lowered = new_task.lower()
+    for name, spec in (schema.get("properties") or {}).items():
+        choices = [c for c in spec.get("enum") or [] if isinstance(c, str) and c]
+        if not choices:
+            continue
+        named = [c for c in choices if re.search(rf"(?<!\w){re.escape(c.lower())}(?!\w)", lowered)]
+        if named:
+            out[name] = max(named, key=len)
+        elif isinstance(out.get(name), str):
+            out[name] = next((c for c in choices if c.lower() == out[name].strip().lower()), out[name])
+    return out

@@ -10,7 +10,7 @@ from memory_store.errors import InvalidInputError
 from memory_store.timeparse import utcnow
 
 from . import repo, usage
-from .arguments import propose_arguments
+from .arguments import fit_to_schema, propose_arguments
 from .models import SearchHit, SkillInfo, UsageExample
 from .search import SkillDoc, SkillSearchIndex
 from .validate import validate_args
@@ -71,15 +71,16 @@ class LearningMixin:
             rows = repo.usage_rows(conn, namespace=self.context.namespace)
         by_name = {s.name: s for s in skills}
         now = utcnow()
-        learned: dict[str, list[tuple[str, float, dict]]] = {}
+        learned: dict[str, list[tuple[str, float, dict | None, int]]] = {}
         for row in rows:
             info = by_name.get(row["skill"])
             if info is None:
                 continue
             changes = usage.signature_changes([(v.version, v.diff) for v in info.versions], row["version"])
             weight = usage.example_weight(row["created_at"], now, changes)
-            learned.setdefault(_successor(info, by_name), []).append(
-                (row["task"], weight if row["ok"] else -weight, row["args"] if row["ok"] else None))
+            successor = _successor(info, by_name)
+            args = row["args"] if row["ok"] and successor == info.name else None  # another tool's arguments
+            learned.setdefault(successor, []).append((row["task"], weight if row["ok"] else -weight, args, changes))
         docs = []
         for s in skills:
             cur = s.current
@@ -87,9 +88,10 @@ class LearningMixin:
             own = learned.get(s.name, [])[-MAX_EXAMPLES_PER_SKILL:]
             authored = [t for t in dict.fromkeys(cur.examples)]
             docs.append(SkillDoc(name=s.name, description=cur.description, params=params,
-                                 examples=authored + [t for t, _, _ in own],
-                                 example_weights=[1.0] * len(authored) + [w for _, w, _ in own],
-                                 example_args=[None] * len(authored) + [a for _, _, a in own]))
+                                 examples=authored + [t for t, _, _, _ in own],
+                                 example_weights=[1.0] * len(authored) + [w for _, w, _, _ in own],
+                                 example_args=[None] * len(authored) + [a for _, _, a, _ in own],
+                                 example_changes=[0] * len(authored) + [c for _, _, _, c in own]))
         return docs
 
     def _synced_index(self, skills: list[SkillInfo]) -> SkillSearchIndex:
@@ -123,7 +125,7 @@ class LearningMixin:
             raise InvalidInputError("search text is empty")
         return self.search_many([text], k, **filters)[0]
 
-    def propose_args(self, name: str, task: str, *, k: int = 3) -> dict:
+    def propose_args(self, name: str, task: str, *, k: int = 5) -> dict:
         """Arguments for calling `name` on `task`, from its nearest successful examples in this namespace:
         {"args": {...} or None, "from_task": the example used, "similarity": cosine, "valid": schema check}."""
         if not task or not task.strip():
@@ -136,12 +138,16 @@ class LearningMixin:
         index = self._synced_index(skills)
         doc = index.docs[position]
         query = np.asarray(self.embedder.encode([task]))[0]
-        for offset, similarity in index.nearest_examples(query, position, k):
-            example_args = doc.example_args[offset]
-            if example_args is None:  # an author's example task: no arguments to learn from
-                continue
-            args = propose_arguments(doc.examples[offset], example_args, task)
-            valid = validate_args(info.current.parameters, args, renames=self._renames(info)) is None
+        # Examples recorded against the current signature first; older ones with their renames applied.
+        nearest = [(o, sim) for o, sim in index.nearest_examples(query, position, k) if doc.example_args[o] is not None]
+        nearest.sort(key=lambda item: doc.example_changes[item[0]] > 0)
+        if nearest:
+            offset, similarity = nearest[0]
+            schema = info.current.parameters
+            renames = self._renames(info)
+            args = fit_to_schema(propose_arguments(doc.examples[offset], doc.example_args[offset], task), schema,
+                                 task, renames)
+            valid = validate_args(schema, args, renames=renames) is None
             return {"args": args, "from_task": doc.examples[offset], "similarity": round(similarity, 4),
                     "valid": valid}
         return {"args": None, "from_task": None, "similarity": None, "valid": False}

@@ -47,6 +47,7 @@ class SkillDoc:
     # per example: its signed vote weight (usage.example_weight; negative for a failed call); default 1
     example_weights: list[float] = field(default_factory=list)
     example_args: list[dict | None] = field(default_factory=list)  # per example (None: no arguments known)
+    example_changes: list[int] = field(default_factory=list)  # per example: signature changes since recorded
 
     def weights(self) -> list[float]:
         return list(self.example_weights) or [1.0] * len(self.examples)

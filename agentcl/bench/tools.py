@@ -46,8 +46,20 @@ def load_bfcl(data_dir: str | Path = "../shared/data", split: str = "simple_pyth
         call = answers[item["id"]]["ground_truth"][0]
         name = next(iter(call))
         gold.append(name)
-        gold_args.append({k: v[0] for k, v in call[name].items() if v and v[0] not in ("", None)})
+        gold_args.append(first_options(call[name]))
     return specs, questions, gold, gold_args
+
+
+def first_options(options: dict) -> dict:
+    """A call from BFCL's ground truth, which lists the accepted values of every parameter (nested objects
+    too): the first accepted value, parameters whose first value is "" or null (optional, left out) dropped."""
+    out = {}
+    for key, accepted in options.items():
+        if not isinstance(accepted, list) or not accepted or accepted[0] in ("", None):
+            continue
+        first = accepted[0]
+        out[key] = first_options(first) if isinstance(first, dict) else first
+    return out
 
 
 def hits_at(ranked: list[list[str]], gold: list[str], ks=(1, 5)) -> dict[str, float]:

@@ -62,3 +62,11 @@ def test_learning_metrics_are_plain_counts():
     # the likelihood prefers a sharper softmax when the top score is always right, a flat one when never
     scores = np.array([[3.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
     assert fit_temperature(scores, np.array([0, 1])) > fit_temperature(scores, np.array([2, 2]))
+
+
+def test_ground_truth_calls_take_the_first_accepted_value_at_every_level():
+    from agentcl.bench.tools import first_options
+
+    truth = {"body": [{"mode": ["COOL", "cool"], "temp": [20], "note": ["", "x"]}], "unit": ["celsius"],
+             "opt": [""], "ids": [[1, 2]]}
+    assert first_options(truth) == {"body": {"mode": "COOL", "temp": 20}, "unit": "celsius", "ids": [1, 2]}

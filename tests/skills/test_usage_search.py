@@ -160,3 +160,13 @@ def test_a_call_that_raises_is_kept_as_a_failure_but_wrong_arguments_are_not(too
         rows = repo.usage_rows(conn, namespace="default")
     assert [(r["skill"], r["task"], r["ok"]) for r in rows] == [("news.fetch", "latest AI news", False)]
     assert tools.examples("news.fetch") == []
+
+
+def test_arguments_take_the_choice_the_task_names_and_current_parameter_names():
+    from skills.arguments import fit_to_schema
+
+    schema = {"properties": {"type": {"type": "string", "enum": ["plus", "comfort", "black"]},
+                             "recipient": {"type": "string"}}}
+    assert fit_to_schema({"type": "comfort", "to": "bob"}, schema, "a 'Plus' ride please", {"to": "recipient"}) \
+        == {"type": "plus", "recipient": "bob"}
+    assert fit_to_schema({"type": "Black"}, schema, "any ride") == {"type": "black"}
