@@ -56,7 +56,7 @@ def _by_anchors(old_task: str, value: str, new_task: str) -> Any:
     left = [w for w, _, e in old_words if e <= start][-1:]
     right = [w for w, s, _ in old_words if s >= end][:1]
     n_value_words = max(len(_words(value)), 1)
-    for i, (word, _, stop) in enumerate(new_words):
+    for i, (word, _, _stop) in enumerate(new_words):
         if not left or word != left[0]:
             continue
         tail = new_words[i + 1:]

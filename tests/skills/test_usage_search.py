@@ -3,7 +3,7 @@ and the registry on SQLite and PostgreSQL with the real embedder: recorded examp
 a failure counts against its tool, a deprecated tool's examples count for its replacement."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from skills.arguments import propose_arguments
 
 # -- pure functions -------------------------------------------------------------------------------
 def test_example_weight_halves_with_age_and_with_each_signature_change():
-    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
     assert usage.example_weight(now, now, 0) == 1.0
     assert usage.example_weight(now - timedelta(days=usage.HALF_LIFE_DAYS), now, 0) == pytest.approx(0.5)
     assert usage.example_weight(now, now, 2) == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT ** 2)
@@ -170,3 +170,15 @@ def test_arguments_take_the_choice_the_task_names_and_current_parameter_names():
     assert fit_to_schema({"type": "comfort", "to": "bob"}, schema, "a 'Plus' ride please", {"to": "recipient"}) \
         == {"type": "plus", "recipient": "bob"}
     assert fit_to_schema({"type": "Black"}, schema, "any ride") == {"type": "black"}
+
+
+def test_examples_of_an_older_signature_count_less_and_their_arguments_follow_renames(tools):
+    tools.add_example("weather.forecast", PAST[1], {"location": "Stockholm"})
+    tools.register(skill_from_spec(_spec("weather.forecast", "Get the weather forecast for a location.",
+                                         {"place": "City"}), executor=lambda **kw: dict(kw)))
+    assert tools.get("weather.forecast").current_version == 2
+    tools.search(QUERY, 1)
+    doc = next(d for d in tools._index.docs if d.name == "weather.forecast")
+    assert doc.example_changes == [1] and doc.weights()[0] == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT, rel=1e-3)
+    proposal = tools.propose_args("weather.forecast", "Will I need a coat in Helsinki tomorrow?")
+    assert proposal["args"] == {"place": "Helsinki"} and proposal["valid"] is True
