@@ -18,6 +18,9 @@ from .validate import validate_args
 
 _local = threading.local()  # composite nesting depth of the current thread
 MAX_COMPOSITE_DEPTH = 4
+# Failures kept as evidence against the tool for similar tasks. Wrong arguments, a disabled or missing
+# executor say nothing about whether the tool suits the task.
+AGAINST_THE_TOOL = ("exception", "timeout")
 
 
 class CompositeStepError(RuntimeError):
@@ -76,8 +79,9 @@ class CallsMixin:
         with repo.transaction(self.engine) as conn:
             repo.record_call(conn, version.id, ok=error is None, error_kind=error.kind if error else None,
                              latency_ms=latency)
-            if error is None and task and isinstance(args, dict):
-                repo.add_example(conn, version.id, str(task), args, namespace=self.context.namespace)
+            if task and isinstance(args, dict) and (error is None or error.kind in AGAINST_THE_TOOL):
+                repo.add_example(conn, version.id, str(task), args, namespace=self.context.namespace,
+                                 ok=error is None)
         if error is None and getattr(_local, "depth", 0) == 0:
             record_in_traces(info.name, args, result)  # steps inside a composite are not the agent's calls
         return CallResult(info.name, version.version, error is None, result=result, error=error, latency_ms=latency)
@@ -142,8 +146,8 @@ class CallsMixin:
             error_kind = "exception"
         with repo.transaction(self.engine) as conn:
             repo.record_call(conn, info.current.id, ok=ok, error_kind=error_kind, latency_ms=latency_ms)
-            if ok and task and isinstance(args, dict):
-                repo.add_example(conn, info.current.id, str(task), args, namespace=self.context.namespace)
+            if task and isinstance(args, dict) and (ok or error_kind != "invalid_args"):
+                repo.add_example(conn, info.current.id, str(task), args, namespace=self.context.namespace, ok=ok)
 
     def stats(self, name: str | None = None) -> list[dict]:
         """Per-version outcome statistics (all skills, or one)."""

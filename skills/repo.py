@@ -134,16 +134,17 @@ def record_call(conn: Connection, version_id: int, *, ok: bool, error_kind: str 
         total_latency_ms=t.stats.c.total_latency_ms + float(latency_ms), last_used_at=utcnow()))
 
 
-def add_example(conn: Connection, version_id: int, task: str, args: dict, *, namespace: str) -> bool:
-    """Keep a usage example in `namespace`; the same task with the same arguments for the same version is
-    kept once per namespace."""
+def add_example(conn: Connection, version_id: int, task: str, args: dict, *, namespace: str, ok: bool = True) -> bool:
+    """Keep a usage example in `namespace` (ok=False: a failed call for this task); the same task with the
+    same arguments and outcome for the same version is kept once per namespace."""
     same = conn.execute(sa.select(t.examples.c.args).where(t.examples.c.version_id == version_id,
                                                            t.examples.c.task == task,
-                                                           t.examples.c.namespace == namespace)).all()
+                                                           t.examples.c.namespace == namespace,
+                                                           t.examples.c.ok == ok)).all()
     if any(row.args == args for row in same):
         return False
     conn.execute(sa.insert(t.examples).values(version_id=version_id, task=task, args=args, created_at=utcnow(),
-                                              namespace=namespace))
+                                              namespace=namespace, ok=ok))
     return True
 
 
@@ -154,24 +155,23 @@ def add_note(conn: Connection, version_id: int, text: str) -> None:
 def examples_of(conn: Connection, skill: SkillInfo, *, namespace: str) -> list[UsageExample]:
     by_id = {v.id: v.version for v in skill.versions}
     rows = conn.execute(sa.select(t.examples).where(t.examples.c.version_id.in_(list(by_id)),
-                                                    t.examples.c.namespace == namespace)
+                                                    t.examples.c.namespace == namespace, t.examples.c.ok.is_(True))
                         .order_by(t.examples.c.id)).all() if by_id else []
     return [UsageExample(task=r.task, args=r.args, version=by_id[r.version_id], created_at=as_utc(r.created_at))
             for r in rows]
 
 
-def all_example_tasks(conn: Connection, *, namespace: str) -> dict[str, list[str]]:
-    """Learned example tasks per skill name in one namespace (all versions: the task wording outlives a
-    rename)."""
-    query = (sa.select(t.skills.c.name, t.examples.c.task)
+def usage_rows(conn: Connection, *, namespace: str) -> list[dict]:
+    """Every usage example of one namespace, oldest first, with its skill, version number and outcome (all
+    versions: the task wording outlives a rename; search weighs old versions down, skills/usage.py)."""
+    query = (sa.select(t.skills.c.name, t.versions.c.version, t.examples.c.task, t.examples.c.args,
+                       t.examples.c.ok, t.examples.c.created_at)
              .select_from(t.examples.join(t.versions, t.examples.c.version_id == t.versions.c.id)
                           .join(t.skills, t.versions.c.skill_id == t.skills.c.id))
              .where(t.examples.c.namespace == namespace)
              .order_by(t.examples.c.id))
-    out: dict[str, list[str]] = {}
-    for name, task in conn.execute(query):
-        out.setdefault(name, []).append(task)
-    return out
+    return [{"skill": r.name, "version": r.version, "task": r.task, "args": r.args, "ok": bool(r.ok),
+             "created_at": as_utc(r.created_at)} for r in conn.execute(query)]
 
 
 DISCOVERED_ORIGINS = ("builtin", "entrypoint:")

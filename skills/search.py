@@ -1,8 +1,9 @@
-"""Ranking skills for a task text: several dense vectors per skill plus field-wise BM25, fused.
+"""Ranking skills for a task text: several dense vectors per skill plus field-wise BM25, fused; then what
+past tasks taught (skills/usage.py).
 
 Per skill we keep vectors for (a) name words + description + parameter names, (b) the same with parameter
-descriptions, (c) each parameter, (d) each example task (written by the author or learned from successful
-calls). Keyword evidence comes from BM25 over the name and description, over the parameters, and over
+descriptions, (c) each parameter, (d) each example task (written by the author or learned from calls).
+Keyword evidence comes from BM25 over the name and description, over the parameters, and over
 word bigrams (phrases such as "circle with a radius"), plus IDF-weighted coverage: how much rare-word weight
 of the task appears anywhere in the skill (name, description, parameters), without BM25's length and
 frequency damping. A second task vector drops the values (numbers and quoted strings), which describe the
@@ -11,10 +12,11 @@ skills and combined with fixed weights (chosen on one half of a public benchmark
 see agentcl/bench/tools.py). Adding coverage and the value-free vector (0.075 each, the same choice on
 either half) moved BFCL hit@1 from 0.825 to 0.8375 (even half 0.830 -> 0.840, odd 0.820 -> 0.835).
 
-Example tasks add evidence only when a new task is close to one a skill already served (cosine above
-EXAMPLE_THRESHOLD): pooling them with the description made every skill with examples pull in the
-near-miss tasks of its neighbours (hit@1 on BFCL fell from 0.82 to 0.68 with 200 learned examples).
-Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
+Example tasks are not pooled into the description evidence: pooling made every skill with examples pull in
+the near-miss tasks of its neighbours (hit@1 on BFCL fell from 0.82 to 0.68 with 200 learned examples).
+They vote instead, as the nearest past tasks, with a confidence measured on the registry's own examples,
+and the vote is mixed with the description ranking (skills/usage.py). With no examples the ranking is the
+description ranking, unchanged. Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
 from __future__ import annotations
 
 import re
@@ -25,11 +27,11 @@ import numpy as np
 
 from memory_store.keyword import BM25Index, bm25_idf, split_identifier, tokenize
 
+from . import usage
+
 # Weights of the z-normalised signals (sum to 1).
 WEIGHTS = {"main": 0.34, "full": 0.17, "param": 0.085, "nodigits": 0.085, "bigram": 0.085, "bm25_desc": 0.0425,
            "bm25_params": 0.0425, "coverage": 0.075, "novalues": 0.075}
-EXAMPLE_THRESHOLD = 0.8
-EXAMPLE_SCALE = 4.0  # in z-score units per unit of cosine above the threshold
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"""(['"‘’“”])(?:(?!\1).){1,80}?\1""")
 
@@ -41,7 +43,14 @@ class SkillDoc:
     name: str
     description: str
     params: list[tuple[str, str]] = field(default_factory=list)  # (name, description)
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # past task texts (written by the author or learned)
+    # per example: its signed vote weight (usage.example_weight; negative for a failed call); default 1
+    example_weights: list[float] = field(default_factory=list)
+    example_args: list[dict | None] = field(default_factory=list)  # per example (None: no arguments known)
+    example_changes: list[int] = field(default_factory=list)  # per example: signature changes since recorded
+
+    def weights(self) -> list[float]:
+        return list(self.example_weights) or [1.0] * len(self.examples)
 
     @property
     def name_words(self) -> str:
@@ -56,7 +65,9 @@ class SkillDoc:
         return f"{self.name_words}: {self.description}" + (f" Parameters: {params}" if params else "")
 
     def key(self) -> tuple:
-        return (self.name, self.description, tuple(self.params), tuple(self.examples))
+        # weights rounded: ageing moves them a little at every search, which must not rebuild the index
+        return (self.name, self.description, tuple(self.params), tuple(self.examples),
+                tuple(round(w, 2) for w in self.weights()))
 
 
 def bigrams(text: str) -> str:
@@ -107,6 +118,7 @@ class SkillSearchIndex:
     def sync(self, docs: Sequence[SkillDoc]) -> None:
         signature = tuple(d.key() for d in docs)
         if signature == self._built_for:
+            self.docs = list(docs)  # same texts and weights; the arguments may be newer
             return
         self.docs = list(docs)
         self._encode(sorted({t for d in self.docs for t in self._texts(d)} - set(self._cache)))
@@ -144,6 +156,9 @@ class SkillSearchIndex:
         self.example_vecs = np.concatenate([e["examples"] for e in enc]) if enc else np.zeros((0, dim), np.float32)
         self.example_owner = np.concatenate([[i] * len(e["examples"]) for i, e in enumerate(enc)]).astype(np.int64) \
             if enc else np.zeros(0, np.int64)
+        self.example_weight = np.array([w for d in self.docs for w in d.weights()], np.float64)
+        self.confidence = usage.calibrate(self.example_vecs, self.example_owner, self.example_weight, len(self.docs)) \
+            if len(self.example_owner) else None
         self.bm25_desc, self.bm25_params, self.bm25_bigram = BM25Index(), BM25Index(), BM25Index()
         for i, d in enumerate(self.docs):
             self.bm25_desc.add(i, f"{d.name_words} {d.description}")
@@ -167,22 +182,25 @@ class SkillSearchIndex:
                 out[rows] += self.term_idf[t]
         return out
 
-    def signals(self, queries: Sequence[str]) -> dict[str, np.ndarray]:
-        """Raw (not normalised) score matrices (n_queries, n_docs) per signal."""
-        n = len(self.docs)
+    def _query_vectors(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The task, the task without numbers, and without numbers and quoted strings (one encoding each
+        distinct text: a task without numbers or quotes equals its variants)."""
         m = len(queries)
         texts = list(queries) + [strip_values(q) for q in queries] + [strip_quoted_values(q) for q in queries]
-        # A task without numbers or quotes equals its variants: encode each distinct text once (hot path).
         position = {t: i for i, t in enumerate(dict.fromkeys(texts))}
         vecs = np.asarray(self.embedder.encode(list(position)))[[position[t] for t in texts]]
-        q, q_nd, q_nv = vecs[:m], vecs[m:2 * m], vecs[2 * m:]
+        return vecs[:m], vecs[m:2 * m], vecs[2 * m:]
+
+    def signals(self, queries: Sequence[str], vectors=None) -> dict[str, np.ndarray]:
+        """Raw (not normalised) description score matrices (n_queries, n_docs) per signal."""
+        n = len(self.docs)
+        q, q_nd, q_nv = vectors if vectors is not None else self._query_vectors(queries)
         return {
             "main": q @ self.main.T,
             "full": q @ self.full.T,
             "param": _max_by_owner(q @ self.param_vecs.T, self.param_owner, n, 0.0),
             "nodigits": q_nd @ self.main.T,
             "novalues": q_nv @ self.main.T,
-            "example": _max_by_owner(q @ self.example_vecs.T, self.example_owner, n, -1.0),
             "bigram": np.stack([self.bm25_bigram.scores(bigrams(t)) for t in queries]),
             "bm25_desc": np.stack([self.bm25_desc.scores(t) for t in queries]),
             "bm25_params": np.stack([self.bm25_params.scores(t) for t in queries]),
@@ -190,8 +208,9 @@ class SkillSearchIndex:
         }
 
     def scores(self, queries: Sequence[str], allowed: np.ndarray | None = None,
-               weights: dict[str, float] | None = None) -> np.ndarray:
-        """Fused scores (n_queries, n_docs); columns outside `allowed` are -inf (filtered before ranking)."""
+               weights: dict[str, float] | None = None, *, learned: bool = True) -> np.ndarray:
+        """log P(skill | task) (n_queries, n_docs); columns outside `allowed` are -inf (filtered before
+        ranking). `learned=False`: the description ranking alone (what the bench compares against)."""
         weights = weights or WEIGHTS
         if not self.docs or not len(queries):
             return np.zeros((len(queries), len(self.docs)), np.float32)
@@ -199,11 +218,27 @@ class SkillSearchIndex:
         fused = np.full((len(queries), len(self.docs)), -np.inf, dtype=np.float64)
         if not mask.any():
             return fused
+        vectors = self._query_vectors(queries)
         total = np.zeros((len(queries), int(mask.sum())))
-        signals = self.signals(queries)
-        for key, matrix in signals.items():
+        for key, matrix in self.signals(queries, vectors).items():
             if weights.get(key):
                 total += weights[key] * znorm(matrix[:, mask].astype(np.float64))
-        total += EXAMPLE_SCALE * np.maximum(signals["example"][:, mask] - EXAMPLE_THRESHOLD, 0.0)
-        fused[:, mask] = total
+        # Scores are log-probabilities whether or not examples exist (the same scale before and after
+        # learning); with no examples, or learned=False, the order is the description ranking's.
+        votes, confidence = np.zeros_like(total), np.zeros(len(queries))
+        if learned and self.confidence is not None:
+            all_votes, nearest = usage.knn_vote(vectors[0] @ self.example_vecs.T, self.example_owner,
+                                                self.example_weight, len(self.docs))
+            votes, confidence = all_votes[:, mask], self.confidence(nearest)
+        fused[:, mask] = usage.fuse(total, votes, confidence)
         return fused
+
+    def nearest_examples(self, query_vector: np.ndarray, doc: int, k: int) -> list[tuple[int, float]]:
+        """(position among `doc`'s examples, cosine) of its k nearest successful examples, nearest first."""
+        rows = np.flatnonzero((self.example_owner == doc) & (self.example_weight > 0))
+        if not len(rows):
+            return []
+        start = int(np.flatnonzero(self.example_owner == doc)[0])
+        sims = self.example_vecs[rows] @ query_vector
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [(int(rows[i] - start), float(sims[i])) for i in order]

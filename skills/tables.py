@@ -59,6 +59,8 @@ examples = sa.Table(
     # Skills are shared by the whole database; what an agent learned using them belongs to its namespace
     # (task texts carry a tenant's data).
     sa.Column("namespace", sa.String(200), nullable=False, server_default="default"),
+    # False: the call failed for this task (evidence against the tool for similar tasks, never replayed)
+    sa.Column("ok", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index("ix_skill_examples_version_id", "version_id"),  # every call with a task looks its version up
     sa.Index("ix_skill_examples_namespace", "namespace"),
 )

@@ -1,0 +1,184 @@
+"""Learned usage as a ranking signal (skills/usage.py, skills/arguments.py): the pure scoring functions,
+and the registry on SQLite and PostgreSQL with the real embedder: recorded examples change the ranking,
+a failure counts against its tool, a deprecated tool's examples count for its replacement."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from skills import SkillRegistry, skill_from_spec, usage
+from skills.arguments import propose_arguments
+
+
+# -- pure functions -------------------------------------------------------------------------------
+def test_example_weight_halves_with_age_and_with_each_signature_change():
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert usage.example_weight(now, now, 0) == 1.0
+    assert usage.example_weight(now - timedelta(days=usage.HALF_LIFE_DAYS), now, 0) == pytest.approx(0.5)
+    assert usage.example_weight(now, now, 2) == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT ** 2)
+    assert usage.example_weight(None, now, 0) == 1.0
+
+
+def test_signature_changes_count_only_later_versions_that_changed_parameters():
+    diffs = [(1, None), (2, {"renamed": {"to": "recipient"}}), (3, {"added": [], "changed": ["description"]}),
+             (4, {"type_changed": {"n": "string -> integer"}})]
+    assert usage.signature_changes(diffs, 1) == 2   # v2 and v4 changed the signature, v3 only the text
+    assert usage.signature_changes(diffs, 2) == 1
+    assert usage.signature_changes(diffs, 4) == 0
+
+
+def test_knn_vote_weighs_near_tasks_and_counts_failures_against_their_tool():
+    sims = np.array([[0.9, 0.5, 0.88]])
+    owners = np.array([0, 1, 2])
+    votes, nearest = usage.knn_vote(sims, owners, np.array([1.0, 1.0, -1.0]), 3, k=3, width=0.1)
+    assert nearest[0] == pytest.approx(0.9)
+    assert votes[0, 0] > votes[0, 1] > 0 > votes[0, 2]  # the far task votes weakly, the failure against
+    decayed, _ = usage.knn_vote(sims, owners, np.array([0.25, 1.0, -1.0]), 3, k=3, width=0.1)
+    assert decayed[0, 0] == pytest.approx(votes[0, 0] / 4)  # an old example votes weakly (not renormalised)
+    assert usage.knn_vote(np.zeros((1, 0)), np.zeros(0, int), np.zeros(0), 3)[0].sum() == 0
+
+
+def test_isotonic_is_monotone_and_pools_violators():
+    fit = usage.isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.0, 1.0, 0.0, 1.0]))
+    values = fit(np.array([0.1, 0.2, 0.3, 0.4]))
+    assert list(values) == sorted(values) and values[1] == pytest.approx(0.5) == values[2]
+
+
+def test_calibration_trusts_neighbours_only_as_far_as_they_proved_right():
+    # Two tools, each with tasks near each other: neighbours name the right tool -> high confidence.
+    agree = np.array([[1, 0], [0.95, 0.31], [0, 1], [0.31, 0.95]], float)
+    agree /= np.linalg.norm(agree, axis=1, keepdims=True)
+    confident = usage.calibrate(agree, np.array([0, 0, 1, 1]), np.ones(4), 2)
+    # Same geometry, but each near pair belongs to different tools -> neighbours mislead -> low confidence.
+    misled = usage.calibrate(agree, np.array([0, 1, 2, 3]), np.ones(4), 4)
+    s = np.array([0.96])  # at or above the leave-one-out similarities (0.951)
+    assert confident(s)[0] > 0.9 and misled(s)[0] < 0.5
+    # With a single example nothing is measured yet: the prior (cosine s -> probability s, per 0.1) decides.
+    alone = usage.calibrate(agree[:1], np.array([0]), np.ones(1), 1)
+    assert alone(np.array([0.35]))[0] == pytest.approx(0.3) and alone(np.array([0.96]))[0] == pytest.approx(0.9)
+
+
+def test_fuse_keeps_the_order_of_skills_without_examples_and_lets_close_evidence_win():
+    description = np.array([[3.0, 2.0, 1.0, 0.0]])
+    votes = np.array([[0.0, 0.0, 0.0, 1.0]])  # only skill 3 has (close) examples
+    strong = usage.fuse(description, votes, np.array([0.9]))
+    weak = usage.fuse(description, votes, np.array([0.01]))
+    assert strong[0].argmax() == 3 and weak[0].argmax() == 0
+    for scores in (strong, weak):
+        assert scores[0, 0] > scores[0, 1] > scores[0, 2]  # the others keep their order
+    against = usage.fuse(description, np.array([[-1.0, 0, 0, 0]]), np.array([0.9]))
+    assert against[0].argmax() == 1  # the top skill failed on tasks like this one
+
+
+def test_arguments_are_re_extracted_where_they_came_from_the_task():
+    old = "What's the weather in Boston, MA in fahrenheit for 3 days?"
+    args = {"location": "Boston, MA", "unit": "fahrenheit", "days": 3, "detailed": True}
+    got = propose_arguments(old, args, "What's the weather in Austin, TX in fahrenheit for 5 days?")
+    assert got == {"location": "Austin, TX", "unit": "fahrenheit", "days": 5, "detailed": True}
+    assert propose_arguments('play "Halo"', {"song": "Halo"}, 'play "Yellow"') == {"song": "Yellow"}
+    assert propose_arguments("area for radius 5", {"radius": 5}, "area please") == {}  # not in the new task
+    assert propose_arguments("list my files", {"mode": "long"}, "list files") == {"mode": "long"}  # a choice
+
+
+# -- the registry, SQLite and PostgreSQL ----------------------------------------------------------
+TOOLS = [
+    ("weather.forecast", "Get the weather forecast for a location.", {"location": "City"}),
+    ("travel.packing_list", "Suggest what to pack for a trip to a destination.", {"destination": "City"}),
+    ("hotel.reserve", "Reserve a hotel room.", {"city": "City", "nights": "Number of nights"}),
+    ("stock.price", "Get the latest stock price of a company.", {"ticker": "Stock symbol"}),
+]
+
+
+def _spec(name, description, params):
+    return {"name": name, "description": description,
+            "parameters": {"type": "object", "properties": {p: {"type": "string", "description": d}
+                                                            for p, d in params.items()},
+                           "required": list(params)[:1]}}
+
+
+@pytest.fixture
+def tools(db_url, tmp_path, embedder):
+    reg = SkillRegistry.open(db_url, home=tmp_path / "home", embedder=embedder, builtins=False,
+                             entry_points=False)
+    for name, description, params in TOOLS:
+        reg.register(skill_from_spec(_spec(name, description, params), executor=lambda **kw: dict(kw)))
+    yield reg
+    reg.close()
+
+
+def _rank(reg, text, name):
+    return [h.name for h in reg.search(text, 4)].index(name)
+
+
+QUERY = "Should I bring a jacket to Oslo this weekend?"
+PAST = ["Should I take an umbrella to London on Saturday?", "Will I need a coat in Stockholm tomorrow?",
+        "Should I bring sunglasses to Madrid next week?"]
+
+
+def test_recorded_examples_change_the_ranking_and_a_failure_counts_against_a_tool(tools):
+    assert _rank(tools, QUERY, "weather.forecast") > 0  # before: the packing list reads closer
+    for task, city in zip(PAST, ("London", "Stockholm", "Madrid")):
+        assert tools.call("weather.forecast", {"location": city}, task=task).ok
+    for task in ("What is Apple trading at?", "Price of Tesla shares now"):
+        tools.add_example("stock.price", task, {"ticker": "X"})
+    assert _rank(tools, QUERY, "weather.forecast") == 0
+    assert tools.search("What is Microsoft trading at?", 1)[0].name == "stock.price"
+    # Failures of the first-ranked tool on tasks like this one push it down.
+    first = tools.search("Book me a room in Rome for two nights", 1)[0].name
+    assert first == "hotel.reserve"
+    for task in ("Book me a room in Rome for two nights", "Book a room in Rome for 2 nights please"):
+        tools.add_example("hotel.reserve", task, {"city": "Rome"}, ok=False)
+    assert tools.examples("hotel.reserve") == []  # failures are evidence for search, never usage examples
+    assert tools.search("Book me a room in Rome for three nights", 1)[0].name != "hotel.reserve"
+    # Arguments for the chosen skill come from its nearest successful example, re-extracted.
+    proposal = tools.propose_args("weather.forecast", "Will I need a coat in Helsinki tomorrow?")
+    assert proposal["args"] == {"location": "Helsinki"} and proposal["valid"] is True
+
+
+def test_a_deprecated_tools_examples_count_for_its_replacement(tools):
+    tools.register(skill_from_spec(_spec("weather.v2", "Weather service.", {"place": "City"}),
+                                   executor=lambda **kw: dict(kw)))
+    for task in PAST:
+        tools.add_example("weather.forecast", task, {"location": "x"})
+    tools.deprecate("weather.forecast", replacement="weather.v2")
+    assert tools.search(QUERY, 1)[0].name == "weather.v2"
+
+
+def test_a_call_that_raises_is_kept_as_a_failure_but_wrong_arguments_are_not(tools):
+    from skills import repo
+
+    def down(**kw):
+        raise RuntimeError("service down")
+
+    tools.register(skill_from_spec(_spec("news.fetch", "Fetch the latest news headlines.", {"topic": "Topic"}),
+                                   executor=down))
+    assert tools.call("news.fetch", {"topic": "ai"}, task="latest AI news").error.kind == "exception"
+    assert tools.call("news.fetch", {"subject": "ai"}, task="news on AI").error.kind == "invalid_args"
+    with tools.engine.connect() as conn:
+        rows = repo.usage_rows(conn, namespace="default")
+    assert [(r["skill"], r["task"], r["ok"]) for r in rows] == [("news.fetch", "latest AI news", False)]
+    assert tools.examples("news.fetch") == []
+
+
+def test_arguments_take_the_choice_the_task_names_and_current_parameter_names():
+    from skills.arguments import fit_to_schema
+
+    schema = {"properties": {"type": {"type": "string", "enum": ["plus", "comfort", "black"]},
+                             "recipient": {"type": "string"}}}
+    assert fit_to_schema({"type": "comfort", "to": "bob"}, schema, "a 'Plus' ride please", {"to": "recipient"}) \
+        == {"type": "plus", "recipient": "bob"}
+    assert fit_to_schema({"type": "Black"}, schema, "any ride") == {"type": "black"}
+
+
+def test_examples_of_an_older_signature_count_less_and_their_arguments_follow_renames(tools):
+    tools.add_example("weather.forecast", PAST[1], {"location": "Stockholm"})
+    tools.register(skill_from_spec(_spec("weather.forecast", "Get the weather forecast for a location.",
+                                         {"place": "City"}), executor=lambda **kw: dict(kw)))
+    assert tools.get("weather.forecast").current_version == 2
+    tools.search(QUERY, 1)
+    doc = next(d for d in tools._index.docs if d.name == "weather.forecast")
+    assert doc.example_changes == [1] and doc.weights()[0] == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT, rel=1e-3)
+    proposal = tools.propose_args("weather.forecast", "Will I need a coat in Helsinki tomorrow?")
+    assert proposal["args"] == {"place": "Helsinki"} and proposal["valid"] is True
