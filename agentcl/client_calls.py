@@ -183,8 +183,9 @@ class _Operations:
         return self._do(Call("GET", self._ns(namespace) + "/log", _many(_version),
                              params={"since": since, "limit": limit, "full": full}))
 
-    def revert(self, version: Any):
-        return self._do(Call("POST", "/v1/revert", _version, body={"version": version}))
+    def revert(self, version: Any, *, namespace: str | None = None) -> dict:
+        """What `agentcl memory revert --json` prints: the new version and each row it changed."""
+        return self._do(Call("POST", self._ns(namespace) + "/revert", body={"version": version}))
 
     def audit(self, namespace: str | None = None) -> dict:
         """The audit report as `agentcl memory audit --json` prints it (a dict, with the probes)."""

@@ -41,7 +41,6 @@ def create_app(config: ServerConfig, *, host: str = "127.0.0.1", backend: Backen
     app.state.backend = backend
     errors.install(app)
     app.include_router(routes_memory.router)
-    app.include_router(routes_memory.versions)
     app.include_router(routes_skills.router)
     app.include_router(routes_consolidation.router)
 

@@ -10,10 +10,9 @@ from fastapi.responses import StreamingResponse
 from memory_store.errors import NotFoundError
 from server.backend import Backend
 from server.schemas import FactIn, NoteIn, NotesIn, PruneIn, RetractIn, RevertIn, SearchIn, SearchManyIn
-from server.tenancy import check_admin, key_of, tenant
+from server.tenancy import tenant
 
 router = APIRouter(prefix="/v1/ns/{namespace}", tags=["memory"])
-versions = APIRouter(prefix="/v1", tags=["versions"])
 LIMIT = Query(1000, ge=1, le=10_000, description="At most this many rows.")
 
 
@@ -126,10 +125,12 @@ async def log(since: int | None = Query(None, ge=0), limit: int = Query(100, ge=
     return [r.to_dict(full=full) for r in records]
 
 
-@versions.post("/revert", summary="Restore the state at a version (every namespace) by writing a new version")
-async def revert(body: RevertIn, request: Request, b: Backend = Depends(backend)) -> dict:
-    check_admin(key_of(request), "revert")
-    return (await b.run(b.store.revert, body.version)).to_dict(full=False)
+@router.post("/revert", summary="Restore this namespace to its state at a version, as one new version")
+async def revert(body: RevertIn, ns: str = Depends(tenant), b: Backend = Depends(backend)) -> dict:
+    """The same shape as `agentcl memory revert --json`: the new version and each row it changed."""
+    from memory_store.revert import revert_summary
+
+    return revert_summary(await b.run(b.store.revert, body.version, namespace=ns))
 
 
 @router.get("/audit", summary="Conflicts, expired-but-present, near-duplicates, low confidence, at risk, probes")

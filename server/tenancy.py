@@ -19,12 +19,6 @@ def check_namespace(key, namespace: str) -> str:
     return ns
 
 
-def check_admin(key, what: str) -> None:
-    """Writes spanning every namespace (revert) need a key for '*' (or no keys configured)."""
-    if key is not None and not key.admin:
-        raise Forbidden(f"{what} spans every namespace: it needs a key created with --namespace '*'")
-
-
 def tenant(request: Request, namespace: str = Path(..., max_length=200,
                                                       description="The namespace (tenant) to act on.")) -> str:
     """FastAPI dependency: the namespace in the path, checked against the request's key."""

@@ -36,6 +36,10 @@ EXCLUDED = {  # command prefix -> why it is not run here
                      "run them with small sizes",
     "agentcl consolidate schedule": "runs until stopped (tests/consolidation run it with --max-runs)",
     "agentcl run --policy openai": "needs an OpenAI-compatible endpoint (network)",
+    "agentcl serve$": "runs until stopped (tests/server start the real server on a free port)",
+    "agentcl serve --": "runs until stopped (tests/server start the real server on a free port)",
+    "agentcl mcp": "serves MCP on stdin/stdout until closed (tests/server/test_mcp.py drives it with the SDK's client)",
+    "curl ": "talks to a running `agentcl serve`; tests/server/test_rest.py sends the same requests",
 }
 MAX_SKIPPED_BLOCKS = 2
 
@@ -138,8 +142,10 @@ class Runner:
 
 
 def excluded(argv: list[str]) -> str | None:
+    """Why `argv` is not run here, or None. A prefix ending in `$` must match the whole command."""
     text = " ".join(argv)
-    return next((why for prefix, why in EXCLUDED.items() if text.startswith(prefix)), None)
+    return next((why for prefix, why in EXCLUDED.items()
+                 if (text == prefix[:-1] if prefix.endswith("$") else text.startswith(prefix))), None)
 
 
 @pytest.mark.timeout(1200)  # about 2 minutes on an idle 2-core machine; far more when it is shared
