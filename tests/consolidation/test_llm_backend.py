@@ -58,7 +58,7 @@ def test_lora_backend_learns_supersedes_and_checkpoints(three_facts, home, tiny_
               for c in ("rome", "paris", "berlin")]
     report = consolidate_llm(small_store, model_dir=tiny_lm, usages=usages, epochs=100, lr=3e-3)
     assert report.promoted, (report.reason, report.accuracy)
-    ckpts = CheckpointStore(home, namespace="default.llm")
+    ckpts = CheckpointStore(home, namespace="default llm")  # the LLM variant key: folder checkpoints/default.llm
     assert (ckpts.path(report.checkpoint_id) / "adapter_model.safetensors").exists()
     model = CausalLMModel.load(ckpts.path(ckpts.active_id()), base_dir=tiny_lm)
     assert model.predict_fact("What is the ceo of acme?")[0] == "alice"
