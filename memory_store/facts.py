@@ -228,7 +228,7 @@ class FactsMixin:
                                      affected=[{"kind": "fact", "id": fact_id}], before=[snapshot(old_fact)],
                                      after=[snapshot(new_fact)], actor=actor)
         self._after_write(version, facts=[new_fact])
-        return new_fact
+        return with_status_at(copy.copy(new_fact), self.now())
 
     def validate_fact(self, fact_id: int, *, namespace: str = "default", actor: str | None = None) -> Fact:
         now = self.now()
@@ -292,7 +292,7 @@ class FactsMixin:
             found = self._facts_by_ids(conn, [fact_id], namespace=ns)
         if not found:
             raise NotFoundError(f"no fact with id {fact_id}")
-        return found[0]
+        return with_status_at(found[0], self.now())  # the status it has now in world time, as facts() says
 
     def facts(self, *, namespace: str = "default", subject: str | None = None, predicate: str | None = None,
               status: str | None = None, as_of: Any = None, valid_at: Any = None,
