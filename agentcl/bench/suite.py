@@ -102,6 +102,14 @@ def _load(o: BenchOptions) -> dict:
                           seconds=seconds, url=o.extra.get("url"))
 
 
+def _llm(o: BenchOptions) -> dict:
+    from agentcl.bench.llm import run_llm_bench
+
+    sizes = {k: o.extra[k] for k in ("facts", "changed", "new") if o.extra.get(k) is not None}
+    return run_llm_bench(seeds=o.seeds, device=o.device or "auto", model_dir=o.extra.get("model_dir"),
+                         quick=o.quick, **sizes)
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -111,6 +119,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("consolidation", "Consolidation at scale", _consolidation),
     Benchmark("peers", "Side by side with mem0", _peers, needs_data=("locomo/locomo_dev.json",)),
     Benchmark("load", "Concurrent load and integrity", _load),
+    Benchmark("llm", "The local language model learns what the agent validated", _llm),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).
