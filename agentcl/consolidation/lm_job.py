@@ -27,7 +27,7 @@ from .lm_stages import (
 from .lm_state import AdapterWriter, LMCheckpoints, LMConfig, LMState, state_writer
 from .lock import consolidation_lock
 from .report import ConsolidationReport
-from .select import plan_facts, registry_usages, usage_fingerprint
+from .select import select_stage, usage_fingerprint
 from .text_examples import Slot, TextExample, Tool, fact_examples, tool_examples
 
 
@@ -93,16 +93,13 @@ class _Round:
     def _select(self, state: LMState):
         cfg = self.cfg
         learned = {slot_key(s.namespace, s.subject, s.predicate): {"value": v["value"]} for s, v in state.slots.items()}
-        plan = plan_facts(self.store, namespace=self.ns, learned=learned, min_validations=cfg.min_validations,
-                          trusted_sources=cfg.trusted_sources)
+        sel = select_stage(self.store, self.registry, namespace=self.ns, learned=learned, seen=state.usages_seen,
+                           extra_usages=self.extra_usages, min_validations=cfg.min_validations,
+                           trusted_sources=cfg.trusted_sources)
         as_slot = {slot_key(s.namespace, s.subject, s.predicate): s for s in state.slots}
-        for f in plan.current.values():
+        for f in sel.plan.current.values():
             as_slot.setdefault(slot_key(f.namespace, f.subject, f.predicate), Slot(f.namespace, f.subject, f.predicate))
-        from_registry, retired = registry_usages(self.registry, namespace=self.ns)
-        seen = set(state.usages_seen)
-        usages = [u for u in self.extra_usages + from_registry
-                  if u.success and u.task and u.skill and usage_fingerprint(u) not in seen]
-        return plan, as_slot, usages, retired
+        return sel.plan, as_slot, sel.usages, sel.retired
 
     def _round(self, rep, ckpts, state: LMState, active) -> bool:
         cfg, lm = self.cfg, self.lm
@@ -173,9 +170,15 @@ class _Round:
         if cfg.correct and (probe["stale"] or probe["forgotten"]):
             fix = [ex for s in probe["stale"] for ex in fact_examples(s, current[s], phrasings=cfg.phrasings)]
             fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in probe["forgotten"]]
+            stale_now = list(probe["stale"])
+
+            def corrected() -> bool:  # stop as soon as the stale slots say their current value
+                answers = ask_slots(lm, stale_now, unseen=False, max_new_tokens=cfg.max_new_tokens)
+                return not stale_now or (slot_accuracy(answers, current) or 0.0) >= 1.0
+
             fix_stats = train_round(lm, fix, replay + examples if cfg.replay else [], epochs=cfg.corrective_epochs,
-                                    min_epochs=cfg.corrective_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                    seed=cfg.seed + 7 + state.rounds)
+                                    min_epochs=1, batch_size=cfg.batch_size, lr=cfg.lr,
+                                    seed=cfg.seed + 7 + state.rounds, learned=corrected)
             rep.replayed += fix_stats.replayed
             after = self._probe(new_slots, values, kept_slots, state, stale_probe, current, superseded, all_tools)
             rep.stale_corrected = len(set(probe["stale"]) - set(after["stale"]))
