@@ -113,3 +113,21 @@ def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
         err = capsys.readouterr().err
         assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
         assert ("no such directory" if kind == "missing" else "not a causal language model") in err
+
+
+def test_cli_run_and_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch, capsys):
+    import memory_store.embedding as emb
+    from cli.main import main
+
+    monkeypatch.setattr(emb, "get_default_embedder", lambda device="auto": embedder)  # reuse the loaded one
+    base = ["--db", f"sqlite:///{tmp_path / 'cli.db'}", "--home", str(home)]
+    main(base + ["memory", "add-fact", "Acme", "CEO", "Dana Whitfield"])
+    capsys.readouterr()
+    # --model-dir: the session's converted SmolLM2 directory (a user's own model goes the same way)
+    main(base + ["consolidate", "ask", "What is the capital of France?", "Who is the CEO of Acme?",
+                 "--model-dir", smollm.source, "--device", "cpu", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["backend"] == "llm" and out["checkpoint"] is None  # nothing promoted yet: the base model
+    france, acme = out["answers"]
+    assert contains(france["model"], "Paris")
+    assert "Dana Whitfield" in acme["memory"]  # what memory says, beside what the model believes
