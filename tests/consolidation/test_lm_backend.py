@@ -115,18 +115,20 @@ def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
         assert ("no such directory" if kind == "missing" else "not a causal language model") in err
 
 
-def test_cli_run_and_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch, capsys):
+def test_cli_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch):
+    from typer.testing import CliRunner
+
     import memory_store.embedding as emb
-    from cli.main import main
+    from cli.main import app
 
     monkeypatch.setattr(emb, "get_default_embedder", lambda device="auto": embedder)  # reuse the loaded one
     base = ["--db", f"sqlite:///{tmp_path / 'cli.db'}", "--home", str(home)]
-    main(base + ["memory", "add-fact", "Acme", "CEO", "Dana Whitfield"])
-    capsys.readouterr()
+    assert CliRunner().invoke(app, base + ["memory", "add-fact", "Acme", "CEO", "Dana Whitfield"]).exit_code == 0
     # --model-dir: the session's converted SmolLM2 directory (a user's own model goes the same way)
-    main(base + ["consolidate", "ask", "What is the capital of France?", "Who is the CEO of Acme?",
-                 "--model-dir", smollm.source, "--device", "cpu", "--json"])
-    out = json.loads(capsys.readouterr().out)
+    done = CliRunner().invoke(app, base + ["consolidate", "ask", "What is the capital of France?",
+                                           "Who is the CEO of Acme?", "--model-dir", smollm.source,
+                                           "--device", "cpu", "--json"], catch_exceptions=False)
+    out = json.loads(done.stdout)
     assert out["backend"] == "llm" and out["checkpoint"] is None  # nothing promoted yet: the base model
     france, acme = out["answers"]
     assert contains(france["model"], "Paris")
