@@ -83,8 +83,9 @@ def run_seed(lm, *, seed: int, facts: int, changed: int, new: int, config: dict,
         store = open_store(home)
         for s, p, v in sc["first"]:
             store.add_fact(s, p, v)
+        # Round 2 must start from round 1's model: its gate verdict is reported, not applied.
         r1 = consolidate_lm(store, lm=lm, usages=sc["usages1"], tools=sc["tools1"],
-                            config={**config, "seed": seed}, home=home)
+                            config={**config, "gate": False, "seed": seed}, home=home)
         for s, p, v in sc["changed"] + sc["added"]:
             store.add_fact(s, p, v)
         embedder = store.embedder

@@ -107,7 +107,7 @@ def _llm(o: BenchOptions) -> dict:
 
     sizes = {k: o.extra[k] for k in ("facts", "changed", "new") if o.extra.get(k) is not None}
     return run_llm_bench(seeds=o.seeds, device=o.device or "auto", model_dir=o.extra.get("model_dir"),
-                         quick=o.quick, **sizes)
+                         quick=o.quick, config=o.extra.get("config"), **sizes)
 
 
 SUITE: dict[str, Benchmark] = {b.name: b for b in (

@@ -19,6 +19,7 @@ from .lm_stages import (
     forgotten_tools,
     locality,
     locality_kept,
+    locality_lost,
     slot_accuracy,
     stale_slots,
     tool_validity,
@@ -149,7 +150,7 @@ class _Round:
 
         def learned() -> bool:  # early stopping: a sample of the new slots answered with their value
             answers = ask_slots(lm, sample, unseen=False, max_new_tokens=cfg.max_new_tokens)
-            return (slot_accuracy(answers, values) or 0.0) >= 1.0
+            return (slot_accuracy(answers, values) or 0.0) >= cfg.stop_at
 
         # 3. train with replay
         stats = train_round(lm, examples, replay, epochs=cfg.epochs, min_epochs=cfg.min_epochs,
@@ -187,7 +188,9 @@ class _Round:
         rep.stale_remaining, rep.forgotten_remaining = len(probe["stale"]), len(probe["forgotten"])
         rep.stale_slots = {f"{s.subject} / {s.predicate}": a for s, a in probe["stale"].items()}
         rep.forgotten_skills = probe["forgotten"]
-        now_right = locality(lm, limit=cfg.locality_limit, base=False, max_new_tokens=cfg.max_new_tokens)
+        general_answers: list[str] = []
+        now_right = locality(lm, limit=cfg.locality_limit, base=False, max_new_tokens=cfg.max_new_tokens,
+                             answers_out=general_answers)
         kept_general = locality_kept(state.locality_base, now_right)
 
         # 6. gate
@@ -208,7 +211,8 @@ class _Round:
                         "locality_kept": kept_general, "locality_base_right": sum(state.locality_base),
                         "locality_asked": len(state.locality_base),
                         "tools": {n: round(v["rate"], 4) for n, v in probe["tools"].items()},
-                        "new_material": new_acc}
+                        "new_material": new_acc,
+                        "locality_lost": locality_lost(state.locality_base, now_right, general_answers)}
         rep.train_seconds = round(stats.seconds + (fix_stats.seconds if fix_stats else 0.0), 3)
         rep.metrics = {"epochs": stats.epochs, "steps": stats.steps, "sequences": stats.sequences,
                        "losses": stats.losses, "corrective_epochs": fix_stats.epochs if fix_stats else 0,

@@ -125,10 +125,22 @@ def forgotten_tools(validity: dict[str, dict], tools: dict[str, dict], *, thresh
             for name, v in validity.items() if tools[name].get("best", 0.0) - v["rate"] > threshold}
 
 
-def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int) -> list[bool]:
+def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int, answers_out: list | None = None
+             ) -> list[bool]:
+    """Per general question: answered right? (`answers_out` receives the answers, for the report.)"""
     items = general_questions()["locality"][:limit]
     answers = lm.generate([it["q"] for it in items], max_new_tokens=max_new_tokens, adapter=not base)
+    if answers_out is not None:
+        answers_out.extend(answers)
     return [grade_general(a, it["a"]) for a, it in zip(answers, items)]
+
+
+def locality_lost(base_right: list[bool], now_right: list[bool], answers: list[str], *, limit: int = 5) -> list:
+    """A few general questions the base model answered right and the candidate no longer does."""
+    items = general_questions()["locality"]
+    lost = [{"question": items[i]["q"], "expected": items[i]["a"][0], "answer": answers[i][:120]}
+            for i, (b, n) in enumerate(zip(base_right, now_right)) if b and not n]
+    return lost[:limit]
 
 
 def locality_kept(base_right: list[bool], now_right: list[bool]) -> float | None:

@@ -20,6 +20,7 @@ class LMConfig:
     phrasings: int = 3             # trained question phrasings per fact (the others are generalisation probes)
     epochs: int = 6                # upper bound: training stops early once the new material is answered
     min_epochs: int = 2
+    stop_at: float = 0.95          # early stopping: share of a sample of new slots answered right
     corrective_epochs: int = 3
     batch_size: int = 8            # new examples per step; as many replayed ones join each step
     lr: float = 2e-3
