@@ -15,6 +15,11 @@ consolidate_app = typer.Typer(help="Distil validated memories into the local mod
 NS = typer.Option("default", "--namespace", "-n", help="Namespace (tenant) to consolidate.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 DEVICE = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda.")
+BACKEND = typer.Option("prototype", "--backend",
+                       help="prototype (adapter over the embedder, seconds) or llm (LoRA over the local LM).")
+MODEL_DIR = typer.Option(None, "--model-dir",
+                         help="Your own causal LM (transformers directory) for the llm backend; default: the "
+                              "packaged SmolLM2-135M-Instruct.")
 STRATEGY = typer.Option("replay", "--strategy",
                         help="naive, replay, ewc, lwf, or a combination such as replay+lwf or replay+ewc.")
 
@@ -39,7 +44,7 @@ def _config(strategy: str, replay_size: int | None, epochs: int | None):
     return ConsolidationConfig(**options)
 
 
-def _run_once(namespace: str, device: str, config, model_dir: str | None = None, epochs: int | None = None):
+def _run_once(namespace: str, device: str, config):
     from agentcl.consolidation import consolidate
     from agentcl.consolidation.pin import guard
 
@@ -49,31 +54,47 @@ def _run_once(namespace: str, device: str, config, model_dir: str | None = None,
             # A rollback's pin holds until there is new validated material (ConsolidationPinned: a skip).
             guard(store, registry, namespace=namespace, home=store.home, min_validations=config.min_validations,
                   trusted_sources=config.trusted_sources)
-            if model_dir is not None:  # second backend: LoRA adapters over the user's causal LM
-                from agentcl.consolidation.llm_job import consolidate_llm
-                from memory_store.embedding import resolve_device
-
-                return consolidate_llm(store, registry, model_dir=model_dir, namespace=namespace,
-                                       device=resolve_device(device), config=config,
-                                       **({"epochs": epochs} if epochs is not None else {}))
             return consolidate(store, registry, namespace=namespace, device=device, config=config)
         finally:
             registry.close()
 
 
-def _check_model_dir(model_dir: str | None) -> None:
-    from pathlib import Path
-
+def _open_lm(model_dir: str | None, device: str):
+    """The local language model (the packaged SmolLM2 unless --model-dir), loaded once per command."""
+    from agentcl.model.base_lm import resolve_device
+    from agentcl.model.causal_lm import CausalLM
     from memory_store.errors import InvalidInputError
 
-    if model_dir is None:
-        return
-    if not (Path(model_dir) / "config.json").is_file():
-        raise InvalidInputError(f"--model-dir {model_dir}: not a transformers model directory (no config.json)")
     try:
         import peft  # noqa: F401
+        import transformers  # noqa: F401
     except ImportError:
-        raise InvalidInputError("--model-dir needs the peft package: pip install peft") from None
+        raise InvalidInputError("the llm backend needs the llm extra: pip install 'agentcl[llm]'") from None
+    return CausalLM.open(model_dir, home=STATE.home, device=resolve_device(device))
+
+
+def _run_lm(namespace: str, device: str, model_dir: str | None, epochs: int | None):
+    from agentcl.consolidation.lm_job import consolidate_lm
+    from agentcl.consolidation.trust import trusted_sources
+    from agentcl.model.base_lm import resolve_model_dir
+
+    resolve_model_dir(model_dir, home=STATE.home)  # a bad directory is one line before the store opens
+    lm = _open_lm(model_dir, device)
+    with open_store() as store:
+        registry = _open_registry()
+        try:
+            config = {"trusted_sources": trusted_sources(STATE.home)} | ({"epochs": epochs} if epochs is not None else {})
+            return consolidate_lm(store, registry, lm=lm, namespace=namespace, config=config)
+        finally:
+            registry.close()
+
+
+def _backend(backend: str, model_dir: str | None) -> str:
+    from memory_store.errors import InvalidInputError
+
+    if backend not in ("prototype", "llm"):
+        raise InvalidInputError(f"unknown backend {backend!r}: use prototype or llm")
+    return "llm" if model_dir is not None else backend
 
 
 def _summary(report) -> dict:
@@ -90,18 +111,17 @@ def _summary(report) -> dict:
 def run_cmd(namespace: str = NS, run: str | None = RUN, device: str = DEVICE, strategy: str = STRATEGY,
             replay_size: int | None = typer.Option(None, "--replay-size", help="Replay buffer capacity."),
             epochs: int | None = typer.Option(None, "--epochs", help="Epochs of the main round."),
-            model_dir: str | None = typer.Option(
-                None, "--model-dir", help="A local causal LM (transformers directory): distil into LoRA adapters "
-                                          "over it instead of the default adapter model (needs peft)."),
-            json_out: bool = JSON) -> None:
+            backend: str = BACKEND, model_dir: str | None = MODEL_DIR, json_out: bool = JSON) -> None:
     """Consolidate once: select, train with replay, probe, correct, gate. A run skipped for a normal reason
     (another job holds the lock, a rollback's pin holds) exits 0; with --json: {"skipped": true, "reason"}."""
     from agentcl.consolidation.lock import ConsolidationSkipped
 
     namespace = namespace_for(namespace, run)
-    _check_model_dir(model_dir)
     try:
-        report = _run_once(namespace, device, _config(strategy, replay_size, epochs), model_dir, epochs)
+        if _backend(backend, model_dir) == "llm":
+            report = _run_lm(namespace, device, model_dir, epochs)
+        else:
+            report = _run_once(namespace, device, _config(strategy, replay_size, epochs))
     except ConsolidationSkipped as exc:
         _skipped(namespace, str(exc), json_out)
         return
@@ -160,14 +180,23 @@ def status_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON
     print_json(info) if json_out else key_values(f"consolidation status ({namespace})", info)
 
 
+def _checkpoints(namespace: str, backend: str):
+    """The namespace's checkpoint store of one backend (the llm backend's lives in its own subfolder)."""
+    from agentcl.consolidation.lm_state import LMCheckpoints
+    from agentcl.model import CheckpointStore
+    from memory_store.config import agentcl_home
+
+    home = agentcl_home(STATE.home)
+    if _backend(backend, None) == "llm":
+        return LMCheckpoints(home, namespace=namespace)
+    return CheckpointStore(home, namespace=namespace)
+
+
 @consolidate_app.command("models")
-def models_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> None:
+def models_cmd(namespace: str = NS, run: str | None = RUN, backend: str = BACKEND, json_out: bool = JSON) -> None:
     """Every checkpoint (promoted or rejected), newest last; * marks the active one."""
-    from agentcl.json_shapes import consolidation_models_json
-
     namespace = namespace_for(namespace, run)
-
-    infos = consolidation_models_json(STATE.home, namespace)
+    infos = [c.to_dict() for c in _checkpoints(namespace, backend).list()]
     if json_out:
         print_json(infos)
         return
@@ -178,14 +207,20 @@ def models_cmd(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON
 
 @consolidate_app.command("rollback")
 def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespace: str = NS, run: str | None = RUN,
-                 json_out: bool = JSON) -> None:
-    """Re-activate an earlier checkpoint (the agent's prior becomes that model again). It stays pinned:
-    later runs skip until there is new validated material, or until `consolidate unpin`."""
+                 backend: str = BACKEND, json_out: bool = JSON) -> None:
+    """Re-activate an earlier checkpoint (the agent's prior becomes that model again). A prototype
+    checkpoint stays pinned: later runs skip until there is new validated material, or `consolidate unpin`."""
     from agentcl.consolidation.pin import material_digest
     from agentcl.json_shapes import consolidation_rollback_json
 
     namespace = namespace_for(namespace, run)
-
+    if _backend(backend, None) == "llm":
+        ckpts = _checkpoints(namespace, backend)
+        previous = ckpts.active_id()
+        ckpts.activate(checkpoint_id)
+        info = {"namespace": namespace, "backend": "llm", "active_checkpoint": checkpoint_id, "previous": previous}
+        print_json(info) if json_out else key_values("rollback", info)
+        return
     config = _config("replay", None, None)
     with open_store() as store:
         registry = _open_registry()
@@ -224,6 +259,42 @@ def trust_cmd(sources: list[str] | None = typer.Argument(None, help="Sources to 
     now = set_trusted_sources(STATE.home, None) if reset else \
         set_trusted_sources(STATE.home, sources) if sources else trusted_sources(STATE.home)
     print_json({"trusted_sources": list(now)}) if json_out else typer.echo("trusted sources: " + ", ".join(now))
+
+
+@consolidate_app.command("ask")
+def ask_cmd(questions: list[str] = typer.Argument(..., metavar="QUESTION..."), namespace: str = NS,
+            backend: str = typer.Option("llm", "--backend", help="llm (the local LM) or prototype."),
+            model_dir: str | None = MODEL_DIR, device: str = DEVICE, json_out: bool = JSON) -> None:
+    """What the promoted model answers to each question, next to what memory holds."""
+    from agentcl.consolidation.lm_state import LMCheckpoints
+    from memory_store.config import agentcl_home
+
+    home = agentcl_home(STATE.home)
+    if _backend(backend, model_dir) == "llm":
+        from agentcl.model.base_lm import resolve_model_dir
+
+        resolve_model_dir(model_dir, home=home)
+        ckpts = LMCheckpoints(home, namespace=namespace)
+        active = ckpts.active_id()
+        lm = _open_lm(model_dir, device)
+        lm.load_adapter(ckpts.path(active) if active is not None else None)
+        answers = lm.generate(list(questions), max_new_tokens=48)
+    else:
+        from agentcl.model import CheckpointStore
+
+        ckpts = CheckpointStore(home, namespace=namespace)
+        active, model = ckpts.active_id(), ckpts.load_active()
+        answers = [model.predict_fact(q)[0] if model is not None else None for q in questions]
+    with open_store() as store:
+        found = store.search_many(list(questions), k=1, namespace=namespace, kind="fact")
+    rows = [{"question": q, "model": a, "memory": hits[0].text if hits else None}
+            for q, a, hits in zip(questions, answers, found)]
+    out = {"namespace": namespace, "backend": _backend(backend, model_dir), "checkpoint": active, "answers": rows}
+    if json_out:
+        print_json(out)
+    else:
+        table(f"ask ({namespace}, checkpoint {active})", ["question", "model", "memory"],
+              [(r["question"], r["model"], r["memory"]) for r in rows])
 
 
 def register(app: typer.Typer) -> None:

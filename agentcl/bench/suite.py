@@ -119,6 +119,14 @@ def _serve(o: BenchOptions) -> dict:
                            device=o.device, quick=o.quick)
 
 
+def _llm(o: BenchOptions) -> dict:
+    from agentcl.bench.llm import run_llm_bench
+
+    sizes = {k: o.extra[k] for k in ("facts", "changed", "new") if o.extra.get(k) is not None}
+    return run_llm_bench(seeds=o.seeds, device=o.device or "auto", model_dir=o.extra.get("model_dir"),
+                         quick=o.quick, config=o.extra.get("config"), **sizes)
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -130,6 +138,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("load", "Concurrent load and integrity", _load),
     Benchmark("skills", "Skill calls in a worker process vs in a thread", _skills),
     Benchmark("serve", "agentcl serve: CLI, REST against in-process, concurrent clients", _serve),
+    Benchmark("llm", "The local language model learns what the agent validated", _llm),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).

@@ -35,7 +35,7 @@ from .persist import learned_writer, load_learned, load_strategy_tensors, prune_
 from .probes import classify_answers, forgotten_skills, per_key_accuracy, probe_accuracy, probe_items
 from .replay import ReplayBuffer, ReplayItem
 from .report import ConsolidationReport
-from .select import plan_facts, registry_usages, usage_fingerprint
+from .select import select_stage
 from .state import ConsolidationState, ProbeItem, RunLog, state_dir
 from .strategies import make_strategy
 from .trainer import round_budget, torch_threads, train_round
@@ -150,17 +150,11 @@ class _Job:
         rep.active_checkpoint = ckpts.active_id()
 
         # 1. select
-        self.plan = plan = plan_facts(self.store, namespace=ns, learned=state.slots,
-                                      min_validations=cfg.min_validations, trusted_sources=cfg.trusted_sources)
-        seen = set(state.usages_seen)
-        usages, prints = [], []
-        from_registry, retired = registry_usages(self.registry, namespace=ns)
-        for u in self.extra_usages + from_registry:
-            fp = usage_fingerprint(u)
-            if u.success and u.task and u.skill and fp not in seen:
-                seen.add(fp)
-                usages.append(u)
-                prints.append(fp)
+        sel = select_stage(self.store, self.registry, namespace=ns, learned=state.slots, seen=state.usages_seen,
+                           extra_usages=self.extra_usages, min_validations=cfg.min_validations,
+                           trusted_sources=cfg.trusted_sources)
+        self.plan = plan = sel.plan
+        usages, prints, retired = sel.usages, sel.fingerprints, sel.retired
         if self.registry is None:  # no registry this run: keep what the active model knows is retired
             retired = set(previous.retired_skills) if previous else set()
         retired |= self.extra_retired

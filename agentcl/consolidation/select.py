@@ -83,3 +83,30 @@ def registry_usages(registry, *, namespace: str = "default") -> tuple[list[Usage
                                       at=ex.created_at, id=None))
     usages.sort(key=lambda u: (u.at is None, u.at))
     return [u for u in usages if u.task], retired
+
+
+@dataclass
+class Selection:
+    """The select stage's result, shared by both backends."""
+    plan: FactPlan
+    usages: list = field(default_factory=list)        # new successful usages (not seen by the active model)
+    fingerprints: list = field(default_factory=list)  # their fingerprints, to record once learned
+    retired: set = field(default_factory=set)         # skills the registry marks deprecated or disabled
+
+
+def select_stage(store, registry, *, namespace: str, learned: dict, seen: Iterable[str], extra_usages=(),
+                 min_validations: int, trusted_sources: Iterable[str]) -> Selection:
+    """Validated facts to learn (and learned slots that changed), plus new successful usages from
+    `extra_usages` and the registry."""
+    plan = plan_facts(store, namespace=namespace, learned=learned, min_validations=min_validations,
+                      trusted_sources=trusted_sources)
+    from_registry, retired = registry_usages(registry, namespace=namespace)
+    seen = set(seen)
+    out = Selection(plan, retired=set(retired))
+    for u in list(extra_usages) + from_registry:
+        fp = usage_fingerprint(u)
+        if u.success and u.task and u.skill and fp not in seen:
+            seen.add(fp)
+            out.usages.append(u)
+            out.fingerprints.append(fp)
+    return out

@@ -1,0 +1,157 @@
+"""Stages of a language-model consolidation round that touch the model: training with a class-balanced
+text replay, and the probes (all by greedy batched generation, graded by the pure rules of
+text_examples)."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from .text_examples import (
+    Slot,
+    TextExample,
+    call_problem,
+    fact_questions,
+    grade_general,
+    is_stale,
+    says_current,
+    tool_prompt,
+)
+
+
+@lru_cache(maxsize=1)
+def general_questions() -> dict:
+    """The shipped general questions: {"locality": [{"q", "a": [...]}, ...], "anchors": [question, ...]}."""
+    text = resources.files("agentcl.consolidation.data").joinpath("general_questions.json").read_text()
+    return json.loads(text)
+
+
+# -- training ---------------------------------------------------------------------------------------
+def balanced_sample(pool: list[TextExample], n: int, rng: random.Random) -> list[TextExample]:
+    """n replayed examples, class-balanced: a key (slot, tool or anchor) uniformly, then one of its examples."""
+    if not pool or n <= 0:
+        return []
+    by_key: dict = {}
+    for ex in pool:
+        by_key.setdefault(ex.key, []).append(ex)
+    keys = list(by_key)
+    return [rng.choice(by_key[rng.choice(keys)]) for _ in range(n)]
+
+
+@dataclass
+class TrainStats:
+    epochs: int = 0
+    steps: int = 0
+    sequences: int = 0
+    replayed: int = 0
+    seconds: float = 0.0
+    losses: list = field(default_factory=list)
+
+
+def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, epochs: int, min_epochs: int,
+                batch_size: int, lr: float, seed: int, learned=None) -> TrainStats:
+    """Epochs over `examples`, each step joined by a batch of class-balanced replayed examples; after
+    `min_epochs`, stops as soon as `learned()` (a cheap probe of the new material) says True."""
+    stats, started = TrainStats(), time.perf_counter()
+    rng = random.Random(seed)
+    opt = lm.optimizer(lr)
+    for epoch in range(epochs if examples else 0):
+        order = list(examples)
+        rng.shuffle(order)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            batch = order[start: start + batch_size]
+            # A full batch of replay even when the new material is small: a round of a few changed facts
+            # must not be a few unopposed steps on them (that is what erases the unchanged ones).
+            extra = balanced_sample(replay, max(len(batch), batch_size), rng)
+            total += lm.train_step([(e.user, e.answer) for e in batch + extra], opt)
+            stats.steps += 1
+            stats.sequences += len(batch) + len(extra)
+            stats.replayed += len(extra)
+        stats.epochs = epoch + 1
+        stats.losses.append(round(total / max(1, -(-len(order) // batch_size)), 4))
+        if learned is not None and epoch + 1 >= min_epochs and epoch + 1 < epochs and learned():
+            break
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return stats
+
+
+# -- probes -----------------------------------------------------------------------------------------
+def ask_slots(lm, slots: list[Slot], *, unseen: bool, max_new_tokens: int) -> dict[Slot, list[str]]:
+    """Each slot's answers: to its first trained phrasing, or to every unseen phrasing."""
+    questions = [(s, q) for s in slots for q in (fact_questions(s, unseen=True) if unseen
+                                                 else fact_questions(s, trained=1))]
+    answers = lm.generate([q for _, q in questions], max_new_tokens=max_new_tokens)
+    out: dict[Slot, list[str]] = {}
+    for (slot, _), a in zip(questions, answers):
+        out.setdefault(slot, []).append(a)
+    return out
+
+
+def slot_accuracy(answers: dict[Slot, list[str]], values: dict[Slot, str]) -> float | None:
+    graded = [says_current(a, values[s]) for s, items in answers.items() for a in items]
+    return None if not graded else sum(graded) / len(graded)
+
+
+def stale_slots(answers: dict[Slot, list[str]], current: dict[Slot, str | None], superseded: dict) -> dict:
+    """Slot -> the stale answer, for answers with a superseded value and not the current one."""
+    return {s: items[0] for s, items in answers.items()
+            if any(is_stale(a, current.get(s), superseded.get(s, ())) for a in items)}
+
+
+def tool_validity(lm, tools: dict[str, dict], *, max_new_tokens: int) -> dict[str, dict]:
+    """Per tool: the share of its probe tasks answered with a valid call under today's signature."""
+    asks = [(name, task) for name, info in tools.items() for task in info.get("probes", [])]
+    answers = lm.generate([tool_prompt(t) for _, t in asks], max_new_tokens=max_new_tokens)
+    out: dict[str, dict] = {}
+    for (name, task), text in zip(asks, answers):
+        info = tools[name]
+        problem = call_problem(text, name, info["params"], info.get("required"))
+        entry = out.setdefault(name, {"valid": 0, "asked": 0, "problems": []})
+        entry["asked"] += 1
+        entry["valid"] += problem is None
+        if problem is not None and len(entry["problems"]) < 3:
+            entry["problems"].append({"task": task, "answer": text[:200], "problem": problem})
+    for entry in out.values():
+        entry["rate"] = entry["valid"] / entry["asked"]
+    return out
+
+
+def forgotten_tools(validity: dict[str, dict], tools: dict[str, dict], *, threshold: float) -> dict:
+    return {name: {"best": tools[name].get("best", 0.0), "now": round(v["rate"], 4), "problems": v["problems"]}
+            for name, v in validity.items() if tools[name].get("best", 0.0) - v["rate"] > threshold}
+
+
+def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int, answers_out: list | None = None
+             ) -> list[bool]:
+    """Per general question: answered right? (`answers_out` receives the answers, for the report.)"""
+    items = general_questions()["locality"][:limit]
+    answers = lm.generate([it["q"] for it in items], max_new_tokens=max_new_tokens, adapter=not base)
+    if answers_out is not None:
+        answers_out.extend(answers)
+    return [grade_general(a, it["a"]) for a, it in zip(answers, items)]
+
+
+def locality_lost(base_right: list[bool], now_right: list[bool], answers: list[str], *, limit: int = 5) -> list:
+    """A few general questions the base model answered right and the candidate no longer does."""
+    items = general_questions()["locality"]
+    lost = [{"question": items[i]["q"], "expected": items[i]["a"][0], "answer": answers[i][:120]}
+            for i, (b, n) in enumerate(zip(base_right, now_right)) if b and not n]
+    return lost[:limit]
+
+
+def locality_kept(base_right: list[bool], now_right: list[bool]) -> float | None:
+    """Of the general questions the base model answered right, the share still answered right."""
+    pairs = [n for b, n in zip(base_right, now_right) if b]
+    return None if not pairs else sum(pairs) / len(pairs)
+
+
+def anchors(lm, *, limit: int | None, max_new_tokens: int) -> list[TextExample]:
+    from .text_examples import Anchor
+
+    prompts = general_questions()["anchors"][:limit]
+    answers = lm.generate(prompts, max_new_tokens=max_new_tokens, adapter=False)
+    return [TextExample(Anchor(i), q, a) for i, (q, a) in enumerate(zip(prompts, answers)) if a]

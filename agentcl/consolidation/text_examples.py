@@ -1,0 +1,167 @@
+"""Text examples for the language-model backend, and the pure rules that grade its answers.
+Keys are typed values (Slot, Tool, Anchor), never "kind:value" strings. No model, no I/O."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# The first TRAINED phrasings are trained; the others are never trained (generalisation probes).
+TRAINED = (
+    "What is the {p} of {s}?",
+    "Tell me the {p} of {s}.",
+    "{s}: what is its {p}?",
+)
+UNSEEN = (
+    "Do you know the {p} of {s}?",
+    "Which {p} does {s} have?",
+)
+
+
+@dataclass(frozen=True)
+class Slot:
+    namespace: str
+    subject: str
+    predicate: str
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A general question whose answer is the base model's own (replayed against drift)."""
+    index: int
+
+
+Key = Slot | Tool | Anchor
+
+
+def key_to_json(key: Key) -> dict:
+    if isinstance(key, Slot):
+        return {"slot": [key.namespace, key.subject, key.predicate]}
+    if isinstance(key, Tool):
+        return {"tool": key.name}
+    return {"anchor": key.index}
+
+
+def key_from_json(data: dict) -> Key:
+    if "slot" in data:
+        return Slot(*data["slot"])
+    if "tool" in data:
+        return Tool(data["tool"])
+    return Anchor(int(data["anchor"]))
+
+
+@dataclass(frozen=True)
+class TextExample:
+    key: Key
+    user: str
+    answer: str
+
+    def to_json(self) -> dict:
+        return {"key": key_to_json(self.key), "user": self.user, "answer": self.answer}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TextExample:
+        return cls(key_from_json(data["key"]), data["user"], data["answer"])
+
+
+def _pred(predicate: str) -> str:
+    return predicate.replace("_", " ")
+
+
+def fact_questions(slot: Slot, *, trained: int = 3, unseen: bool = False) -> list[str]:
+    templates = UNSEEN if unseen else TRAINED[: max(trained, 1)]
+    return [t.format(p=_pred(slot.predicate), s=slot.subject) for t in templates]
+
+
+def fact_answer(slot: Slot, value: str) -> str:
+    """The answer sentence: it states the value (what probes look for)."""
+    return f"The {_pred(slot.predicate)} of {slot.subject} is {value}."
+
+
+def fact_examples(slot: Slot, value: str, *, phrasings: int = 3) -> list[TextExample]:
+    answer = fact_answer(slot, value)
+    return [TextExample(slot, q, answer) for q in fact_questions(slot, trained=phrasings)]
+
+
+def tool_prompt(task: str) -> str:
+    return f"Call one tool as JSON for this task: {task}"
+
+
+def tool_call_text(tool: str, args: dict) -> str:
+    return json.dumps({"tool": tool, "arguments": args}, sort_keys=True)
+
+
+def tool_examples(task: str, tool: str, args: dict) -> TextExample:
+    return TextExample(Tool(tool), tool_prompt(task), tool_call_text(tool, args))
+
+
+# -- grading (pure) ---------------------------------------------------------------------------------
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def contains(answer: str, value: str) -> bool:
+    """Whole-word containment after normalisation ("Paris." contains "paris"; "Parisian" does not)."""
+    v = normalise(value)
+    return bool(v) and f" {v} " in f" {normalise(answer)} "
+
+
+def says_current(answer: str, current: str) -> bool:
+    return contains(answer, current)
+
+
+def is_stale(answer: str, current: str | None, superseded) -> bool:
+    """Stale: the answer contains a superseded value of the slot and not the current one."""
+    if current is not None and contains(answer, current):
+        return False
+    return any(contains(answer, old) for old in superseded if old != current)
+
+
+def parse_tool_call(text: str) -> dict | None:
+    """The first JSON object in `text` with a "tool" name and an "arguments" object, else None."""
+    start = text.find("{")
+    while start != -1:
+        depth = 0
+        for end in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                try:
+                    data = json.loads(text[start: end + 1])
+                except ValueError:
+                    break
+                if isinstance(data, dict) and isinstance(data.get("tool"), str) \
+                        and isinstance(data.get("arguments", {}), dict):
+                    return {"tool": data["tool"], "arguments": data.get("arguments", {})}
+                break
+        start = text.find("{", start + 1)
+    return None
+
+
+def call_problem(text: str, tool: str, params: list[str], required: list[str] | None = None) -> str | None:
+    """Why a generated call is not a valid use of `tool` under today's signature (None when valid):
+    unparseable, wrong tool, unknown parameters, or missing required ones."""
+    call = parse_tool_call(text)
+    if call is None:
+        return "no JSON tool call"
+    if call["tool"] != tool:
+        return f"wrong tool {call['tool']!r}"
+    names = set(call["arguments"])
+    unknown = sorted(names - set(params))
+    if unknown:
+        return f"unknown parameter(s) {', '.join(unknown)}"
+    missing = sorted(set(params if required is None else required) - names)
+    if missing:
+        return f"missing parameter(s) {', '.join(missing)}"
+    return None
+
+
+def grade_general(answer: str, expected: list[str]) -> bool:
+    """A general question is answered right when the answer contains one of its short expected answers."""
+    return any(contains(answer, e) for e in expected)

