@@ -113,12 +113,7 @@ def build_mcp(backend: Backend, namespace_of: NamespaceResolver, *, lifespan=Non
                      reason: Annotated[str | None, Field(max_length=1000)] = None) -> dict:
         """Retract a fact by its id (from recall, history or search_memory) because it was wrong. It stops
         being returned but stays in history."""
-        def run(ns: str):
-            fact = backend.store.get_fact(fact_id)
-            if fact.namespace != ns:
-                raise UserError(f"no fact with id {fact_id}")
-            return backend.store.retract(fact_id, reason=reason)
-        return (await call(ctx, run)).to_dict()
+        return (await call(ctx, lambda ns: backend.store.retract(fact_id, namespace=ns, reason=reason))).to_dict()
 
     @mcp.tool()
     async def audit(ctx: Context) -> dict:

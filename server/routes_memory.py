@@ -7,7 +7,6 @@ import tempfile
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from memory_store.errors import NotFoundError
 from server.backend import Backend
 from server.schemas import FactIn, NoteIn, NotesIn, PruneIn, RetractIn, RevertIn, SearchIn, SearchManyIn
 from server.tenancy import tenant
@@ -48,24 +47,11 @@ async def history(subject: str, predicate: str, ns: str = Depends(tenant), b: Ba
     return [f.to_dict() for f in await b.run(b.store.history, subject, predicate, namespace=ns)]
 
 
-def _owned(getter, item_id: int, ns: str, what: str):
-    """The row, or not found when it belongs to another namespace (its existence is not revealed)."""
-    try:
-        row = getter(item_id)
-    except NotFoundError:
-        row = None
-    if row is None or row.namespace != ns:
-        raise NotFoundError(f"no {what} with id {item_id}")
-    return row
-
-
 @router.post("/facts/{fact_id}/retract", summary="Retract a fact (kept in history)")
 async def retract(fact_id: int, body: RetractIn | None = None, ns: str = Depends(tenant),
                   b: Backend = Depends(backend)) -> dict:
-    def run():
-        _owned(b.store.get_fact, fact_id, ns, "fact")
-        return b.store.retract(fact_id, reason=body.reason if body else None)
-    return (await b.run(run)).to_dict()
+    # scoped by the store: another namespace's id is "no such fact" (its existence is not revealed)
+    return (await b.run(b.store.retract, fact_id, namespace=ns, reason=body.reason if body else None)).to_dict()
 
 
 # -- notes ---------------------------------------------------------------------------------------
@@ -94,10 +80,7 @@ async def list_notes(status: str = "active", limit: int = LIMIT, ns: str = Depen
 
 @router.post("/notes/{note_id}/retract", summary="Retract a note")
 async def retract_note(note_id: int, ns: str = Depends(tenant), b: Backend = Depends(backend)) -> dict:
-    def run():
-        _owned(b.store.get_note, note_id, ns, "note")
-        return b.store.retract_note(note_id)
-    return (await b.run(run)).to_dict()
+    return (await b.run(b.store.retract_note, note_id, namespace=ns)).to_dict()
 
 
 # -- search --------------------------------------------------------------------------------------
