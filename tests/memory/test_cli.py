@@ -23,14 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture
-def cli(db_url, home, embedder):
-    def call(*args: str):
-        return run_cli(list(args), db=db_url, home=home)
-
-    return call
-
-
 def ok(result) -> object:
     assert result.code == 0, (result.code, result.err[-2000:])
     assert result.err == "" or "error" not in result.err

@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 
 from memory_store import MemoryStore
-from tests.reliability.helpers import assert_clean_error, fingerprint, run_cli
+from tests.reliability.helpers import assert_clean_error, fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def cli(db_url, home, embedder):
-    def call(*args: str):
-        return run_cli(list(args), db=db_url, home=home)
-
-    return call
 
 
 def ok(result):

@@ -25,7 +25,8 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
 
     monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
     result = bench.run_store_bench(sizes=(300, 120), insert_notes=128, queries=6, home=str(tmp_path / "h"),
-                                   cache_dir=tmp_path / "cache", embedder=embedder, versions=1500)
+                                   cache_dir=tmp_path / "cache", embedder=embedder, versions=1500,
+                                   import_notes=200)  # the streamed import at its smallest: 100 and 200 notes
     _contract(result, "store")
     assert result["insert"]["notes"] == 128 and result["insert"]["indexed"] == 128
     assert [e["notes"] for e in result["search"]] == [120, 300]
@@ -43,6 +44,9 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
     assert times["versions"] == 1500 and times["rows_returned"]["current"] == 1000
     assert times["rows_returned"]["as_of"] > 0 and times["rows_returned"]["valid_at"] == 1000
     assert {"as-of p50 / current p50", "valid-at p50 / current p50"} <= set(targets)
+    runs = result["import"]["runs"]  # each file imported in a fresh process, against raw encoding there
+    assert [r["file_notes"] for r in runs] == [100, 200] and all(r["import_per_s"] > 0 for r in runs)
+    assert any(row["metric"].startswith("import notes/s (200 notes") for row in result["summary"])
 
 
 def test_store_bench_rejects_bad_sizes(embedder):
