@@ -125,8 +125,9 @@ class _Operations:
         return self._do(Call("POST", self._ns(namespace) + "/facts", _write_result, body=body))
 
     def facts(self, *, namespace: str | None = None, subject: str | None = None, predicate: str | None = None,
-              status: str = "active", as_of: Any = None, limit: int | None = None):
-        params = {"subject": subject, "predicate": predicate, "status": status, "as_of": _text(as_of), "limit": limit}
+              status: str = "active", as_of: Any = None, valid_at: Any = None, limit: int | None = None):
+        params = {"subject": subject, "predicate": predicate, "status": status, "as_of": _text(as_of),
+                  "valid_at": _text(valid_at), "limit": limit}
         return self._do(Call("GET", self._ns(namespace) + "/facts", _many(_fact), params=params))
 
     def current(self, subject: str, predicate: str, *, namespace: str | None = None):
@@ -165,9 +166,11 @@ class _Operations:
 
     # search
     def search(self, query: str, *, k: int = 10, namespace: str | None = None, kind: str = "all",
-               include_expired: bool = False, include_superseded: bool = False, metadata: dict | None = None):
+               include_expired: bool = False, include_superseded: bool = False, metadata: dict | None = None,
+               status: str | None = None, as_of: Any = None, valid_at: Any = None):
         body = {"query": query, "k": k, "kind": kind, "include_expired": include_expired,
-                "include_superseded": include_superseded, "metadata": metadata}
+                "include_superseded": include_superseded, "metadata": metadata, "status": status,
+                "as_of": _text(as_of), "valid_at": _text(valid_at)}
         return self._do(Call("POST", self._ns(namespace) + "/search", _many(lambda d: SearchResult(**d)), body=body))
 
     def search_many(self, queries: list[str], *, k: int = 10, namespace: str | None = None, kind: str = "all",

@@ -29,10 +29,10 @@ async def add_fact(body: FactIn, ns: str = Depends(tenant), b: Backend = Depends
 
 @router.get("/facts", summary="List facts (active by default)")
 async def list_facts(subject: str | None = None, predicate: str | None = None, status: str = "active",
-                     as_of: str | None = None, limit: int = LIMIT, ns: str = Depends(tenant),
-                     b: Backend = Depends(backend)) -> list[dict]:
+                     as_of: str | None = None, valid_at: str | None = None, limit: int = LIMIT,
+                     ns: str = Depends(tenant), b: Backend = Depends(backend)) -> list[dict]:
     found = await b.run(b.store.facts, namespace=ns, subject=subject, predicate=predicate, status=status,
-                        as_of=as_of, limit=limit)
+                        as_of=as_of, valid_at=valid_at, limit=limit)
     return [f.to_dict() for f in found]
 
 
@@ -88,7 +88,7 @@ async def retract_note(note_id: int, ns: str = Depends(tenant), b: Backend = Dep
 async def search(body: SearchIn, ns: str = Depends(tenant), b: Backend = Depends(backend)) -> list[dict]:
     results = await b.run(b.store.search, body.query, k=body.k, namespace=ns, kind=body.kind,
                           include_expired=body.include_expired, include_superseded=body.include_superseded,
-                          metadata=body.metadata)
+                          metadata=body.metadata, status=body.status, as_of=body.as_of, valid_at=body.valid_at)
     return [r.to_dict() for r in results]
 
 

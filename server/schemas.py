@@ -46,6 +46,9 @@ class SearchIn(Body):
     include_expired: bool = False
     include_superseded: bool = False
     metadata: dict[str, Any] | None = None
+    status: str | None = Field(None, max_length=200, description="Comma-separated statuses, or all.")
+    as_of: str | None = Field(None, max_length=100, description="vN or an ISO time: facts as the store held them.")
+    valid_at: str | None = Field(None, max_length=100, description="World time: facts true then, notes written by then.")
 
 
 class SearchManyIn(Body):

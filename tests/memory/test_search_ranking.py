@@ -49,7 +49,7 @@ def test_thread_links_follow_threads_in_order(chat):
 def test_a_status_change_does_not_relink_a_thread(chat):
     store, notes = chat
     before = {k: sorted(v) for k, v in store.index("chat").neighbours.items()}
-    store.retract_note(notes[2].id)
+    store.retract_note(notes[2].id, namespace="chat")
     store.add_note("Back to the turtles: they love strawberries.", speaker="Ann", thread="s1", namespace="chat")
     idx = store.index("chat")
     new_key = max(idx.neighbours)
