@@ -94,9 +94,9 @@ def test_runs_list_show_and_run_shorthand(cli, home):
 
 
 def test_tables_fit_80_columns(cli, monkeypatch):
-    from cli import render
-
-    monkeypatch.setattr(render.console, "width", 80)
+    # the terminal's width as rich reads it on each print (setting console.width instead would pin the
+    # shared console at 80 for every later test in the process: monkeypatch restores it by the setter)
+    monkeypatch.setenv("COLUMNS", "80")
     ok(cli("memory", "add-fact", "Zenith Corporation International", "ceo", "Alice Wonderland-Smithsonian III"))
     ok(cli("memory", "add-note", "the offsite is in Lisbon next spring"))
     ok(cli("memory", "add-note", "the offsite is in Lisbon next spring."))
