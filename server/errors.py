@@ -42,24 +42,18 @@ def validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}{more}"
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, exc: NotFoundError):
-        return error_response(404, exc)
+def _answer_with(status: int):
+    async def handler(_: Request, exc: Exception):
+        return error_response(status, exc)
+    return handler
 
+
+def install(app: FastAPI) -> None:
     from server.jobs import Busy
 
-    @app.exception_handler(Busy)
-    async def _busy(_: Request, exc: Busy):
-        return error_response(409, exc)
-
-    @app.exception_handler(UserError)
-    async def _user_error(_: Request, exc: UserError):
-        return error_response(400, exc)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden):
-        return error_response(403, exc)
+    # Starlette picks the handler by the exception's class hierarchy, so the order here does not matter.
+    for error_class, status in ((NotFoundError, 404), (Busy, 409), (UserError, 400), (Forbidden, 403)):
+        app.add_exception_handler(error_class, _answer_with(status))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):
