@@ -12,6 +12,8 @@ _EXPORTS = {
     "WriteResult": "models", "PredicatePolicy": "rules", "FactInput": "facts", "NoteInput": "notes",
     "validate_fact_input": "facts", "validate_note_input": "notes", "UserError": "errors",
     "NotFoundError": "errors", "InvalidInputError": "errors",
+    # the two rules every layer shares: how names are compared, and which value of a slot is current
+    "normalize_name": "normalize", "current_value": "rules", "current_rank": "rules",
 }
 __all__ = list(_EXPORTS)
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from . import schema
+from . import tables
 from .normalize import MAX_WHOLE
 
 BULK_BATCH = 512  # lines per batch: bounded memory, few round trips
-N = schema.notes
+N = tables.notes
 
 
 def is_streamed(line) -> bool:

@@ -1,20 +1,21 @@
 """A spot check of a loaded search cache against SQL, the source of truth: the vectors the cache holds
 for its newest rows and for a random sample of the others must be the vectors SQL stores for them.
-The file checksums (memory_store.vector_index) catch damage after a save; this catches a cache whose
+The file checksums (memory_store.index_files) catch damage after a save; this catches a cache whose
 files are intact but whose content is not what this database holds. One query by primary key."""
 from __future__ import annotations
 
 import numpy as np
 from sqlalchemy import bindparam, select
 
-from . import schema
-from .vector_index import NamespaceIndex, split_key
+from . import tables
+from .index_keys import split_key
+from .vector_index import NamespaceIndex
 
 NEWEST = 16  # the rows a crash or a partial write would have touched last
 SAMPLED = 48
 BY_ID = {kind: select(table.c.id, table.c.namespace, table.c.embedding)
          .where(table.c.id.in_(bindparam("ids", expanding=True)))
-         for kind, table in (("fact", schema.facts), ("note", schema.notes))}
+         for kind, table in (("fact", tables.facts), ("note", tables.notes))}
 
 
 def sample_positions(idx: NamespaceIndex, *, seed: int = 0) -> np.ndarray:
@@ -42,7 +43,7 @@ def mismatch(idx: NamespaceIndex, conn, namespace: str) -> str | None:
                     stored[(kind, r.id)] = np.frombuffer(r.embedding, dtype=np.float32)
     cached = idx.index.reconstruct_batch(positions)
     for pos, vector in zip(positions.tolist(), cached):
-        key = (split_key(int(idx.keys[pos])))
+        key = split_key(int(idx.keys[pos]))
         truth = stored.get(key)
         if truth is None:
             return f"{key[0]} {key[1]} is in the cache but not in this namespace in SQL"

@@ -1,26 +1,24 @@
-"""Facts: add (with conflict resolution inside the slot), validate, adjust confidence, retract, expire,
-predicate policies and aliases. Mixed into MemoryStore; every public method is one versioned write."""
+"""Writes of facts, the Facts service of MemoryStore: add (with conflict resolution inside the slot),
+validate, adjust confidence, retract, expire. Every public method is one versioned write; embeddings are
+computed before the transaction so the write lock is held only for SQL work. Reads: memory_store.fact_reads."""
 from __future__ import annotations
 
 import copy
-import numbers
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import schema
+from . import tables
 from .errors import InvalidInputError, NotFoundError, shown
+from .fact_reads import facts_by_ids, require_id, with_status_at
 from .models import Fact, WriteResult, fact_text
 from .normalize import (
     MAX_NAME,
-    MAX_TEXT,
-    MAX_WHOLE,
     clean_confidence,
-    clean_filter,
     clean_metadata,
     clean_name,
     clean_namespace,
@@ -28,10 +26,15 @@ from .normalize import (
     normalize_name,
 )
 from .rules import Assertion, resolve, status_at
-from .states import as_of_query, narrow, record_states
-from .timeparse import add_duration, as_utc, parse_duration, parse_time, utcnow
+from .timeparse import add_duration, parse_duration, parse_time, utcnow
+from .versions import next_version
 
-F = schema.facts
+if TYPE_CHECKING:
+    from .context import StoreContext
+    from .index_cache import SearchCache
+    from .predicate_rules import PredicateRules
+
+F = tables.facts
 
 
 @dataclass
@@ -72,8 +75,12 @@ def snapshot(fact: Fact) -> dict:
     return fact.to_dict()
 
 
-class FactsMixin:
-    # -- writes ------------------------------------------------------------------------------
+class Facts:
+    def __init__(self, ctx: StoreContext, rules: PredicateRules, cache: SearchCache):
+        self.ctx = ctx
+        self.rules = rules
+        self.cache = cache
+
     def add_fact(self, subject: str, predicate: str, obj: str, *, namespace: str = "default",
                  valid_from: Any = None, ttl: Any = None, expires_at: Any = None, confidence: Any = 1.0,
                  source: str = "user", metadata: dict | None = None, actor: str | None = None) -> WriteResult:
@@ -85,30 +92,30 @@ class FactsMixin:
         """Several assertions in one transaction and one version (import, batch learning)."""
         if not items:
             return []
-        items = [self._resolve_aliases(i) for i in items]
+        items = [self.rules.resolve_aliases(i) for i in items]
         vectors = self._vectors_for(items)
-        with self._transaction() as conn:
-            version = self._next_version(conn)
+        with self.ctx.transaction() as conn:
+            version = next_version(conn)
             results, before, after, affected = [], [], [], []
             for item, vec in zip(items, vectors):
-                res, changed_before = self._apply_assertion(conn, item, vec, version)
+                res, changed_before = self.apply_assertion(conn, item, vec, version)
                 results.append(res)
                 before.extend(changed_before)
-            touched = self._facts_by_ids(conn, sorted({r.fact.id for r in results} |
+            touched = facts_by_ids(conn, sorted({r.fact.id for r in results} |
                                                      {i for r in results for i in r.superseded} |
                                                      {b["id"] for b in before}))
             for fact in touched:
                 affected.append({"kind": "fact", "id": fact.id})
                 after.append(snapshot(fact))
             namespaces = {i.namespace for i in items}
-            self._insert_version_row(conn, version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
+            self.ctx.write_version(conn, version=version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
                                      affected=affected, before=before, after=after, actor=actor)
             by_id = {f.id: f for f in touched}
-            world = self.now()
+            world = self.ctx.now()
             for r in results:
                 # The reply says what the row is now in world time: scheduled, or expired on arrival.
                 r.fact = with_status_at(copy.copy(by_id[r.fact.id]), world)
-        self._after_write(version, facts=touched)
+        self.cache.after_write(version, facts=touched)
         return results
 
     def _vectors_for(self, items: list[FactInput]) -> list[np.ndarray | None]:
@@ -117,33 +124,22 @@ class FactsMixin:
         need = [i for i, item in enumerate(items) if not self._is_active_value(item)]
         vectors: list[np.ndarray | None] = [None] * len(items)
         if need:
-            for i, vec in zip(need, self.embed([fact_text(items[i].subject, items[i].predicate, items[i].object)
+            for i, vec in zip(need, self.ctx.embed([fact_text(items[i].subject, items[i].predicate, items[i].object)
                                                 for i in need])):
                 vectors[i] = vec
         return vectors
 
     def _is_active_value(self, item: FactInput) -> bool:
-        with self.engine.connect() as conn:
+        with self.ctx.engine.connect() as conn:
             rows = conn.execute(select(F.c.object).where(
                 F.c.namespace == item.namespace, F.c.subject == item.subject, F.c.predicate == item.predicate,
                 F.c.status == "active")).all()
         return any(normalize_name(r.object) == normalize_name(item.object) for r in rows)
 
-    def _resolve_aliases(self, item: FactInput) -> FactInput:
-        item.subject = self.canonical(item.subject, kind="subject", namespace=item.namespace)
-        item.predicate = self.canonical(item.predicate, kind="predicate", namespace=item.namespace)
-        return item
-
-    def _insert_version_row(self, conn, version, *, op, namespace, affected, before, after, actor=None) -> None:
-        conn.execute(insert(schema.versions).values(
-            version=version, at=utcnow(), actor=actor or self.actor, op=op, namespace=namespace,
-            affected=affected, before=before or None, after=after or None))
-        record_states(conn, version, affected)
-
-    def _apply_assertion(self, conn: Connection, item: FactInput, vector: np.ndarray | None,
+    def apply_assertion(self, conn: Connection, item: FactInput, vector: np.ndarray | None,
                          version: int) -> tuple[WriteResult, list[dict]]:
-        now, world = utcnow(), self.now()  # system time (recorded/retired) and world time (validity)
-        policy = self.policy(item.predicate, namespace=item.namespace, conn=conn)
+        now, world = utcnow(), self.ctx.now()  # system time (recorded/retired) and world time (validity)
+        policy = self.rules.policy(item.predicate, namespace=item.namespace, conn=conn)
         valid_from = item.valid_from or world
         ttl = item.ttl or policy.ttl
         # Out of range (a far-future valid_from plus a long TTL) is the user's error; the transaction rolls back.
@@ -173,7 +169,7 @@ class FactsMixin:
                 confidence=max(old.confidence, item.confidence), expires_at=renewed, version=version))
             return WriteResult(fact=old, action="validated", version=version), before
         if vector is None:  # the pre-check expected a validation, but the slot changed meanwhile
-            vector = self.embed([fact_text(item.subject, item.predicate, item.object)])[0]
+            vector = self.ctx.embed([fact_text(item.subject, item.predicate, item.object)])[0]
         row = dict(namespace=item.namespace, subject=item.subject, predicate=item.predicate, object=item.object,
                    status="active", valid_from=valid_from, valid_to=None, recorded_at=now, retired_at=None,
                    expires_at=expires_at, confidence=item.confidence, source=item.source, validation_count=0,
@@ -213,25 +209,25 @@ class FactsMixin:
                      namespace: str = "default") -> Fact:
         """Shared shape of validate / adjust_confidence / retract / expire: one row of `namespace`, one
         version. An id of another namespace is "no such fact": ids never reach across tenants."""
-        fact_id = self._require_fact_id(fact_id)
+        fact_id = require_id(fact_id)
         ns = clean_namespace(namespace)
-        with self._transaction() as conn:
-            old = self._facts_by_ids(conn, [fact_id], namespace=ns)
+        with self.ctx.transaction() as conn:
+            old = facts_by_ids(conn, [fact_id], namespace=ns)
             if not old:
                 raise NotFoundError(f"no fact with id {fact_id}")
             old_fact = old[0]
-            version = self._next_version(conn)
+            version = next_version(conn)
             values = values_fn(old_fact)
             conn.execute(update(F).where(F.c.id == fact_id).values(version=version, **values))
-            new_fact = self._facts_by_ids(conn, [fact_id])[0]
-            self._insert_version_row(conn, version, op=op, namespace=old_fact.namespace,
+            new_fact = facts_by_ids(conn, [fact_id])[0]
+            self.ctx.write_version(conn, version=version, op=op, namespace=old_fact.namespace,
                                      affected=[{"kind": "fact", "id": fact_id}], before=[snapshot(old_fact)],
                                      after=[snapshot(new_fact)], actor=actor)
-        self._after_write(version, facts=[new_fact])
-        return with_status_at(copy.copy(new_fact), self.now())
+        self.cache.after_write(version, facts=[new_fact])
+        return with_status_at(copy.copy(new_fact), self.ctx.now())
 
     def validate_fact(self, fact_id: int, *, namespace: str = "default", actor: str | None = None) -> Fact:
-        now = self.now()
+        now = self.ctx.now()
         return self._update_fact(fact_id, "validate", lambda f: {
             "validation_count": f.validation_count + 1, "last_validated_at": now}, actor, namespace=namespace)
 
@@ -257,141 +253,8 @@ class FactsMixin:
             "meta": {**f.metadata, **({"retract_reason": reason} if reason else {})}}, actor, namespace=namespace)
 
     def expire(self, fact_id: int, *, namespace: str = "default", actor: str | None = None) -> Fact:
-        now, world = utcnow(), self.now()
+        now, world = utcnow(), self.ctx.now()
         return self._update_fact(fact_id, "expire", lambda f: {
             "status": "expired", "retired_at": now, "expires_at": min(f.expires_at or world, world)}, actor,
             namespace=namespace)
 
-    # -- reads -------------------------------------------------------------------------------
-    @staticmethod
-    def _require_fact_id(fact_id: Any, what: str = "fact") -> int:
-        """A row id: a whole number (also as text, as the CLI passes it); 2.5, True or NaN are errors."""
-        if isinstance(fact_id, str) and fact_id.strip().isdigit() and len(fact_id.strip()) <= 19:
-            fact_id = int(fact_id.strip())
-        if isinstance(fact_id, float) and fact_id.is_integer():
-            fact_id = int(fact_id)
-        if isinstance(fact_id, bool) or not isinstance(fact_id, numbers.Integral):
-            raise InvalidInputError(f"{what} id must be a whole number, got {shown(fact_id)}")
-        fact_id = int(fact_id)
-        if not 0 < fact_id <= MAX_WHOLE:
-            raise NotFoundError(f"no {what} with id {shown(fact_id)}")
-        return fact_id
-
-    @staticmethod
-    def _facts_by_ids(conn: Connection, ids: list[int], *, namespace: str | None = None) -> list[Fact]:
-        if not ids:
-            return []
-        query = select(F).where(F.c.id.in_(list(ids))).order_by(F.c.id)
-        rows = conn.execute(query if namespace is None else query.where(F.c.namespace == namespace)).all()
-        return [Fact.from_row(r) for r in rows]
-
-    def get_fact(self, fact_id: int, *, namespace: str = "default") -> Fact:
-        fact_id = self._require_fact_id(fact_id)
-        ns = clean_namespace(namespace)
-        with self.engine.connect() as conn:
-            found = self._facts_by_ids(conn, [fact_id], namespace=ns)
-        if not found:
-            raise NotFoundError(f"no fact with id {fact_id}")
-        return with_status_at(found[0], self.now())  # the status it has now in world time, as facts() says
-
-    def facts(self, *, namespace: str = "default", subject: str | None = None, predicate: str | None = None,
-              status: str | None = None, as_of: Any = None, valid_at: Any = None,
-              limit: int | None = None) -> list[Fact]:
-        """Facts of a namespace, each with the status it has now in world time (stored-active rows become
-        scheduled, superseded or expired as time passes, without a write).
-
-        status: active (the default), scheduled, superseded, expired, retracted or all; with `valid_at`
-        the default is every fact whose validity window contains that world time (superseded values
-        included when they were the truth then). as_of: a version number, 'vN', or an ISO time: what the
-        store held then (one indexed query on fact_states). Both combine: what the store believed at
-        system time `as_of` about world time `valid_at`."""
-        ns = clean_namespace(namespace)
-        if status not in (None, "all") + FACT_READ_STATUSES:
-            raise InvalidInputError(f"unknown status {shown(status)}; use one of "
-                                    f"{', '.join(FACT_READ_STATUSES + ('all',))}")
-        subject, predicate = clean_filter(subject, what="subject"), clean_filter(predicate, what="predicate")
-        subj = self.canonical(subject, kind="subject", namespace=ns) if subject else None
-        pred = self.canonical(predicate, kind="predicate", namespace=ns) if predicate else None
-        at = parse_time(valid_at) if valid_at not in (None, "") else None
-        wanted = status or ("all" if at is not None else "active")
-        stored = STORED_FOR.get(wanted)
-        if as_of not in (None, ""):
-            query = as_of_query(ns, self.parse_as_of(as_of), subject=subj, predicate=pred, stored=stored, valid_at=at)
-        else:
-            query = narrow(select(*READ_COLUMNS).where(F.c.namespace == ns).order_by(F.c.id),
-                           F, subject=subj, predicate=pred, stored=stored, valid_at=at)
-        if limit and wanted == "all":
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        now = self.now()
-        out = []
-        for row in rows:
-            fact = with_status_at(Fact.from_row(row), now)
-            if wanted == "all" or fact.status == wanted:
-                out.append(fact)
-                if limit and len(out) >= limit:
-                    break
-        return out
-
-    def current(self, subject: str, predicate: str, *, namespace: str = "default", at: Any = None) -> Fact | None:
-        """The value of a slot now, or at world time `at` (the most trusted one if a conflict left several)."""
-        subject, predicate = clean_name(subject, what="subject", max_len=MAX_TEXT), clean_name(
-            predicate, what="predicate", max_len=MAX_TEXT)  # a read: too long just matches nothing
-        if at in (None, ""):
-            found = self.facts(namespace=namespace, subject=subject, predicate=predicate)
-        else:
-            found = self.facts(namespace=namespace, subject=subject, predicate=predicate, valid_at=at)
-        if not found:
-            return None
-        return max(found, key=lambda f: (f.valid_from, f.confidence, f.id))
-
-    def history(self, subject: str, predicate: str, *, namespace: str = "default") -> list[Fact]:
-        """Every value the slot has had, oldest valid_from first."""
-        subject, predicate = clean_name(subject, what="subject", max_len=MAX_TEXT), clean_name(
-            predicate, what="predicate", max_len=MAX_TEXT)  # a read: too long just matches nothing
-        facts = self.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
-        return sorted(facts, key=lambda f: (f.valid_from, f.id))
-
-    def vectors(self, kind: str, ids: list[int]) -> np.ndarray:
-        """Stored embeddings of facts or notes (no re-encoding), in the order of `ids`."""
-        table = {"fact": F, "note": schema.notes}.get(kind)
-        if table is None:
-            raise InvalidInputError("kind must be 'fact' or 'note'")
-        with self.engine.connect() as conn:
-            rows = dict(conn.execute(select(table.c.id, table.c.embedding).where(table.c.id.in_(list(ids)))).all())
-        missing = [i for i in ids if rows.get(i) is None]
-        if missing:
-            raise NotFoundError(f"no {kind} with id {missing[0]}")
-        return np.vstack([np.frombuffer(rows[i], dtype=np.float32) for i in ids]) if ids else \
-            np.zeros((0, self.embedder.dim), dtype=np.float32)
-
-    def namespaces(self) -> list[str]:
-        with self.engine.connect() as conn:
-            a = {r[0] for r in conn.execute(select(F.c.namespace).distinct())}
-            b = {r[0] for r in conn.execute(select(schema.notes.c.namespace).distinct())}
-        return sorted(a | b)
-
-
-FACT_READ_STATUSES = ("active", "scheduled", "superseded", "expired", "retracted")
-# Which stored statuses can read as each status (a stored-active row changes with world time).
-STORED_FOR = {"active": ("active", "expired"), "scheduled": ("active",), "expired": ("active", "expired"),
-              "superseded": ("active", "superseded"), "retracted": ("retracted",), "all": None}
-READ_COLUMNS = tuple(c for c in F.c if c.name != "embedding")  # a read never needs the vector
-
-
-def with_status_at(fact: Fact, at: datetime) -> Fact:
-    fact.status = status_at(fact.status, fact.valid_from, fact.valid_to, fact.expires_at, at)
-    return fact
-
-
-def lapsed_clause(now: datetime):
-    """SQL: an active row whose expiry has passed."""
-    return and_(F.c.status == "active", F.c.expires_at.is_not(None), F.c.expires_at <= now)
-
-
-def live_clause(now: datetime):
-    return and_(F.c.status == "active", or_(F.c.expires_at.is_(None), F.c.expires_at > now))
-
-
-__all__ = ["FactsMixin", "FactInput", "validate_fact_input", "as_utc"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -121,10 +120,6 @@ class BM25Index:
             entry[1][used] = tf
             entry[2] = used + 1
 
-    def add_many(self, items: Iterable[tuple[int, str]]) -> None:
-        for key, text in items:
-            self.add(key, text)
-
     def remove(self, key: int) -> None:
         row = self.row_of.pop(int(key), None)
         if row is None or not self._alive[row]:
@@ -226,11 +221,3 @@ class BM25Index:
             positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
         order = positive[np.argsort(-scores[positive], kind="stable")]
         return [(self.keys[r], float(scores[r])) for r in order]
-
-
-def bm25_rank(query: str, documents: Sequence[str]) -> list[float]:
-    """BM25 scores of a small list of documents (no index kept); used by baselines and small searches."""
-    index = BM25Index()
-    for i, doc in enumerate(documents):
-        index.add(i, doc)
-    return index.scores(query).tolist()

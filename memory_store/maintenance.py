@@ -1,29 +1,40 @@
-"""Audit and prune, mixed into MemoryStore."""
+"""Audit and prune, the Maintenance service of MemoryStore. The audit's rules are pure (memory_store.audit)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import and_, delete, false, or_, select
 
 from . import audit as rules
-from . import schema
+from . import tables
 from .errors import InvalidInputError
 from .models import Fact, Note
 from .normalize import clean_namespace
 from .timeparse import parse_duration, utcnow
+from .versions import next_version
 
-F, N, P = schema.facts, schema.notes, schema.policies
+if TYPE_CHECKING:
+    from .context import StoreContext
+    from .fact_reads import FactReads
+    from .index_cache import SearchCache
+
+F, N, P = tables.facts, tables.notes, tables.policies
 
 
-class MaintenanceMixin:
+class Maintenance:
+    def __init__(self, ctx: StoreContext, reads: FactReads, cache: SearchCache):
+        self.ctx = ctx
+        self.reads = reads
+        self.cache = cache
+
     def audit(self, namespace: str = "default", *, now=None) -> rules.AuditReport:
         ns = clean_namespace(namespace)
-        now = now or self.now()
-        everything = self.facts(namespace=ns, status="all")
+        now = now or self.ctx.now()
+        everything = self.reads.facts(namespace=ns, status="all")
         active = [f for f in everything if f.status == "active"]
-        with self.engine.connect() as conn:
+        with self.ctx.engine.connect() as conn:
             functional = {r.predicate: bool(r.functional) for r in conn.execute(select(P).where(P.c.namespace == ns))}
             lapsed_notes = [Note.from_row(r) for r in conn.execute(select(N).where(
                 N.c.namespace == ns, N.c.status == "active", N.c.expires_at.is_not(None), N.c.expires_at <= now))]
@@ -44,7 +55,7 @@ class MaintenanceMixin:
         ids = [("note", r.id) for r in rows] + [("fact", f.id) for f in active]
         texts = [r.text[:200] for r in rows] + [f.text for f in active]
         if ids:
-            fact_vecs = self.vectors("fact", [f.id for f in active]) if active else np.zeros((0, self.embedder.dim))
+            fact_vecs = self.reads.vectors("fact", [f.id for f in active]) if active else np.zeros((0, self.ctx.embedder.dim))
             note_vecs = np.vstack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows]) if rows else \
                 np.zeros((0, fact_vecs.shape[1]), dtype=np.float32)
             report.near_duplicates = rules.near_duplicates(ids, np.vstack([note_vecs, fact_vecs]).astype(np.float32), texts)
@@ -73,23 +84,21 @@ class MaintenanceMixin:
                 conds.append(and_(table.c.status == "retracted", table.c.retired_at <= cutoff))
             return and_(table.c.namespace == ns, or_(false(), *conds))
 
-        with self._transaction() as conn:
+        with self.ctx.transaction() as conn:
             facts = [Fact.from_row(r) for r in conn.execute(select(F).where(conditions(F)))]
             notes = [Note.from_row(r) for r in conn.execute(select(N).where(conditions(N)))]
             plan = {"namespace": ns, "dry_run": dry_run, "facts": [f.id for f in facts], "notes": [n.id for n in notes],
                     "deleted": len(facts) + len(notes), "version": None}
             if dry_run or not (facts or notes):
                 return plan
-            version = self._next_version(conn)
+            version = next_version(conn)
             if facts:
                 conn.execute(delete(F).where(F.c.id.in_([f.id for f in facts])))
             if notes:
                 conn.execute(delete(N).where(N.c.id.in_([n.id for n in notes])))
-            self._insert_version_row(
-                conn, version, op="prune", namespace=ns,
+            self.ctx.write_version(conn, version=version, op="prune", namespace=ns,
                 affected=[{"kind": "fact", "id": f.id} for f in facts] + [{"kind": "note", "id": n.id} for n in notes],
                 before=[f.to_dict() for f in facts] + [n.to_dict() for n in notes], after=None, actor=actor)
             plan["version"] = version
-        if ns in self._indexes:
-            self._catch_up(ns, self._indexes[ns])
+        self.cache.refresh(ns)
         return plan

@@ -1,23 +1,29 @@
-"""Notes: free text (observations, conversation turns, reflections) with metadata and an embedding.
-Mixed into MemoryStore. A batch of notes is embedded in batches and written as one version."""
+"""Notes, the Notes service of MemoryStore: free text (observations, conversation turns, reflections) with
+metadata and an embedding (memory_store.note_text says of what text). A batch of notes is embedded in
+batches and written as one version."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from . import schema
+from . import tables
 from .errors import InvalidInputError, NotFoundError, shown
-from .hybrid import note_context_text
+from .fact_reads import require_id
 from .models import NOTE_STATUSES, Note
 from .normalize import clean_metadata, clean_namespace, clean_text, clean_whole
+from .note_text import embedding_texts
 from .timeparse import add_duration, parse_duration, parse_time, utcnow
+from .versions import next_version
 
-N = schema.notes
-CONTEXT_TURNS = 1  # preceding turns of the same thread embedded with a note (see hybrid.py)
+if TYPE_CHECKING:
+    from .context import StoreContext
+    from .index_cache import SearchCache
+
+N = tables.notes
 
 
 @dataclass
@@ -54,7 +60,11 @@ def validate_note_input(text: Any, *, namespace: Any = "default", note_type: Any
     )
 
 
-class NotesMixin:
+class Notes:
+    def __init__(self, ctx: StoreContext, cache: SearchCache):
+        self.ctx = ctx
+        self.cache = cache
+
     def add_note(self, text: str, *, namespace: str = "default", note_type: str = "observation",
                  speaker: str | None = None, external_id: str | None = None, thread: str | None = None,
                  occurred_at: Any = None, ttl: Any = None, expires_at: Any = None, metadata: dict | None = None,
@@ -98,50 +108,21 @@ class NotesMixin:
             return []
         if vectors is None:
             vectors = self.embed_notes(items, batch_size=batch_size)
-        elif vectors.shape != (len(items), self.embedder.dim):
-            raise InvalidInputError(f"vectors must have shape ({len(items)}, {self.embedder.dim})")
+        elif vectors.shape != (len(items), self.ctx.embedder.dim):
+            raise InvalidInputError(f"vectors must have shape ({len(items)}, {self.ctx.embedder.dim})")
         if conn is not None:
-            return self._insert_notes(conn, items, vectors, version, op=op, actor=actor)
-        with self._transaction() as tx:
-            version = self._next_version(tx)
-            notes = self._insert_notes(tx, items, vectors, version, op=op, actor=actor, record=True)
-        self._after_write(version, notes=notes)
+            return self.insert_notes(conn, items, vectors, version, op=op, actor=actor)
+        with self.ctx.transaction() as tx:
+            version = next_version(tx)
+            notes = self.insert_notes(tx, items, vectors, version, op=op, actor=actor, record=True)
+        self.cache.after_write(version, notes=notes)
         return notes
 
     def embed_notes(self, items: list[NoteInput], *, batch_size: int = 64) -> np.ndarray:
-        """Embed each note in its context: speaker, time and the preceding turn(s) of its thread."""
-        return self.embedder.encode(self.note_context_texts(items), batch_size=batch_size)
+        """Embed each note as memory_store.note_text.embedding_text ('Speaker: text')."""
+        return self.ctx.embedder.encode(embedding_texts(items), batch_size=batch_size)
 
-    def note_context_texts(self, items: list[NoteInput], tails: dict | None = None) -> list[str]:
-        """The text each note is embedded as. `tails` ((namespace, thread) -> last turns) carries thread
-        context from one batch of a stream to the next; threads it lacks start from the stored turns."""
-        previous = {} if tails is None else tails
-        missing = [i for i in items if i.thread and (i.namespace, i.thread) not in previous]
-        previous.update(self._thread_tails(missing))
-        texts = []
-        for item in items:
-            prior = previous.get((item.namespace, item.thread), []) if item.thread else []
-            texts.append(note_context_text(item.text, speaker=item.speaker, previous=prior[-CONTEXT_TURNS:]))
-            if item.thread:
-                turns = previous.setdefault((item.namespace, item.thread), [])
-                turns.append((item.speaker, item.text))
-                del turns[:-CONTEXT_TURNS]  # bounded, however long the stream
-        return texts
-
-    def _thread_tails(self, items: list[NoteInput]) -> dict:
-        """The last stored turns of each thread the batch continues (so context spans batches)."""
-        threads = {(i.namespace, i.thread) for i in items if i.thread}
-        tails: dict = {}
-        if not threads:
-            return tails
-        with self.engine.connect() as conn:
-            for ns, thread in threads:
-                rows = conn.execute(select(N.c.speaker, N.c.text).where(N.c.namespace == ns, N.c.thread == thread)
-                                    .order_by(N.c.id.desc()).limit(CONTEXT_TURNS)).all()
-                tails[(ns, thread)] = [(r.speaker, r.text) for r in reversed(rows)]
-        return tails
-
-    def _insert_notes(self, conn, items, vectors, version, *, op, actor=None, record=False) -> list[Note]:
+    def insert_notes(self, conn, items, vectors, version, *, op, actor=None, record=False) -> list[Note]:
         now = utcnow()
         rows = [dict(namespace=i.namespace, note_type=i.note_type, text=i.text, speaker=i.speaker,
                      external_id=i.external_id, thread=i.thread, occurred_at=i.occurred_at, recorded_at=now,
@@ -157,7 +138,7 @@ class NotesMixin:
                       created_version=version, metadata=r["meta"]) for i, r in zip(ids, rows)]
         if record:
             namespaces = {n.namespace for n in notes}
-            self._insert_version_row(conn, version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
+            self.ctx.write_version(conn, version=version, op=op, namespace=namespaces.pop() if len(namespaces) == 1 else None,
                                      affected=[{"kind": "note", "id": n.id} for n in notes], before=None,
                                      after=[n.to_dict() for n in notes], actor=actor)
         return notes
@@ -165,27 +146,27 @@ class NotesMixin:
     def retract_note(self, note_id: int, *, namespace: str = "default", actor: str | None = None) -> Note:
         """Mark a note retracted (kept in history). A note of another namespace is reported as not found
         (namespaces are tenants: the reply does not reveal it exists)."""
-        note_id = self._require_fact_id(note_id, "note")
+        note_id = require_id(note_id, "note")
         ns = clean_namespace(namespace)
-        with self._transaction() as conn:
+        with self.ctx.transaction() as conn:
             row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
             if row is None:
                 raise NotFoundError(f"no note with id {note_id} in namespace {ns!r}")
             old = Note.from_row(row)
-            version = self._next_version(conn)
+            version = next_version(conn)
             conn.execute(update(N).where(N.c.id == note_id).values(status="retracted", retired_at=utcnow(),
                                                                    version=version))
             new = Note.from_row(conn.execute(select(N).where(N.c.id == note_id)).one())
-            self._insert_version_row(conn, version, op="retract_note", namespace=old.namespace,
+            self.ctx.write_version(conn, version=version, op="retract_note", namespace=old.namespace,
                                      affected=[{"kind": "note", "id": note_id}], before=[old.to_dict()],
                                      after=[new.to_dict()], actor=actor)
-        self._after_write(version, notes=[new])
+        self.cache.after_write(version, notes=[new])
         return new
 
     def get_note(self, note_id: int, *, namespace: str = "default") -> Note:
-        note_id = self._require_fact_id(note_id, "note")
+        note_id = require_id(note_id, "note")
         ns = clean_namespace(namespace)
-        with self.engine.connect() as conn:
+        with self.ctx.engine.connect() as conn:
             row = conn.execute(select(N).where(N.c.id == note_id, N.c.namespace == ns)).first()
         if row is None:
             raise NotFoundError(f"no note with id {note_id}")
@@ -213,7 +194,7 @@ class NotesMixin:
             query = query.where(N.c.speaker == speaker)
         if limit and not metadata:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with self.ctx.engine.connect() as conn:
             found = [Note.from_row(r) for r in conn.execute(query)]
         if metadata:  # JSON metadata is compared in Python (portable across SQLite and PostgreSQL)
             found = [n for n in found if all(n.metadata.get(k) == v for k, v in metadata.items())]

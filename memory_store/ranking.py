@@ -1,11 +1,10 @@
-"""Ranking of free-text notes: what text is indexed per note, and how candidate scores are combined.
+"""Ranking of free-text notes: how candidate scores are combined.
 
 Pure functions, no I/O. How memory_store.search uses them (ids are int64 row keys):
 
-1. At write time a note's vector is the embedding of `note_context_text(text, speaker=..., time=...)`
-   (memory_store.hybrid: 'Speaker (8 May 2023): text'), and its BM25 text is the same plus the previous
-   note of its thread (`previous=[(speaker, text)]`), so a reply like "I've had them for 3 years" is
-   findable by the words of the question it answers.
+1. At write time a note's vector is the embedding of `note_text.embedding_text` ('Speaker: text') and
+   its BM25 text is `note_text.keyword_text` (the previous note of its thread, then
+   'Speaker (8 May 2023): text'): memory_store.note_text is the one place both are built.
 2. At query time, with the filters already applied as a mask, the candidates are the dense top-N and the
    BM25 top-N (N = `CANDIDATES`); EVERY candidate gets both its raw cosine (from its stored vector) and
    its raw BM25: scoring only each list's own top-N lost 0.01-0.015 recall.
@@ -20,13 +19,12 @@ How the defaults were chosen: on LoCoMo (`agentcl bench locomo`), tuned on conve
 conv-30 only and checked on the held-out conv-41 and conv-42; the chosen point sits in the middle of a
 flat plateau (R@5 varied by < 0.015 for keyword weight 0.3-0.5 and neighbour weight 0.05-0.15). With
 MemoryStore.search on all four conversations: R@5 0.667-0.686, R@10 0.764-0.771 (held-out 0.658-0.672 /
-0.749-0.758) depending on the embedded text (see memory_store.hybrid), against plain dense 0.382 / 0.483,
+0.749-0.758) depending on the embedded text (see memory_store.note_text), against plain dense 0.382 / 0.483,
 BM25 0.487 / 0.561 and their reciprocal-rank fusion 0.496 / 0.573 in the same run.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
 from functools import lru_cache
 
 # Dense and BM25 each contribute their top CANDIDATES; 30, 50 and 100 gave the same recall@10 on the
@@ -40,36 +38,6 @@ KEYWORD_WEIGHT = 0.4
 NEIGHBOUR_WEIGHT = 0.1
 # Added to a note whose speaker is named in the query (tuned: 0.075-0.2 flat on R@5, 0.1 chosen).
 SPEAKER_WEIGHT = 0.1
-# How many earlier messages of the same thread go into a note's keyword text (1 beat 0 and 2).
-CONTEXT_TURNS = 1
-
-
-def format_day(when: datetime | date | None) -> str:
-    """'8 May 2023' (day month year, words for the month so a query saying 'May 2023' can match)."""
-    if when is None:
-        return ""
-    return f"{when.day} {when:%B %Y}"
-
-
-def note_context_text(
-    text: str,
-    *,
-    speaker: str | None = None,
-    time: datetime | date | None = None,
-    previous: Sequence[tuple[str | None, str]] = (),
-    context_turns: int = CONTEXT_TURNS,
-) -> str:
-    """The text indexed for a note: its earlier thread messages (oldest first, as (speaker, text)),
-    then 'Speaker (8 May 2023): text'. With previous=() this is what gets embedded; with previous
-    messages (only the last `context_turns` are kept) it is what BM25 indexes."""
-    kept = list(previous)[-context_turns:] if context_turns > 0 else []
-    lines = [f"{who}: {said}" if who else said for who, said in kept]
-    head = speaker or ""
-    day = format_day(time)
-    if day:
-        head = f"{head} ({day})" if head else day
-    lines.append(f"{head}: {text}" if head else text)
-    return "\n".join(lines)
 
 
 def normalise_by_max(scores: Mapping[int, float]) -> dict[int, float]:

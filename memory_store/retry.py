@@ -113,7 +113,7 @@ def retry_transient(fn: Callable) -> Callable:
 
 
 def wrap_public_methods(cls: type, *, skip: set[str] = frozenset(), only: tuple[str, ...] | None = None) -> None:
-    """Public methods of `cls` (its own and its mixins'; `only` those named), except `skip`, retried on a
+    """Public methods of `cls` (its own and its bases'; `only` those named), except `skip`, retried on a
     lost connection."""
     names = only if only is not None else {
         n for klass in cls.__mro__[:-1] for n, v in vars(klass).items()

@@ -1,4 +1,4 @@
-"""Revert one namespace to its state at a version, as one new version (history is never rewritten:
+"""The Reverter service of MemoryStore: revert one namespace to its state at a version, as one new version (history is never rewritten:
 rows born after the version are retracted, not deleted; pruned rows that existed then come back).
 
 Everything is decided inside the write transaction: the log is read, the rows are compared and the
@@ -7,19 +7,25 @@ the revert is either before it (and undone) or after it (and kept) — never lef
 that promised "the state at vN"."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from . import schema
+from . import tables
 from .errors import InvalidInputError, NotFoundError
-from .history import FACT_FIELDS, _fact_from_snapshot, _rows_as_of
+from .log_replay import FACT_FIELDS, fact_from_snapshot, rows_as_of
 from .models import Fact, Note, VersionRecord, fact_text
 from .normalize import clean_namespace
 from .timeparse import parse_time, utcnow
+from .versions import next_version
 
-F, N = schema.facts, schema.notes
+if TYPE_CHECKING:
+    from .context import StoreContext
+    from .index_cache import SearchCache
+    from .versions import VersionLog
+
+F, N = tables.facts, tables.notes
 
 
 def _ns_rows(state: dict[int, dict | None], namespace: str) -> dict[int, dict | None]:
@@ -61,19 +67,24 @@ def revert_summary(record: VersionRecord) -> dict:
     return {**record.to_dict(full=False), "changed": len(changes), "changes": changes}
 
 
-class RevertMixin:
+class Reverter:
+    def __init__(self, ctx: StoreContext, versions: VersionLog, cache: SearchCache):
+        self.ctx = ctx
+        self.versions = versions
+        self.cache = cache
+
     def revert(self, version: Any, *, namespace: str = "default", actor: str | None = None) -> VersionRecord:
         """Restore `namespace`'s facts and notes to their state at `version`, as one new version."""
         ns = clean_namespace(namespace)
-        target = self.parse_as_of(version)
+        target = self.versions.parse_as_of(version)
         now = utcnow()
-        with self._transaction() as conn:
-            new_version = self._next_version(conn)
+        with self.ctx.transaction() as conn:
+            new_version = next_version(conn)
             if target == new_version - 1:
                 raise InvalidInputError(f"version {target} is already the current state")
-            log = self.log(namespace=ns, shared=True, conn=conn)
-            fact_then = _ns_rows(_rows_as_of(log, target, "fact"), ns)
-            note_then = _ns_rows(_rows_as_of(log, target, "note"), ns)
+            log = self.versions.log(namespace=ns, shared=True, conn=conn)
+            fact_then = _ns_rows(rows_as_of(log, target, "fact"), ns)
+            note_then = _ns_rows(rows_as_of(log, target, "note"), ns)
             later_facts, later_notes = _later_ids(log, target, "fact", ns), _later_ids(log, target, "note", ns)
             rows_f = {r.id: r for r in conn.execute(select(F).where(F.c.id.in_(later_facts), F.c.namespace == ns))}
             rows_n = {r.id: r for r in conn.execute(select(N).where(N.c.id.in_(later_notes), N.c.namespace == ns))}
@@ -81,9 +92,9 @@ class RevertMixin:
             # A streamed import's notes have no image in the log (only their row): never revived once pruned.
             revive_n = {i: note_then[i] for i in sorted(later_notes - set(rows_n))
                         if note_then.get(i) and "bulk_version" not in note_then[i]}
-            fvecs = dict(zip(revive_f, self.embed([fact_text(s["subject"], s["predicate"], s["object"])
+            fvecs = dict(zip(revive_f, self.ctx.embed([fact_text(s["subject"], s["predicate"], s["object"])
                                                    for s in revive_f.values()])))
-            nvecs = dict(zip(revive_n, self.embed([s["text"] for s in revive_n.values()])))
+            nvecs = dict(zip(revive_n, self.ctx.embed([s["text"] for s in revive_n.values()])))
             affected, before, after = [], [], []
             for fid in sorted(later_facts):
                 snap, row = fact_then.get(fid), rows_f.get(fid)
@@ -93,12 +104,12 @@ class RevertMixin:
                         continue  # born later and already retracted: nothing to undo
                     values = {"status": "retracted", "retired_at": now, "in_conflict": False}
                 elif current is not None and snap is not None:
-                    restored = _fact_from_snapshot(snap)
+                    restored = fact_from_snapshot(snap)
                     values = {k: getattr(restored, k) for k in FACT_FIELDS}
                     if all(getattr(current, k) == v for k, v in values.items()):
                         continue  # changed and changed back: already as it was
                 elif snap is not None:
-                    restored = _fact_from_snapshot(snap)
+                    restored = fact_from_snapshot(snap)
                     conn.execute(insert(F).values(
                         id=fid, **{k: getattr(restored, k) for k in FACT_FIELDS}, namespace=ns,
                         subject=restored.subject, predicate=restored.predicate, object=restored.object,
@@ -145,8 +156,7 @@ class RevertMixin:
                 after.append(Note.from_row(conn.execute(select(N).where(N.c.id == nid)).one()).to_dict())
             if not affected:
                 raise NotFoundError(f"nothing in namespace {ns!r} changed after version {target}")
-            self._insert_version_row(conn, new_version, op="revert", namespace=ns, affected=affected,
+            self.ctx.write_version(conn, version=new_version, op="revert", namespace=ns, affected=affected,
                                      before=before, after=after, actor=actor)
-        if ns in self._indexes:
-            self._catch_up(ns, self._indexes[ns])
-        return self.log(namespace=ns, since=new_version - 1, limit=1)[0]
+        self.cache.refresh(ns)
+        return self.versions.log(namespace=ns, since=new_version - 1, limit=1)[0]

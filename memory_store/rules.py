@@ -14,6 +14,7 @@ value is scheduled later, ends where the scheduled one begins (`valid_to`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -164,5 +165,12 @@ def valid_at(status: str, valid_from: datetime, valid_to: datetime | None, expir
             and (expires_at is None or expires_at > at))
 
 
-def expiry_from_ttl(valid_from: datetime, ttl: timedelta | None) -> datetime | None:
-    return valid_from + ttl if ttl else None
+def current_rank(fact) -> tuple:
+    """How the current value of a slot is chosen among its active rows (several only after a conflict or
+    for a multi-valued predicate): the latest valid_from, then the highest confidence, then the newest row."""
+    return (fact.valid_from, fact.confidence, fact.id)
+
+
+def current_value(facts: Iterable):
+    """The current value of a slot among its active facts (current_rank), None when there are none."""
+    return max(facts, key=current_rank, default=None)

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import and_, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
-from . import schema
+from . import tables
 from .timeparse import parse_time
 
-F, S, V = schema.facts, schema.fact_states, schema.versions
+F, S, V = tables.facts, tables.fact_states, tables.versions
 OPEN = 2**31 - 1  # to_version of the state a row holds now (a number, so the index can range over it)
 ROW_COLUMNS = ("namespace", "subject", "predicate", "object", "status", "valid_from", "valid_to", "recorded_at",
                "retired_at", "expires_at", "confidence", "source", "validation_count", "last_validated_at",

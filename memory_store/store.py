@@ -1,57 +1,87 @@
-"""MemoryStore: the one write path into versioned memory, and the reads over it.
+"""MemoryStore: the one object users open, a thin facade over small services with explicit dependencies.
+
+    StoreContext (context.py)  engine, clocks, actor, embedder, the write transaction, write_version
+    VersionLog (versions.py)   the log's reads; versions.write_version is the one writer of its records
+    PredicateRules             predicate policies and aliases (predicate_rules.py)
+    SearchCache (index_cache)  each namespace's FAISS/BM25 cache, kept in step with SQL
+    Facts / FactReads          fact writes (facts.py) and reads (fact_reads.py)
+    Notes                      note writes and reads (notes.py)
+    Search                     hybrid search (search.py)
+    Reverter, Maintenance      revert (revert.py); audit and prune (maintenance.py)
+    Transfer                   JSONL import and export (transfer.py)
+    EventLog                   the agent's event log (agent_events.py; not memory)
 
 Every public write runs in one SQL transaction under the store's write lock and produces exactly one
 version record (monotonic, gap-free number; actor; operation; affected ids; before/after snapshots).
 Embeddings are computed *before* the transaction so the lock is held only for SQL work. The FAISS/BM25
-cache is updated after commit and otherwise catches up from SQL when it is next used."""
+cache is updated after commit and otherwise catches up from SQL when it is next used.
+
+Each public method below forwards to the service that owns it (same signature and docstring)."""
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from . import retry, schema
-from .config import agentcl_home, database_url, index_dir
-from .db import make_engine, migrate, redact_url, write_transaction
-from .embedding import Embedder, get_default_embedder
-from .errors import NotFoundError
-from .facts import FactsMixin
-from .history import HistoryMixin
-from .maintenance import MaintenanceMixin
-from .models import VersionRecord
-from .normalize import clean_namespace, clean_whole
-from .notes import NotesMixin
-from .policies import PoliciesMixin
-from .revert import RevertMixin
-from .search import SearchMixin
-from .timeparse import as_utc, utcnow
-from .transfer import TransferMixin
+from . import retry
+from .agent_events import EventLog
+from .config import agentcl_home, database_url
+from .context import StoreContext
+from .db import make_engine, migrate, redact_url
+from .embedding import Embedder
+from .errors import UserError
+from .fact_reads import FactReads
+from .facts import Facts
+from .index_cache import SearchCache
+from .maintenance import Maintenance
+from .notes import Notes
+from .predicate_rules import PredicateRules
+from .revert import Reverter
+from .search import Search
+from .transfer import Transfer
+from .versions import VersionLog
 
 log = logging.getLogger("memory_store")
 
 
-class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMixin, RevertMixin, MaintenanceMixin,
-                  TransferMixin):
+def _forward(service: str, method: Callable) -> Callable:
+    """A facade method calling `method` on the service held in attribute `service`."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        return getattr(getattr(self, service), name)(*args, **kwargs)
+
+    return call
+
+
+def _context_attr(name: str, *, settable: bool = False) -> property:
+    getter = lambda self: getattr(self.ctx, name)  # noqa: E731
+    setter = (lambda self, value: setattr(self.ctx, name, value)) if settable else None  # noqa: E731
+    return property(getter, setter)
+
+
+class MemoryStore:
     def __init__(self, engine: Engine, *, url: str, home: Path, embedder: Embedder | None = None,
                  actor: str = "user", device: str | None = "auto", clock: Callable[[], datetime] | None = None):
-        self.engine = engine
-        # World time: default validity start, expiry, validation times. Injectable so simulations and
-        # replays run on their own clock; system times (recorded_at, version times) always use UTC now.
-        self.clock = clock
-        self.url = url
-        self.home = home
-        self.actor = actor
-        self.device = device
-        self._embedder = embedder
-        self.index_dir = index_dir(home, url)
-        self._indexes: dict = {}
+        self.ctx = StoreContext(engine, url=url, home=home, embedder=embedder, actor=actor, device=device,
+                                clock=clock)
+        self.versions = VersionLog(engine)
+        self.rules = PredicateRules(self.ctx)
+        self.cache = SearchCache(self.ctx)
+        self.reads = FactReads(self.ctx, self.rules, self.versions)
+        self.fact_writes = Facts(self.ctx, self.rules, self.cache)
+        self.note_store = Notes(self.ctx, self.cache)
+        self.searcher = Search(self.ctx, self.cache, self.versions)
+        self.reverter = Reverter(self.ctx, self.versions, self.cache)
+        self.maintenance = Maintenance(self.ctx, self.reads, self.cache)
+        self.transfer = Transfer(self.ctx, self.fact_writes, self.reads, self.note_store, self.rules, self.cache)
+        self.event_log = EventLog(engine)
 
     @classmethod
     def open(cls, url: str | None = None, *, home: str | Path | None = None, embedder: Embedder | None = None,
@@ -64,15 +94,13 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
             migrate(engine)
         except Exception as exc:
             engine.dispose()
-            from .errors import UserError
-
             raise UserError(f"cannot open database {redact_url(resolved)}: {exc.__class__.__name__}: "
                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         return cls(engine, url=resolved, home=home_path, embedder=embedder, actor=actor, device=device)
 
     def close(self) -> None:
-        self.save_indexes()
-        self.engine.dispose()
+        self.cache.save_all()
+        self.ctx.engine.dispose()
 
     def __enter__(self) -> MemoryStore:
         return self
@@ -80,108 +108,80 @@ class MemoryStore(FactsMixin, PoliciesMixin, NotesMixin, SearchMixin, HistoryMix
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def now(self) -> datetime:
-        return self.clock() if self.clock is not None else utcnow()
+    # -- the shared context ------------------------------------------------------------------
+    engine = _context_attr("engine")
+    url = _context_attr("url")
+    home = _context_attr("home")
+    index_dir = _context_attr("index_dir")
+    device = _context_attr("device")
+    embedder = _context_attr("embedder")
+    actor = _context_attr("actor", settable=True)
+    clock = _context_attr("clock", settable=True)  # world time; a simulation sets its own
 
-    # -- embedding ---------------------------------------------------------------------------
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_default_embedder(self.device)
-        return self._embedder
+    def now(self) -> datetime:
+        return self.ctx.now()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.encode(texts)
-
-    # -- the write transaction ---------------------------------------------------------------
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with write_transaction(self.engine) as conn:
-            yield conn
-
-    @staticmethod
-    def _next_version(conn: Connection) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(schema.versions.c.version), 0))).scalar_one()) + 1
-
-    def _record_version(self, conn: Connection, *, op: str, namespace: str | None, affected: list,
-                        before: Any = None, after: Any = None, actor: str | None = None) -> int:
-        version = self._next_version(conn)
-        conn.execute(insert(schema.versions).values(
-            version=version, at=utcnow(), actor=actor or self.actor, op=op, namespace=namespace,
-            affected=affected, before=before, after=after))
-        return version
+        return self.ctx.embed(texts)
 
     # -- version log -------------------------------------------------------------------------
-    def current_version(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(schema.versions.c.version), 0))).scalar_one())
+    current_version = _forward("versions", VersionLog.current_version)
+    log = _forward("versions", VersionLog.log)
+    version_at = _forward("versions", VersionLog.version_at)
+    require_version = _forward("versions", VersionLog.require_version)
+    parse_as_of = _forward("versions", VersionLog.parse_as_of)
 
-    def log(self, *, since: int | None = None, namespace: str = "default", limit: int | None = None,
-            full: bool = True, until: int | None = None, shared: bool = False,
-            all_namespaces: bool = False, conn: Connection | None = None) -> list[VersionRecord]:
-        """Version records of one namespace after `since` and up to `until` (oldest first). Version
-        numbers are global, so a namespace's numbers have gaps. `shared` adds the records of writes that
-        spanned several namespaces (earlier versions' reverts and mixed imports), whose before/after also
-        hold other namespaces' rows: for internal reads only, as is `all_namespaces` (integrity checks)."""
-        since = None if since is None else clean_whole(since, what="since")
-        limit = None if limit is None else clean_whole(limit, what="limit", minimum=1)
-        v = schema.versions
-        cols = [v.c.version, v.c.at, v.c.actor, v.c.op, v.c.namespace, v.c.affected]
-        if full:
-            cols += [v.c.before, v.c.after]
-        query = select(*cols).order_by(v.c.version)
-        if since is not None:
-            query = query.where(v.c.version > since)
-        if until is not None:
-            query = query.where(v.c.version <= until)
-        if not all_namespaces:
-            ns = clean_namespace(namespace)
-            query = query.where(or_(v.c.namespace == ns, v.c.namespace.is_(None)) if shared else v.c.namespace == ns)
-        if limit is not None:
-            query = query.limit(limit)
-        if conn is not None:  # inside a caller's transaction (revert reads the log under the write lock)
-            rows = conn.execute(query).all()
-        else:
-            with self.engine.connect() as own:
-                rows = own.execute(query).all()
-        return [VersionRecord(version=r.version, at=as_utc(r.at), actor=r.actor, op=r.op, namespace=r.namespace,
-                              affected=list(r.affected or []), before=r.before if full else None,
-                              after=r.after if full else None) for r in rows]
+    # -- predicate policies and aliases ------------------------------------------------------
+    set_policy = _forward("rules", PredicateRules.set_policy)
+    policy = _forward("rules", PredicateRules.policy)
+    add_alias = _forward("rules", PredicateRules.add_alias)
+    canonical = _forward("rules", PredicateRules.canonical)
 
-    def version_at(self, when: datetime) -> int:
-        """The last version written at or before `when` (0 if none)."""
-        v = schema.versions
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(v.c.version), 0)).where(v.c.at <= when))
-                       .scalar_one())
+    # -- facts -------------------------------------------------------------------------------
+    add_fact = _forward("fact_writes", Facts.add_fact)
+    add_facts = _forward("fact_writes", Facts.add_facts)
+    validate_fact = _forward("fact_writes", Facts.validate_fact)
+    adjust_confidence = _forward("fact_writes", Facts.adjust_confidence)
+    retract = _forward("fact_writes", Facts.retract)
+    expire = _forward("fact_writes", Facts.expire)
+    get_fact = _forward("reads", FactReads.get_fact)
+    facts = _forward("reads", FactReads.facts)
+    current = _forward("reads", FactReads.current)
+    history = _forward("reads", FactReads.history)
+    facts_as_of = _forward("reads", FactReads.facts_as_of)
+    vectors = _forward("reads", FactReads.vectors)
+    namespaces = _forward("reads", FactReads.namespaces)
 
-    def require_version(self, version: int) -> None:
-        if not 0 <= version <= self.current_version():
-            raise NotFoundError(f"version {version} does not exist (latest is {self.current_version()})")
+    # -- notes -------------------------------------------------------------------------------
+    add_note = _forward("note_store", Notes.add_note)
+    add_notes = _forward("note_store", Notes.add_notes)
+    write_notes = _forward("note_store", Notes.write_notes)
+    embed_notes = _forward("note_store", Notes.embed_notes)
+    retract_note = _forward("note_store", Notes.retract_note)
+    get_note = _forward("note_store", Notes.get_note)
+    notes = _forward("note_store", Notes.notes)
 
-    # -- agent event log (not memory: not versioned) -----------------------------------------
-    def log_event(self, run_id: str, episode: int, step: int, stage: str, payload: dict, *,
-                  namespace: str = "default") -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(schema.events).values(
-                namespace=namespace, run_id=run_id, episode=episode, step=step, stage=stage, at=utcnow(),
-                payload=payload))
+    # -- search and its cache ----------------------------------------------------------------
+    search = _forward("searcher", Search.search)
+    search_many = _forward("searcher", Search.search_many)
 
-    def log_events(self, rows: list[dict]) -> None:
-        """Many events in one transaction (the agent flushes a step's stages at once)."""
-        if not rows:
-            return
-        now = utcnow()
-        with self.engine.begin() as conn:
-            conn.execute(insert(schema.events), [{"at": now, "namespace": "default", **r} for r in rows])
+    def index(self, namespace: str, conn=None):
+        """The namespace's search cache, loaded or rebuilt and caught up with SQL (memory_store.index_cache)."""
+        return self.cache.get(namespace, conn)
 
-    def events(self, run_id: str, *, stage: str | None = None) -> list[dict]:
-        e = schema.events
-        query = select(e).where(e.c.run_id == run_id).order_by(e.c.id)
-        if stage:
-            query = query.where(e.c.stage == stage)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+    def save_indexes(self) -> None:
+        self.cache.save_all()
+
+    # -- revert, audit, prune, import / export -----------------------------------------------
+    revert = _forward("reverter", Reverter.revert)
+    audit = _forward("maintenance", Maintenance.audit)
+    prune = _forward("maintenance", Maintenance.prune)
+    import_jsonl = _forward("transfer", Transfer.import_jsonl)
+    export_jsonl = _forward("transfer", Transfer.export_jsonl)
+
+    # -- the agent's event log (not memory) --------------------------------------------------
+    log_events = _forward("event_log", EventLog.log_events)
+    events = _forward("event_log", EventLog.events)
 
 
 # A lost PostgreSQL connection is ridden out by every public operation that committed nothing yet.

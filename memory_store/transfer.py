@@ -1,4 +1,4 @@
-"""Import and export JSONL, all-or-nothing and idempotent, mixed into MemoryStore.
+"""Import and export JSONL, all-or-nothing and idempotent: the Transfer service of MemoryStore.
 
 An import works in one namespace (default `default`; a row's own `namespace` field is ignored). Every
 line is validated before anything is written; the first bad line is reported with its number and
@@ -17,20 +17,33 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from . import schema
+from . import tables
 from .bulk_notes import BULK_BATCH, StagedVectors, batches, is_streamed, present_positions
 from .errors import InvalidInputError, UserError
+from .fact_reads import facts_by_ids
 from .jsonl_format import Line, iter_records
 from .models import Note, fact_text
 from .normalize import MAX_WHOLE, clean_namespace
+from .note_text import embedding_texts
+from .predicate_rules import put_alias, put_policy
 from .safe_write import write_atomically
 from .timeparse import utcnow
+from .versions import next_version
 
-F, N = schema.facts, schema.notes
+if TYPE_CHECKING:
+    from .context import StoreContext
+    from .fact_reads import FactReads
+    from .facts import Facts
+    from .index_cache import SearchCache
+    from .notes import Notes
+    from .predicate_rules import PredicateRules
+
+F, N = tables.facts, tables.notes
 Progress = Callable[[str, int, int], None]
 
 
@@ -39,7 +52,16 @@ def _signature(path) -> tuple:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-class TransferMixin:
+class Transfer:
+    def __init__(self, ctx: StoreContext, facts: Facts, reads: FactReads, notes: Notes, rules: PredicateRules,
+                 cache: SearchCache):
+        self.ctx = ctx
+        self.facts = facts
+        self.reads = reads
+        self.notes = notes
+        self.rules = rules
+        self.cache = cache
+
     def import_jsonl(self, path: str | Path, *, format: str = "jsonl", namespace: str = "default",
                      actor: str | None = None, batch_size: int = BULK_BATCH, progress: Progress | None = None) -> dict:
         ns = clean_namespace(namespace)
@@ -58,17 +80,17 @@ class TransferMixin:
         notes = [ln for ln in small if ln.kind == "note"]
         for ln in facts:
             if ln.status == "active":
-                self._resolve_aliases(ln.item)
-        fact_vecs = self.embed([fact_text(ln.item.subject, ln.item.predicate, ln.item.object) for ln in facts])
-        note_vecs = self.embed_notes([ln.item for ln in notes]) if notes else []
+                self.rules.resolve_aliases(ln.item)
+        fact_vecs = self.ctx.embed([fact_text(ln.item.subject, ln.item.predicate, ln.item.object) for ln in facts])
+        note_vecs = self.notes.embed_notes([ln.item for ln in notes]) if notes else []
         skipped = {"facts": 0, "notes": 0, "policies": 0, "aliases": 0}
-        with tempfile.TemporaryDirectory(prefix=".import-", dir=self.home) as tmp:
-            stage = StagedVectors(Path(tmp) / "vectors.f32", self.embedder.dim)
+        with tempfile.TemporaryDirectory(prefix=".import-", dir=self.ctx.home) as tmp:
+            stage = StagedVectors(Path(tmp) / "vectors.f32", self.ctx.embedder.dim)
             self._stage_notes(stage, records(), ns, batch_size, streamed, progress)  # pass 2: no lock held
             if _signature(path) != signature:
                 raise UserError(f"{path} changed while it was being imported; nothing was imported")
-            with self._transaction() as conn:  # pass 3: one transaction
-                version = self._next_version(conn)
+            with self.ctx.transaction() as conn:  # pass 3: one transaction
+                version = next_version(conn)
                 affected, before, touched, written, actions = self._write_small(
                     conn, small, facts, fact_vecs, notes, note_vecs, ns, version, skipped)
                 bulk = self._write_staged(conn, stage, records(), ns, version, batch_size, streamed, progress)
@@ -77,15 +99,15 @@ class TransferMixin:
                     affected.append({"kind": "note", "first_id": bulk["first_id"], "last_id": bulk["last_id"],
                                      "count": bulk["count"]})
                 if affected:
-                    self._insert_version_row(conn, version, op="import", namespace=ns, affected=affected,
+                    self.ctx.write_version(conn, version=version, op="import", namespace=ns, affected=affected,
                                              before=before or None, after=[f.to_dict() for f in touched] +
                                              [n.to_dict() for n in written], actor=actor)
         if not affected:
             return {"version": None, "facts": 0, "notes": 0, "policies": 0, "aliases": 0, "actions": {},
                     "skipped": skipped}
-        self._after_write(version, facts=touched, notes=written)
-        if bulk["count"] and ns in self._indexes:
-            self._catch_up(ns, self._indexes[ns])
+        self.cache.after_write(version, facts=touched, notes=written)
+        if bulk["count"]:
+            self.cache.refresh(ns)
         return {"version": version, "facts": sum(actions.values()), "notes": len(written) + bulk["count"],
                 "policies": sum(a["kind"] == "policy" for a in affected),
                 "aliases": sum(a["kind"] == "alias" for a in affected), "actions": actions, "skipped": skipped}
@@ -93,17 +115,16 @@ class TransferMixin:
     def _stage_notes(self, stage: StagedVectors, records, ns: str, batch_size: int, total: int,
                      progress: Progress | None) -> None:
         """Embed the streamed notes batch by batch into the staging file (notes already stored get a zero
-        vector and are skipped when written); thread context carries over from batch to batch."""
-        tails: dict = {}
+        vector and are skipped when written)."""
         done = 0
         for batch in batches(records, batch_size):
-            with self.engine.connect() as conn:
+            with self.ctx.engine.connect() as conn:
                 present = present_positions(conn, ns, batch)
-            texts = self.note_context_texts([ln.item for ln in batch], tails)
-            vecs = np.zeros((len(batch), self.embedder.dim), dtype=np.float32)
+            texts = embedding_texts([ln.item for ln in batch])
+            vecs = np.zeros((len(batch), self.ctx.embedder.dim), dtype=np.float32)
             fresh = [i for i in range(len(batch)) if i not in present]
             if fresh:
-                vecs[fresh] = self.embedder.encode([texts[i] for i in fresh], batch_size=64)
+                vecs[fresh] = self.ctx.embedder.encode([texts[i] for i in fresh], batch_size=64)
             stage.append(vecs)
             done += len(batch)
             if progress:
@@ -125,7 +146,7 @@ class TransferMixin:
                 keys.add(key) if key is not None else None
                 keep.append(i)
             if keep:
-                notes = self._insert_notes(conn, [batch[i].item for i in keep], vecs[keep], version, op="import")
+                notes = self.notes.insert_notes(conn, [batch[i].item for i in keep], vecs[keep], version, op="import")
                 out["first_id"] = out["first_id"] or notes[0].id
                 out["last_id"] = notes[-1].id
                 out["count"] += len(notes)
@@ -138,14 +159,14 @@ class TransferMixin:
         """Policies, aliases, facts and restored notes (what is read into memory), skipping what the
         namespace already holds. Returns (affected, before, touched facts, written notes, actions)."""
         affected, before = [], []
-        P, A = schema.policies, schema.aliases
+        P, A = tables.policies, tables.aliases
         for ln in small:
             if ln.kind == "policy":
                 old = conn.execute(select(P).where(P.c.namespace == ns, P.c.predicate == ln.item["predicate"])).first()
                 if old is not None and {k: old._mapping[k] for k in ln.item} == ln.item:
                     skipped["policies"] += 1
                     continue
-                old = self._put_policy(conn, ln.item)
+                old = put_policy(conn, ln.item)
                 before += [old] if old else []
                 affected.append({"kind": "policy", "id": ln.item["predicate"]})
             elif ln.kind == "alias":
@@ -154,7 +175,7 @@ class TransferMixin:
                 if old is not None and old[0] == ln.item["canonical"]:
                     skipped["aliases"] += 1
                     continue
-                self._put_alias(conn, ln.item)
+                put_alias(conn, ln.item)
                 affected.append({"kind": "alias", "id": ln.item["alias"]})
         new_ids: dict[int, int] = {}  # exported id -> new id, to relink restored history
         actions: dict[str, int] = {}
@@ -168,7 +189,7 @@ class TransferMixin:
                 new_ids[own] = own
                 continue
             if ln.status == "active":
-                res, changed = self._apply_assertion(conn, ln.item, vec, version)
+                res, changed = self.facts.apply_assertion(conn, ln.item, vec, version)
                 before.extend(changed)
                 action, fact_id = res.action, res.fact.id
             else:
@@ -182,7 +203,7 @@ class TransferMixin:
         keep = [i for i in sorted(set(range(len(notes))) - present_positions(conn, ns, notes))]
         skipped["notes"] += len(notes) - len(keep)
         notes, note_vecs = [notes[i] for i in keep], [note_vecs[i] for i in keep]
-        written = self._insert_notes(conn, [ln.item for ln in notes], note_vecs, version, op="import") \
+        written = self.notes.insert_notes(conn, [ln.item for ln in notes], note_vecs, version, op="import") \
             if notes else []
         now = utcnow()
         for ln, note in zip(notes, written):
@@ -192,7 +213,7 @@ class TransferMixin:
         if written:
             written = [Note.from_row(r) for r in conn.execute(
                 select(N).where(N.c.id.in_([n.id for n in written])).order_by(N.c.id))]
-        touched = self._facts_by_ids(conn, sorted({ln.links["new"] for ln in written_facts} |
+        touched = facts_by_ids(conn, sorted({ln.links["new"] for ln in written_facts} |
                                                    {b["id"] for b in before if "subject" in b}))
         affected += [{"kind": "fact", "id": f.id} for f in touched] + [{"kind": "note", "id": n.id} for n in written]
         return affected, before, touched, written, actions
@@ -201,7 +222,7 @@ class TransferMixin:
         """An exported superseded / expired / retracted fact, stored as it was: never active."""
         item, now = ln.item, utcnow()
         row = dict(namespace=item.namespace, subject=item.subject, predicate=item.predicate, object=item.object,
-                   status=ln.status, valid_from=item.valid_from or self.now(), valid_to=ln.valid_to, recorded_at=now,
+                   status=ln.status, valid_from=item.valid_from or self.ctx.now(), valid_to=ln.valid_to, recorded_at=now,
                    retired_at=ln.retired_at or now, expires_at=item.expires_at, confidence=item.confidence,
                    source=item.source, validation_count=0, last_validated_at=None, supersedes_id=None,
                    superseded_by_id=None, in_conflict=False, meta=item.metadata,
@@ -232,17 +253,17 @@ class TransferMixin:
 
         def write(fh) -> None:
             nonlocal count
-            with self.engine.connect() as conn:
-                for r in conn.execute(select(schema.policies).where(schema.policies.c.namespace == ns)
-                                      .order_by(schema.policies.c.predicate)):
+            with self.ctx.engine.connect() as conn:
+                for r in conn.execute(select(tables.policies).where(tables.policies.c.namespace == ns)
+                                      .order_by(tables.policies.c.predicate)):
                     fh.write(json.dumps({"type": "policy", **dict(r._mapping)}, ensure_ascii=False, default=str) + "\n")
                     count += 1
-                for r in conn.execute(select(schema.aliases).where(schema.aliases.c.namespace == ns)
-                                      .order_by(schema.aliases.c.kind, schema.aliases.c.alias)):
+                for r in conn.execute(select(tables.aliases).where(tables.aliases.c.namespace == ns)
+                                      .order_by(tables.aliases.c.kind, tables.aliases.c.alias)):
                     fh.write(json.dumps({"type": "alias", **dict(r._mapping)}, ensure_ascii=False, default=str) + "\n")
                     count += 1
-            for kind, rows in (("fact", self.facts(namespace=ns, status=status)),
-                               ("note", self.notes(namespace=ns, status=status))):
+            for kind, rows in (("fact", self.reads.facts(namespace=ns, status=status)),
+                               ("note", self.notes.notes(namespace=ns, status=status))):
                 for row in rows:
                     fh.write(json.dumps({"type": kind, **row.to_dict()}, ensure_ascii=False, default=str) + "\n")
                     count += 1

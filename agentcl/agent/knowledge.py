@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from memory_store import Fact, MemoryStore, WriteResult
+from memory_store import Fact, MemoryStore, WriteResult, current_value
 
 MEMORY_MODES = ("full", "append", "none")
 TRUSTED = 0.5  # below this confidence a remembered value is re-verified before it is used
@@ -42,7 +42,7 @@ class Knowledge:
         if self.mode == "append":
             trusted = [f for f in facts if f.confidence >= TRUSTED]
             return min(trusted or facts, key=lambda f: f.id)
-        return max(facts, key=lambda f: (f.valid_from, f.confidence, f.id))
+        return current_value(facts)
 
     def known_stale(self, subject: str, predicate: str, value: str) -> bool:
         """`value` is one memory holds for the slot only as expired or superseded (never the current one)."""

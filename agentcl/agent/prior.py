@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 
-
-def _norm(value: object) -> str:
-    return " ".join(str(value).casefold().split())
+from memory_store.normalize import normalize_name as _norm  # values compare as the store compares names
 
 
 class PriorTrust:

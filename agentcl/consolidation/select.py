@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from memory_store.rules import current_rank
+
 from .examples import UsageRecord, slot_key
 
 
@@ -30,7 +32,7 @@ def plan_facts(store, *, namespace: str, learned: dict, min_validations: int,
         key = slot_key(fact.namespace, fact.subject, fact.predicate)
         if fact.status == "active":
             best = current.get(key)
-            if best is None or (fact.valid_from, fact.confidence, fact.id) > (best.valid_from, best.confidence, best.id):
+            if best is None or current_rank(fact) > current_rank(best):
                 current[key] = fact
         elif fact.status == "superseded":
             plan.superseded_values.setdefault(key, set()).add(fact.object)

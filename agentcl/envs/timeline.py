@@ -5,13 +5,15 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from memory_store.normalize import normalize_name
+
 from .base import Notice
 from .scenario import FactSpec, Scenario
 
 
 def slot_key(subject: str, predicate: str) -> tuple[str, str]:
     """Slots are matched case- and whitespace-insensitively (as the memory store normalises them)."""
-    return (" ".join(subject.casefold().split()), " ".join(predicate.casefold().split()))
+    return (normalize_name(subject), normalize_name(predicate))
 
 
 def slug(text: str) -> str:

@@ -13,7 +13,6 @@ from memory_store.rules import (
     Decision,
     PredicatePolicy,
     compare,
-    expiry_from_ttl,
     precedence_key,
     resolve,
     same_value,
@@ -131,11 +130,29 @@ def test_compare_and_precedence_keys():
     assert precedence_key(old, SOURCE) == (1, old.valid_from)
 
 
-def test_policy_and_expiry():
+def test_policy_rules():
     assert RULES == ("latest", "confidence", "source")
     for rule in RULES:
         assert PredicatePolicy(rule=rule).rule == rule
     with pytest.raises(InvalidInputError, match="unknown resolution rule"):
         PredicatePolicy(rule="random")
-    assert expiry_from_ttl(T0, timedelta(days=7)) == datetime(2024, 1, 8, tzinfo=UTC)
-    assert expiry_from_ttl(T0, None) is None
+
+
+def test_current_value_is_latest_start_then_confidence_then_newest_row():
+    from dataclasses import dataclass
+
+    from memory_store import current_value
+
+    @dataclass
+    class Row:
+        id: int
+        valid_from: datetime
+        confidence: float
+
+    later = Row(1, T0 + timedelta(days=1), 0.5)
+    assert current_value([Row(2, T0, 0.9), later]) is later  # a later start wins over confidence
+    surer = Row(3, T0, 0.9)
+    assert current_value([Row(4, T0, 0.8), surer]) is surer  # same start: the more confident one
+    newer = Row(6, T0, 0.9)
+    assert current_value([newer, Row(5, T0, 0.9)]) is newer  # a full tie: the newest row
+    assert current_value([]) is None

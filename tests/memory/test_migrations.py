@@ -21,9 +21,9 @@ from alembic.script import ScriptDirectory
 
 import memory_store
 import skills
-from agentcl.bench.integrity import check_integrity
 from memory_store import MemoryStore
 from memory_store.db import make_engine
+from memory_store.integrity import check_integrity
 from memory_store.models import fact_text
 
 UTC = UTC
@@ -196,8 +196,8 @@ def test_a_first_schema_skill_registry_upgrades(db_url, home, embedder, fresh):
 @pytest.mark.parametrize("package,version_table", [(memory_store, "alembic_version"),
                                                    (skills, "skills_alembic_version")])
 def test_migrations_at_head_match_the_models(db_url, package, version_table, fresh):
-    """A change to schema.py / tables.py without its migration fails here."""
-    models = memory_store.schema.metadata if package is memory_store else skills.tables.metadata
+    """A change to memory_store/tables.py or skills/tables.py without its migration fails here."""
+    models = memory_store.tables.metadata if package is memory_store else skills.tables.metadata
     engine = make_engine(db_url)
     try:
         run(engine, package, "upgrade", "head")

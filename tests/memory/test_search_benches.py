@@ -21,9 +21,9 @@ def _contract(result: dict, name: str) -> None:
 
 def test_store_bench_contract(tmp_path, embedder, monkeypatch):
     from agentcl.bench import store as bench
-    from memory_store import vector_index
+    from memory_store import dense_index
 
-    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
+    monkeypatch.setattr(dense_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
     result = bench.run_store_bench(sizes=(300, 120), insert_notes=128, queries=6, home=str(tmp_path / "h"),
                                    cache_dir=tmp_path / "cache", embedder=embedder, versions=1500,
                                    import_notes=200)  # the streamed import at its smallest: 100 and 200 notes
@@ -70,7 +70,7 @@ def _conversation(sample_id: str, facts: list[tuple[str, str]]) -> dict:
 
 
 def test_locomo_bench_contract(tmp_path, embedder):
-    from agentcl.bench.locomo_eval import run_locomo_bench
+    from agentcl.bench.locomo import run_locomo_bench
 
     chat = [("Bo", "Hi Ann, how was your week?"), ("Ann", "Great, I adopted a dog from the shelter!"),
             ("Bo", "Lovely. I have news too."), ("Bo", "I went to Lisbon last weekend for a conference."),

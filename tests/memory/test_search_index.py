@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory_store import MemoryStore, vector_index
+from memory_store import MemoryStore, dense_index, vector_index
 from memory_store.notes import validate_note_input
 
 TARGETS = ["The violin lesson moved to Thursday afternoon", "Our cat Miso hates the vacuum cleaner",
@@ -34,7 +34,7 @@ def _random_notes(store, n: int, *, namespace: str = "default", seed: int = 0, m
 
 
 def test_index_switches_to_hnsw_at_the_threshold(sqlite_store, monkeypatch):
-    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 300)
+    monkeypatch.setattr(dense_index, "HNSW_THRESHOLD", 300)
     _random_notes(sqlite_store, 250)
     assert not sqlite_store.index("default").approximate
     sqlite_store.add_notes([{"text": t, "metadata": {"tag": "real"}} for t in TARGETS])
@@ -49,7 +49,7 @@ def test_index_switches_to_hnsw_at_the_threshold(sqlite_store, monkeypatch):
 
 
 def test_hnsw_dense_top_matches_exact_on_a_small_index(sqlite_store, monkeypatch):
-    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 200)
+    monkeypatch.setattr(dense_index, "HNSW_THRESHOLD", 200)
     _random_notes(sqlite_store, 400)
     idx = sqlite_store.index("default")
     assert idx.approximate

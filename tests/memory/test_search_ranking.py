@@ -39,7 +39,7 @@ def test_a_reply_is_found_through_the_question_it_answers(chat):
 def test_thread_links_follow_threads_in_order(chat):
     store, notes = chat
     idx = store.index("chat")
-    key = [n.id * 2 + 1 for n in notes]  # note keys (vector_index.make_key)
+    key = [n.id * 2 + 1 for n in notes]  # note keys (index_keys.make_key)
     assert sorted(idx.neighbours[key[1]]) == [key[0], key[2]]
     assert idx.neighbours[key[2]] == [key[1]]  # the end of thread s1 is not linked to s2
     assert idx.neighbours[key[3]] == [key[4]]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from memory_store import UserError, schema
+from memory_store import UserError, tables
 from tests.reliability.helpers import assert_clean_error, fingerprint, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -111,7 +111,7 @@ def test_streamed_import_batches_one_version_no_inline_rows(store, tmp_path):
     store.import_jsonl(path, format="conversation", namespace="big", batch_size=512)
     with store.engine.connect() as conn:
         vec = {ns: np.vstack([np.frombuffer(r[0], dtype=np.float32) for r in conn.execute(
-            select(schema.notes.c.embedding).where(schema.notes.c.namespace == ns).order_by(schema.notes.c.id))])
+            select(tables.notes.c.embedding).where(tables.notes.c.namespace == ns).order_by(tables.notes.c.id))])
             for ns in ("small", "big")}
     assert np.allclose(vec["small"], vec["big"], atol=1e-5)
     assert store.search("message 17 about the launch", namespace="small", k=1)[0].text == "message 17 about the launch"

@@ -6,8 +6,8 @@ import random
 
 from sqlalchemy import delete, select
 
-from memory_store import schema
-from memory_store.history import _fact_from_snapshot, _rows_as_of
+from memory_store import tables
+from memory_store.log_replay import fact_from_snapshot, rows_as_of
 from memory_store.states import backfill
 
 
@@ -102,8 +102,8 @@ def test_as_of_reads_equal_a_replay_of_the_log_and_the_backfill(store):
 
     def replay(version):
         log = store.log(namespace="default", until=version, shared=True)
-        return sorted((f.to_dict() for f in (_fact_from_snapshot(s) for s in
-                       _rows_as_of(log, version, "fact").values() if s)), key=lambda d: d["id"])
+        return sorted((f.to_dict() for f in (fact_from_snapshot(s) for s in
+                       rows_as_of(log, version, "fact").values() if s)), key=lambda d: d["id"])
 
     def indexed(version):
         return [f.to_dict() for f in store.facts_as_of(version, namespace="default")]
@@ -111,8 +111,8 @@ def test_as_of_reads_equal_a_replay_of_the_log_and_the_backfill(store):
     for version in range(0, latest + 1):
         assert indexed(version) == replay(version), version
     with store.engine.begin() as conn:
-        before = conn.execute(select(schema.fact_states).order_by("fact_id", "from_version")).all()
-        conn.execute(delete(schema.fact_states))
+        before = conn.execute(select(tables.fact_states).order_by("fact_id", "from_version")).all()
+        conn.execute(delete(tables.fact_states))
         backfill(conn)
-        after = conn.execute(select(schema.fact_states).order_by("fact_id", "from_version")).all()
+        after = conn.execute(select(tables.fact_states).order_by("fact_id", "from_version")).all()
     assert [tuple(r) for r in after] == [tuple(r) for r in before]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from memory_store import UserError, schema
+from memory_store import UserError, tables
 from tests.property.conftest import FAST
 from tests.reliability.helpers import fingerprint
 
@@ -45,8 +45,8 @@ def seed(store, ns: str) -> None:
 
 def rows_of(store) -> dict[tuple[str, int], str]:
     with store.engine.connect() as conn:
-        out = {("fact", r.id): r.namespace for r in conn.execute(select(schema.facts.c.id, schema.facts.c.namespace))}
-        out |= {("note", r.id): r.namespace for r in conn.execute(select(schema.notes.c.id, schema.notes.c.namespace))}
+        out = {("fact", r.id): r.namespace for r in conn.execute(select(tables.facts.c.id, tables.facts.c.namespace))}
+        out |= {("note", r.id): r.namespace for r in conn.execute(select(tables.notes.c.id, tables.notes.c.namespace))}
     return out
 
 
@@ -118,7 +118,7 @@ def test_the_database_refuses_to_move_a_memory(store):
     """Enforced below the API too (migration 0002): no code path can re-home a fact or a note."""
     fact = store.add_fact("acme", "ceo", "Alice", namespace="tenant-a").fact
     note = store.add_note("private note", namespace="tenant-a")
-    for table, row_id in ((schema.facts, fact.id), (schema.notes, note.id)):
+    for table, row_id in ((tables.facts, fact.id), (tables.notes, note.id)):
         with pytest.raises(DBAPIError, match="namespace"), store.engine.begin() as conn:
             conn.execute(update(table).where(table.c.id == row_id).values(namespace="tenant-b"))
         with store.engine.begin() as conn:  # any other column may change (status, ...)

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from agentcl.bench import locomo_eval as L
-from memory_store import ranking
+from memory_store import note_text, ranking
+from memory_store.note_text import embedding_text, keyword_text
 from memory_store.ranking import (
     fuse_scores,
     max_pool,
     normalise_by_max,
-    note_context_text,
     propagate_to_neighbours,
     rank_candidates,
     reciprocal_rank_fusion,
@@ -19,26 +19,31 @@ from memory_store.ranking import (
 from tests.conftest import require_data
 
 
-def test_context_text_plain_note_is_unchanged():
-    assert note_context_text("hello there") == "hello there"
+def test_keyword_text_plain_note_is_unchanged():
+    assert keyword_text("hello there") == "hello there"
 
 
-def test_context_text_has_speaker_and_day():
-    text = note_context_text("I went hiking.", speaker="Ann", time=datetime(2023, 5, 8, 13, 56))
+def test_keyword_text_has_speaker_and_day():
+    text = keyword_text("I went hiking.", speaker="Ann", time=datetime(2023, 5, 8, 13, 56))
     assert text == "Ann (8 May 2023): I went hiking."
-    assert note_context_text("x", time=date(2021, 12, 31)) == "31 December 2021: x"
-    assert note_context_text("x", speaker="Bo") == "Bo: x"
+    assert keyword_text("x", time=date(2021, 12, 31)) == "31 December 2021: x"
+    assert keyword_text("x", speaker="Bo") == "Bo: x"
 
 
-def test_context_text_keeps_only_last_previous_turns():
+def test_keyword_text_keeps_only_last_previous_turns():
     previous = [("Ann", "first"), ("Bo", "How long have you had the turtles?")]
-    text = note_context_text("Three years now.", speaker="Ann", previous=previous)
+    text = keyword_text("Three years now.", speaker="Ann", previous=previous)
     assert text == "Bo: How long have you had the turtles?\nAnn: Three years now."
     assert "first" not in text
-    two = note_context_text("Three years now.", speaker="Ann", previous=previous, context_turns=2)
+    two = keyword_text("Three years now.", speaker="Ann", previous=previous, context_turns=2)
     assert two.splitlines()[0] == "Ann: first"
-    assert note_context_text("y", previous=[(None, "q?")], context_turns=0) == "y"
-    assert note_context_text("y", previous=[(None, "q?")]) == "q?\ny"
+    assert keyword_text("y", previous=[(None, "q?")], context_turns=0) == "y"
+    assert keyword_text("y", previous=[(None, "q?")]) == "q?\ny"
+
+
+def test_embedding_text_is_speaker_and_text_only():
+    assert embedding_text("I went hiking.", speaker="Ann") == "Ann: I went hiking."
+    assert embedding_text("hello") == "hello"
 
 
 def test_normalise_by_max():
@@ -142,10 +147,10 @@ def test_default_weights_score_a_candidate_set_as_tuned():
 
 
 def test_search_and_note_indexing_use_the_ranking_defaults():
-    from memory_store import notes, search
+    from memory_store import search
 
     assert search.CANDIDATES == ranking.CANDIDATES == 50  # per retriever, before fusion (tuned, see ranking.py)
-    assert notes.CONTEXT_TURNS == ranking.CONTEXT_TURNS == 1  # what notes index is what the ranking was tuned on
+    assert note_text.CONTEXT_TURNS == 1  # what the ranking was tuned on
 
 
 # --- the LoCoMo evaluation harness (agentcl.bench.locomo_eval): pure parts ---------------------------

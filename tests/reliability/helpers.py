@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from memory_store import schema
+from memory_store import tables
 
 TABLES = ("facts", "notes", "versions", "predicate_policies", "aliases")
 
@@ -21,7 +21,7 @@ def fingerprint(store, namespace: str | None = None) -> str:
     digest = hashlib.sha256()
     with store.engine.connect() as conn:
         for name in TABLES:
-            table = schema.metadata.tables[name]
+            table = tables.metadata.tables[name]
             query = select(table).order_by(*table.primary_key.columns)
             if namespace is not None:
                 query = query.where(table.c.namespace == namespace)

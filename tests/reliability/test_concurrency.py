@@ -7,8 +7,8 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
-from agentcl.bench.integrity import check_integrity
-from memory_store import MemoryStore, schema
+from memory_store import MemoryStore, tables
+from memory_store.integrity import check_integrity
 
 WORKERS = 3
 WRITES = 15
@@ -36,8 +36,8 @@ def check_store(url, home, embedder, acks):
         assert sorted(a["version"] for a in acks) == [r.version for r in log]
 
         with store.engine.connect() as conn:
-            facts = {r.id: r for r in conn.execute(select(schema.facts))}
-            notes = {r.id: r for r in conn.execute(select(schema.notes))}
+            facts = {r.id: r for r in conn.execute(select(tables.facts))}
+            notes = {r.id: r for r in conn.execute(select(tables.notes))}
 
         # Notes: every acknowledged note is there, once, with its text; nothing unacknowledged appeared.
         note_acks = [(i, t) for a in acks if a["kind"] == "note" for i, t in zip(a["ids"], a["texts"])]

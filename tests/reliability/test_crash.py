@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from agentcl.bench.integrity import check_integrity
-from memory_store import MemoryStore, schema
+from memory_store import MemoryStore, tables
+from memory_store.integrity import check_integrity
 
 BATCH = 4
 
@@ -43,8 +43,8 @@ def test_sigkill_mid_batch_keeps_acknowledged_writes(backends, home, embedder, c
         mine = [a for a in acks if a["db"] == db]
         with MemoryStore.open(url, home=home, embedder=embedder) as store:
             with store.engine.connect() as conn:
-                notes = {r.id: r.text for r in conn.execute(select(schema.notes.c.id, schema.notes.c.text))}
-                facts = {r.id: r for r in conn.execute(select(schema.facts))}
+                notes = {r.id: r.text for r in conn.execute(select(tables.notes.c.id, tables.notes.c.text))}
+                facts = {r.id: r for r in conn.execute(select(tables.facts))}
             # Every acknowledged write is there.
             for a in mine:
                 if a["kind"] == "note":

@@ -12,8 +12,8 @@ import uuid
 import numpy as np
 import pytest
 
-from agentcl.bench.integrity import check_integrity
 from memory_store import MemoryStore
+from memory_store.integrity import check_integrity
 from tests.reliability.helpers import assert_clean_error, fingerprint, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -215,11 +215,10 @@ def test_every_search_works_with_a_pool_of_one_connection(db_url, home, embedder
         assert store.search("launch review", k=1)[0].text == "Dana moved the launch review to Friday"
         hits = store.search_many(["launch", "budget"], k=2, metadata={"topic": "launch"})
         assert [h.text for h in hits[0]] == ["Dana moved the launch review to Friday"]
-        store.rebuild_index("default")
         assert store.search("budget", k=1, kind="note")[0].text == "The budget was approved"
         other = f"fresh-{uuid.uuid4().hex[:6]}"  # a namespace never loaded: load or rebuild on first search
         store.add_notes([{"text": t} for t in NOTES], namespace=other)
-        store._indexes.pop(other, None)
+        store.cache.indexes.pop(other, None)
         assert store.search("morning meetings", namespace=other, k=1)[0].text == NOTES[2]
         assert check_integrity(store, ["default", other])["ok"]
     finally:

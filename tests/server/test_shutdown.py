@@ -12,9 +12,9 @@ from agentcl.client import Client, ServerError
 
 
 def test_sigterm_during_writes_loses_no_acknowledged_write(tmp_path, embedder):
-    from agentcl.bench.integrity import check_integrity
     from agentcl.bench.server_process import ServerProcess
     from memory_store import MemoryStore
+    from memory_store.integrity import check_integrity
 
     home, ns = tmp_path / "home", "shutdown"
     db = f"sqlite:///{tmp_path / 'memory.db'}"

@@ -1,24 +1,18 @@
-"""Time travel over the version log: reads *as of* a version or time, and revert.
-
-Every version record keeps after-images of the rows it touched, so the state of any row at version N
-is its last after-image at or before N. Revert (revert.py) writes that state back as a *new* version."""
+"""Replaying the version log (pure): every version record keeps after-images of the rows it touched, so
+the state of any row at version N is its last after-image at or before N. Revert (memory_store.revert)
+writes that state back as a *new* version; as-of reads of facts use fact_states (memory_store.states)."""
 from __future__ import annotations
 
-import re
-from typing import Any
-
-from . import schema
+from . import tables
 from .models import Fact, VersionRecord
-from .timeparse import parse_time
 
-F, N, V = schema.facts, schema.notes, schema.versions
-_VERSION = re.compile(r"^v?(\d+)$", re.IGNORECASE)
+F, N, V = tables.facts, tables.notes, tables.versions
 FACT_FIELDS = ("status", "valid_from", "valid_to", "retired_at", "expires_at", "confidence", "validation_count",
                "last_validated_at", "supersedes_id", "superseded_by_id", "in_conflict")
 NOTE_FIELDS = ("status", "retired_at", "expires_at")
 
 
-def _rows_as_of(log: list[VersionRecord], version: int, kind: str) -> dict[int, dict | None]:
+def rows_as_of(log: list[VersionRecord], version: int, kind: str) -> dict[int, dict | None]:
     """id -> after-image at `version` (None if deleted by then), for rows of `kind` touched up to then."""
     state: dict[int, dict | None] = {}
     for rec in log:
@@ -42,27 +36,10 @@ def _kind_of(snapshot: dict) -> str:
     return "fact" if "subject" in snapshot else "note"
 
 
-def _fact_from_snapshot(snap: dict) -> Fact:
+def fact_from_snapshot(snap: dict) -> Fact:
     from .timeparse import parse_time as pt
 
     times = {k: (pt(snap[k]) if snap.get(k) else None) for k in
              ("valid_from", "valid_to", "recorded_at", "retired_at", "expires_at", "last_validated_at")}
     fields = {k: snap[k] for k in Fact.__dataclass_fields__ if k in snap and k not in times}
     return Fact(**{**fields, **times})
-
-
-class HistoryMixin:
-    def parse_as_of(self, value: Any) -> int:
-        """'v12' / 12 -> version 12; an ISO time -> the last version written at or before it."""
-        text = str(value).strip()
-        match = _VERSION.match(text)
-        version = int(match.group(1)) if match else self.version_at(parse_time(text))
-        self.require_version(version)
-        return version
-
-    def facts_as_of(self, version: int, *, namespace: str) -> list[Fact]:
-        """Every fact of `namespace` as stored at `version` (one indexed query on fact_states)."""
-        from .states import as_of_query
-
-        with self.engine.connect() as conn:
-            return [Fact.from_row(r) for r in conn.execute(as_of_query(namespace, version))]

@@ -11,10 +11,10 @@ from collections import Counter, defaultdict
 import numpy as np
 from sqlalchemy import select
 
-from memory_store import schema
-from memory_store.vector_index import STATUS_CODES, make_key
+from . import tables
+from .index_keys import STATUS_CODES, make_key
 
-F, N, V, P = schema.facts, schema.notes, schema.versions, schema.policies
+F, N, V, P = tables.facts, tables.notes, tables.versions, tables.policies
 MAX_LISTED = 20  # problems listed per check; counts are always complete
 
 
