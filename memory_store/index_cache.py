@@ -51,13 +51,15 @@ def latest_version(conn) -> int:
     return int(row[0] or 0) if row else 0
 
 
+def index_file_name(namespace: str) -> str:
+    """The base name of a namespace's cache files (a hash: a namespace never becomes a path)."""
+    return "ns-" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
+
+
 class SearchCache:
     def __init__(self, ctx: StoreContext):
         self.ctx = ctx
         self.indexes: dict[str, NamespaceIndex] = {}  # the loaded ones, by namespace
-
-    def _index_name(self, namespace: str) -> str:
-        return "ns-" + hashlib.sha1(namespace.encode()).hexdigest()[:16]
 
     def get(self, namespace: str, conn=None) -> NamespaceIndex:
         """The namespace's search cache, loaded or rebuilt, caught up with SQL, all through `conn` (or
@@ -73,7 +75,7 @@ class SearchCache:
         return idx
 
     def _load_or_rebuild(self, namespace: str, conn) -> NamespaceIndex:
-        name = self._index_name(namespace)
+        name = index_file_name(namespace)
         try:
             idx = NamespaceIndex.load(self.ctx.index_dir, name, dim=self.ctx.embedder.dim, model=self.ctx.embedder.name)
         except Exception as exc:  # noqa: BLE001 - corrupt or foreign files: SQL is the truth, rebuild from it
@@ -175,7 +177,7 @@ class SearchCache:
                         idx.applied_version_at = version_time(own, idx.applied_version)
                 else:
                     idx.applied_version_at = version_time(conn, idx.applied_version)
-            idx.save(self.ctx.index_dir, self._index_name(namespace), self.ctx.embedder.name)
+            idx.save(self.ctx.index_dir, index_file_name(namespace), self.ctx.embedder.name)
         except (OSError, RuntimeError, *DATABASE_ERRORS) as exc:
             log.warning("could not save search index for %r: %s", namespace, first_line(str(exc)))
 

@@ -54,10 +54,11 @@ def test_damaged_vectors_in_an_intact_cache_are_rebuilt_with_a_warning(db_url, h
 
 def test_a_cache_that_does_not_match_sql_is_rebuilt(db_url, home, embedder, caplog):
     """Intact files (checksums right) whose vectors are not SQL's: the spot check against SQL finds it."""
+    from memory_store.index_cache import index_file_name
     from memory_store.vector_index import NamespaceIndex
 
     old = _seeded(db_url, home, embedder)
-    name = old._index_name("default")
+    name = index_file_name("default")
     idx = NamespaceIndex.load(old.index_dir, name, dim=embedder.dim, model=embedder.name)
     vectors = idx.index.reconstruct_n(0, idx.index.ntotal)
     idx.index.reset()
