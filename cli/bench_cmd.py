@@ -17,8 +17,10 @@ DATA = typer.Option(None, "--data", help="Data directory (default: ../shared/dat
 
 
 def _options(*, quick: bool, device: str, data: Path | None = None, seeds: str | None = None, **extra):
+    from agentcl.bench.data import require_bench_packages
     from agentcl.bench.suite import BenchOptions
 
+    require_bench_packages()  # matplotlib and scikit-learn: the [bench] extra, not runtime dependencies
     if device not in ("auto", "cpu", "cuda"):
         raise InvalidInputError(f"unknown device {device!r}; use auto, cpu or cuda")
     if device == "cuda":

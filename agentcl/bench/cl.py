@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agentcl.bench.rows import summary_row
 from agentcl.consolidation.metrics import accuracy, summarize
 from agentcl.consolidation.replay import ReplayBuffer, ReplayItem
 from agentcl.consolidation.strategies import make_strategy
@@ -91,9 +92,6 @@ def _mean_matrix(matrices: list[list[list[float]]]) -> list[list[float]]:
             for i in range(len(matrices[0]))]
 
 
-def _row(metric: str, value, target: str | None = None, ok: bool | None = None) -> dict:
-    return {"metric": metric, "value": value, "target": target, "ok": ok}
-
 
 def digits_summary(results: dict) -> list[dict]:
     """Summary rows of the digits benchmark (pure: from the per-strategy results)."""
@@ -108,13 +106,13 @@ def digits_summary(results: dict) -> list[dict]:
             target, ok = "near 0.20 (±0.05)", abs(acc[name] - 0.20) <= 0.05
         elif name == "replay":
             target, ok = "about 0.93 (≥ 0.90)", acc[name] >= 0.90
-        rows.append(_row(label, acc[name], target, ok))
+        rows.append(summary_row(label, acc[name], target, ok))
     for name, r in results.items():
         m = r["metrics"]
-        rows.append(_row(f"digits BWT / forgetting (max-last), {name}",
+        rows.append(summary_row(f"digits BWT / forgetting (max-last), {name}",
                          f"{m['bwt']:+.3f} / {m['forgetting']:.3f}"))
     if acc.get("naive") and acc.get("replay") is not None:
-        rows.append(_row("digits ACC ratio replay / naive (same run)", round(acc["replay"] / acc["naive"], 2)))
+        rows.append(summary_row("digits ACC ratio replay / naive (same run)", round(acc["replay"] / acc["naive"], 2)))
     return rows
 
 
@@ -125,22 +123,22 @@ def drift_summary(drift: dict) -> list[dict]:
     if "full" in runs:
         before = sum(sum(r["stale_before_by_round"]) for r in runs["full"])
         after = sum(sum(r["stale_answers_by_round"]) for r in runs["full"])
-        rows.append(_row("drift world: stale answers of the active model after facts change (before the run)",
+        rows.append(summary_row("drift world: stale answers of the active model after facts change (before the run)",
                          before))
-        rows.append(_row("drift world: stale answers of the promoted model after the corrective round "
+        rows.append(summary_row("drift world: stale answers of the promoted model after the corrective round "
                          "(replay + correction + gate)", after, "0", after == 0))
     forgetting = {label: _mean_sd([r["tool_forgetting_points"] for r in per_seed])
                   for label, per_seed in runs.items()}
     if "replay" in forgetting:
         value = forgetting["replay"][0]
-        rows.append(_row("drift world: forgetting of earlier tools, replay (points)", value, "≤ 2",
+        rows.append(summary_row("drift world: forgetting of earlier tools, replay (points)", value, "≤ 2",
                          value is not None and value <= 2))
     if "naive" in forgetting:
         value = forgetting["naive"][0]
-        rows.append(_row("drift world: forgetting of earlier tools, naive, no replay (points)", value,
+        rows.append(summary_row("drift world: forgetting of earlier tools, naive, no replay (points)", value,
                          "> 2 (must show the forgetting replay prevents)", value is not None and value > 2))
     if "full" in forgetting:
-        rows.append(_row("drift world: forgetting of earlier tools, full system (points)", forgetting["full"][0]))
+        rows.append(summary_row("drift world: forgetting of earlier tools, full system (points)", forgetting["full"][0]))
     return rows
 
 

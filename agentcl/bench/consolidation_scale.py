@@ -23,6 +23,8 @@ import random
 import tempfile
 import time
 
+from agentcl.bench.rows import summary_row
+
 FIRST = ["Ada", "Bruno", "Chen", "Dara", "Elif", "Femi", "Greta", "Hugo", "Ines", "Jonas", "Kofi", "Lena", "Mateo",
          "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tariq", "Uma", "Viktor", "Wen", "Ximena", "Yusuf",
          "Zara", "Amir", "Bea", "Cyrus", "Dmitri", "Esme", "Farah", "Gus", "Hana", "Ivo", "Jade", "Kai", "Lior",
@@ -76,9 +78,6 @@ def generated_facts(n: int, seed: int = 0):
         yield validate_fact_input(company(entity), PREDICATES[p], value_for(PREDICATES[p], rng))
 
 
-def _row(metric, value, target=None, ok=None) -> dict:
-    return {"metric": metric, "value": value, "target": target, "ok": ok}
-
 
 def run_consolidation_scale(n: int = 100_000, device: str | None = None, *, quick: bool = False, seed: int = 0,
                             config: dict | None = None, target_seconds: float = 600.0, chunk: int = 2000) -> dict:
@@ -120,18 +119,18 @@ def run_consolidation_scale(n: int = 100_000, device: str | None = None, *, quic
     d = report.to_dict()
     within = seconds <= target_seconds
     summary = [
-        _row(f"consolidate {n:,} validated memories (s)", round(seconds, 1),
+        summary_row(f"consolidate {n:,} validated memories (s)", round(seconds, 1),
              f"≤ {target_seconds:.0f} s at 100,000 on a 2-core CPU" if n >= 100_000 else None,
              within if n >= 100_000 else None),
-        _row("of which encoding questions (s)", d["encode_seconds"]),
-        _row("of which training and probing (s)", d["train_seconds"]),
-        _row("consolidation time per 1,000 memories (s)", round(seconds / (n / 1000), 3)),
-        _row("filling the store with the same memories (s, not part of the target)", round(fill_s, 1)),
-        _row("consolidation / fill time (same run)", round(seconds / fill_s, 3) if fill_s else None),
-        _row("next scheduled run, nothing new (s)", idle_s if d["promoted"] else
+        summary_row("of which encoding questions (s)", d["encode_seconds"]),
+        summary_row("of which training and probing (s)", d["train_seconds"]),
+        summary_row("consolidation time per 1,000 memories (s)", round(seconds / (n / 1000), 3)),
+        summary_row("filling the store with the same memories (s, not part of the target)", round(fill_s, 1)),
+        summary_row("consolidation / fill time (same run)", round(seconds / fill_s, 3) if fill_s else None),
+        summary_row("next scheduled run, nothing new (s)", idle_s if d["promoted"] else
              "not run: nothing was promoted, so it would redo this work"),
-        _row("new-material probe accuracy (arbitrary facts memorised)", d["accuracy"].get("new")),
-        _row("promoted by the gate", d["promoted"]),
+        summary_row("new-material probe accuracy (arbitrary facts memorised)", d["accuracy"].get("new")),
+        summary_row("promoted by the gate", d["promoted"]),
     ]
     if not quick and n < 100_000:
         summary[0]["target"] = "target is stated at 100,000 memories"

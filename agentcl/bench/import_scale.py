@@ -48,9 +48,10 @@ def _raw_rate(store, path: Path) -> float:
     from itertools import islice
 
     from memory_store.jsonl_format import iter_records
+    from memory_store.note_text import embedding_texts
 
     items = [ln.item for ln in islice(iter_records(path, "conversation", "bench"), RAW_SAMPLE)]
-    texts = store.note_context_texts(items)
+    texts = embedding_texts(items)
     start = time.perf_counter()
     store.embedder.encode(texts, batch_size=64)
     return len(texts) / (time.perf_counter() - start)

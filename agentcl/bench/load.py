@@ -1,10 +1,13 @@
 """`agentcl bench load`: N writer and M reader PROCESSES on one store for a fixed time.
 
+One module over 300 lines on purpose: the worker processes (forkserver) run `_worker` from it and
+write the acknowledgements its parent side then checks; split, one protocol would live in two files.
+
 Writers add notes (single and batches of 4) and facts, half of them racing on the same functional slots;
 readers run hybrid searches and fact reads. Every worker loads its own model, waits at a start line, then
 runs until the common deadline. Afterwards the store is checked: every acknowledged write is there once,
 the version log is gap-free with one version per write, each functional slot holds one active value (the
-last one written), and the search index equals SQL (agentcl.bench.integrity).
+last one written), and the search index equals SQL (memory_store.integrity).
 
 Bounded: at most 16 writers and 16 readers, 1 to 600 seconds, a hard deadline on start-up and shutdown.
 Loopback only: a fresh SQLite file, or a temporary schema on the PostgreSQL server given by `url` (dropped
@@ -245,12 +248,12 @@ def _check(store, acks: list[dict]) -> dict:
     """Integrity after the run: acknowledged writes, the log, the functional slots, the index."""
     from sqlalchemy import select
 
-    from agentcl.bench.integrity import check_integrity
-    from memory_store import schema
+    from memory_store import tables
+    from memory_store.integrity import check_integrity
 
     with store.engine.connect() as conn:
-        notes = dict(conn.execute(select(schema.notes.c.id, schema.notes.c.text)).all())
-        facts = {r.id: r for r in conn.execute(select(schema.facts))}
+        notes = dict(conn.execute(select(tables.notes.c.id, tables.notes.c.text)).all())
+        facts = {r.id: r for r in conn.execute(select(tables.facts))}
     lost = [a for a in acks if a["op"] in ("note", "notes") and any(notes.get(i) != t for i, t in zip(a["ids"], a["texts"]))]
     lost += [a for a in acks if a["op"] == "fact" and (a["id"] not in facts or facts[a["id"]].object != a["object"])]
     duplicated = len(notes) - len(set(notes.values()))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agentcl.bench import locomo_eval as L
 from agentcl.bench.machine import latency_summary, machine_info
+from agentcl.bench.rows import summary_row
 
 TARGETS = {5: 0.60, 10: 0.70}  # issue 2: evidence recall@5 and @10 of categories 1-4
 HOLDOUT = ("conv-41", "conv-42")
@@ -70,33 +71,30 @@ def check_search_many(store, questions: Sequence[L.Question], depth: int) -> boo
                for q, got in zip(batch, many))
 
 
-def _row(metric: str, value, target: str | None = None, ok: bool | None = None) -> dict:
-    return {"metric": metric, "value": value, "target": target, "ok": ok}
-
 
 def summary_rows(result: dict) -> list[dict]:
     systems = result["systems"]
     ours = systems["agentcl"]["overall"]
-    rows = [_row("agentcl R@1", ours["recall@1"])]
+    rows = [summary_row("agentcl R@1", ours["recall@1"])]
     for k, target in TARGETS.items():
-        rows.append(_row(f"agentcl R@{k}", ours[f"recall@{k}"], f">= {target:.2f}", ours[f"recall@{k}"] >= target))
+        rows.append(summary_row(f"agentcl R@{k}", ours[f"recall@{k}"], f">= {target:.2f}", ours[f"recall@{k}"] >= target))
     held = result["heldout"]["agentcl"]["overall"]
-    rows.append(_row(f"agentcl R@5 / R@10, held-out ({', '.join(result['heldout']['conversations'])})",
+    rows.append(summary_row(f"agentcl R@5 / R@10, held-out ({', '.join(result['heldout']['conversations'])})",
                      f"{held['recall@5']:.3f} / {held['recall@10']:.3f}"))
     for name, label in (("dense", "plain dense MiniLM + FAISS"), ("bm25", "BM25"), ("rrf", "RRF dense + BM25")):
         block = systems[name]["overall"]
-        rows.append(_row(f"{label} R@5 / R@10", f"{block['recall@5']:.3f} / {block['recall@10']:.3f}"))
+        rows.append(summary_row(f"{label} R@5 / R@10", f"{block['recall@5']:.3f} / {block['recall@10']:.3f}"))
     best = max(systems[n]["overall"]["recall@5"] for n in ("dense", "bm25", "rrf"))
-    rows.append(_row("agentcl R@5 - best baseline", round(ours["recall@5"] - best, 4), "> 0", ours["recall@5"] > best))
+    rows.append(summary_row("agentcl R@5 - best baseline", round(ours["recall@5"] - best, 4), "> 0", ours["recall@5"] > best))
     for name, block in systems["agentcl"]["by_category"].items():
-        rows.append(_row(f"agentcl R@5 / R@10, {name} (n={block['n']})",
+        rows.append(summary_row(f"agentcl R@5 / R@10, {name} (n={block['n']})",
                          f"{block['recall@5']:.3f} / {block['recall@10']:.3f}"))
     lat = result["latency"]
-    rows.append(_row("search p50 / p99 (ms, k=10, incl. query embedding)",
+    rows.append(summary_row("search p50 / p99 (ms, k=10, incl. query embedding)",
                      f"{lat['search']['p50_ms']:.1f} / {lat['search']['p99_ms']:.1f}"))
-    rows.append(_row("search p50 / query embedding p50", lat["ratio_p50"]))
-    rows.append(_row("import (notes/s, embedding included)", result["import"]["notes_per_s"]))
-    rows.append(_row("search_many == search", result["search_many_matches"], "true", result["search_many_matches"]))
+    rows.append(summary_row("search p50 / query embedding p50", lat["ratio_p50"]))
+    rows.append(summary_row("import (notes/s, embedding included)", result["import"]["notes_per_s"]))
+    rows.append(summary_row("search_many == search", result["search_many_matches"], "true", result["search_many_matches"]))
     return rows
 
 

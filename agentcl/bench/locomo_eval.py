@@ -4,7 +4,7 @@ the plain baselines (dense, BM25, RRF). The benchmark of the store itself is age
 Each conversation is its own namespace; each turn is one note whose external id is its `dia_id`.
 A question's recall@k is the share of its evidence ids found in the top k results, averaged over the
 questions of categories 1-4 (category 5, adversarial, has no answer in the conversation).
-Everything here is pure except `load_locomo` (reads the file) and `run_baselines` (embeds)."""
+Everything here is pure except `load_locomo` (reads the file) and `_BaselineIndex` (embeds)."""
 from __future__ import annotations
 
 import json
@@ -223,27 +223,3 @@ class _BaselineIndex:
     def rrf(self, namespace: str, query: str, k: int, *, depth: int = 100) -> list[str]:
         fused = reciprocal_rank_fusion([self.dense(namespace, query, depth), self.keyword(namespace, query, depth)])
         return fused[:k]
-
-
-def run_baselines(embedder, path: str | Path | None = None, *, ks: Sequence[int] = DEFAULT_KS,
-                  speaker_prefix: bool = True) -> dict:
-    """Recall of plain dense (FAISS over 'Speaker: text'), BM25 (turn text), and their RRF, overall
-    and per category."""
-    conversations, questions = load_locomo(path)
-    index = _BaselineIndex(conversations, embedder, speaker_prefix=speaker_prefix)
-    return {
-        "questions": len(questions),
-        "conversations": len(conversations),
-        "notes": sum(len(c.turns) for c in conversations),
-        "dense": evaluate(index.dense, questions, ks=ks),
-        "bm25": evaluate(index.keyword, questions, ks=ks),
-        "rrf": evaluate(index.rrf, questions, ks=ks),
-    }
-
-
-def run_locomo_bench(*, path: str | Path | None = None, device: str | None = None, **options) -> dict:
-    """The `agentcl bench locomo` result (agentcl.bench.locomo.run_locomo_bench): MemoryStore.search
-    recall beside the baselines above, measured in one run."""
-    from agentcl.bench.locomo import run_locomo_bench as run
-
-    return run(path=path, device=device, **options)

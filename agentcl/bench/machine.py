@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import time
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -45,12 +44,3 @@ def latency_summary(seconds: list[float]) -> dict:
     ms = [s * 1000 for s in seconds]
     return {"p50_ms": round(percentile(ms, 50), 3), "p99_ms": round(percentile(ms, 99), 3),
             "mean_ms": round(statistics.fmean(ms), 3) if ms else None, "n": len(ms)}
-
-
-class Timer:
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start

@@ -1,5 +1,8 @@
 """`agentcl bench peers`: agentcl beside the open-source mem0 (PyPI `mem0ai`) on the same work, one run.
 
+One module over 300 lines on purpose: every measurement here runs both systems on the same work,
+interleaved in one run, and its helpers (timed rounds, pairing, precomputed vectors) serve only that.
+
 mem0 runs offline: `infer=False` on add (no LLM), its huggingface embedder on the same local MiniLM,
 FAISS (cosine) in a temporary directory, telemetry off, an LLM config with a dummy key and a loopback URL;
 an audit hook records any non-loopback connection attempted during the run, so offline is checked.
@@ -113,8 +116,8 @@ class PrecomputedEmbedder:
 @contextmanager
 def precomputed_queries(store, peer: Mem0Side | None, vectors: dict[str, np.ndarray]):
     """Inside: agentcl's store and mem0's embedder answer the given texts from `vectors`."""
-    own = store._embedder
-    store._embedder = PrecomputedEmbedder(store.embedder, vectors)
+    own = store.ctx.embedder_or_none
+    store.ctx.embedder_or_none = PrecomputedEmbedder(store.embedder, vectors)
     if peer is not None:
         model = peer.memory.embedding_model
         model.embed = lambda text, memory_action=None: (  # mem0's embedder returns a list
@@ -122,7 +125,7 @@ def precomputed_queries(store, peer: Mem0Side | None, vectors: dict[str, np.ndar
     try:
         yield
     finally:
-        store._embedder = own
+        store.ctx.embedder_or_none = own
         if peer is not None:
             del peer.memory.embedding_model.embed  # back to the class's method
 
@@ -297,8 +300,8 @@ def run_peers_bench(*, sizes=(2_000, 10_000), data_dir=None, device=None, locomo
     """agentcl and mem0 on the same workloads in one run; without mem0ai, agentcl alone and the summary
     says so. `locomo_conversations`: the first N conversations, or sample ids (None: all).
     `add_budget_s` bounds each size's timed adds; a size cut short is marked in the result."""
+    from agentcl.bench.data import default_data_dir
     from agentcl.bench.locomo_eval import load_locomo
-    from agentcl.bench.suite import default_data_dir
     from memory_store import MemoryStore
     from memory_store.embedding import default_model_path, get_default_embedder
 

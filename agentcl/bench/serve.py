@@ -186,9 +186,9 @@ def _load_phase(url: str, clients: int, seconds: float, seed: int) -> dict:
 
 def _integrity(db_url: str, home: Path, device: str, acks: dict) -> dict:
     """Every acknowledged write is stored once; each shared slot has one active value, the last one written."""
-    from agentcl.bench.integrity import check_integrity
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder
+    from memory_store.integrity import check_integrity
 
     with MemoryStore.open(db_url, home=home / "check", embedder=get_default_embedder(device)) as store:
         notes = {n.id for n in store.notes(namespace=NAMESPACE, status="all")}

@@ -24,6 +24,7 @@ from agentcl.bench.import_scale import DEFAULT_NOTES as DEFAULT_IMPORT_NOTES
 from agentcl.bench.import_scale import measure_import
 from agentcl.bench.import_scale import summary_rows as import_rows
 from agentcl.bench.machine import latency_summary, machine_info
+from agentcl.bench.rows import summary_row
 
 BATCH = 64
 TARGET_INSERT_RATIO = 0.9
@@ -146,36 +147,33 @@ def measure_dense_index(store, *, namespace: str, queries: list[str], k: int = 1
             "index_search": latency_summary(t_index)}
 
 
-def _row(metric: str, value, target: str | None = None, ok: bool | None = None) -> dict:
-    return {"metric": metric, "value": value, "target": target, "ok": ok}
-
 
 def summary_rows(result: dict) -> list[dict]:
     from agentcl.bench.store_time import summary_rows as time_rows
 
     ins = result["insert"]
     rows = [
-        _row(f"insert notes/s (add_notes, batch {ins['batch_size']})", ins["store_insert_per_s"]),
-        _row(f"raw encode notes/s (batch {ins['batch_size']})", ins["raw_encode_per_s"]),
-        _row("insert / raw encode", ins["ratio"], f">= {TARGET_INSERT_RATIO}", ins["ratio"] >= TARGET_INSERT_RATIO),
+        summary_row(f"insert notes/s (add_notes, batch {ins['batch_size']})", ins["store_insert_per_s"]),
+        summary_row(f"raw encode notes/s (batch {ins['batch_size']})", ins["raw_encode_per_s"]),
+        summary_row("insert / raw encode", ins["ratio"], f">= {TARGET_INSERT_RATIO}", ins["ratio"] >= TARGET_INSERT_RATIO),
     ]
     for entry in result["search"]:
         size = f"{entry['notes']:,} notes, {entry['index']}"
-        rows.append(_row(f"search p50 / p99 ms ({size})",
+        rows.append(summary_row(f"search p50 / p99 ms ({size})",
                          f"{entry['search']['p50_ms']:.2f} / {entry['search']['p99_ms']:.2f}"))
-        rows.append(_row(f"query embedding p50 / p99 ms ({size})",
+        rows.append(summary_row(f"query embedding p50 / p99 ms ({size})",
                          f"{entry['query_embed']['p50_ms']:.2f} / {entry['query_embed']['p99_ms']:.2f}"))
-        rows.append(_row(f"search p50 / query embedding p50 ({size})", entry["ratio_p50"],
+        rows.append(summary_row(f"search p50 / query embedding p50 ({size})", entry["ratio_p50"],
                          f"<= {TARGET_SEARCH_RATIO}", entry["ratio_p50"] <= TARGET_SEARCH_RATIO))
         dense = entry["dense_index"]
         if dense["index"] != "exact":
-            rows.append(_row(f"{dense['index'].upper()} recall@{dense['k']} vs exact ({size})", dense["recall_at_k"]))
-            rows.append(_row(f"dense search p50 ms, exact / {dense['index'].upper()} ({size})",
+            rows.append(summary_row(f"{dense['index'].upper()} recall@{dense['k']} vs exact ({size})", dense["recall_at_k"]))
+            rows.append(summary_row(f"dense search p50 ms, exact / {dense['index'].upper()} ({size})",
                              f"{dense['exact_search']['p50_ms']:.2f} / {dense['index_search']['p50_ms']:.2f}"))
     if result.get("import"):
         rows += import_rows(result["import"])
     if "time_reads" in result:
-        rows += time_rows(result["time_reads"], _row)
+        rows += time_rows(result["time_reads"], summary_row)
     return rows
 
 

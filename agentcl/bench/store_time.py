@@ -42,13 +42,14 @@ class HashVectors:
 
 
 def fill_history(store, *, namespace: str, versions: int, slots: int, rounds: int, seed: int = 0) -> dict:
-    from memory_store import schema
+    from memory_store import tables
     from memory_store.facts import validate_fact_input
     from memory_store.models import Fact
     from memory_store.states import OPEN, ROW_COLUMNS
     from memory_store.timeparse import utcnow
+    from memory_store.versions import next_version
 
-    F, S, V = schema.facts, schema.fact_states, schema.versions
+    F, S, V = tables.facts, tables.fact_states, tables.versions
     rng = random.Random(seed)
     began = time.perf_counter()
     per_gap = max(0, versions - store.current_version() - rounds) // rounds
@@ -66,8 +67,8 @@ def fill_history(store, *, namespace: str, versions: int, slots: int, rounds: in
         left = per_gap if r < rounds - 1 else versions - store.current_version()
         while left > 0:
             batch = rng.sample(facts, min(BULK, left, len(facts)))
-            with store._transaction() as conn:
-                first = store._next_version(conn)
+            with store.ctx.transaction() as conn:
+                first = next_version(conn)
                 ids, versions_rows, states = [], [], []
                 for offset, fact in enumerate(batch):
                     before = fact.to_dict()
@@ -117,12 +118,12 @@ def measure_time_reads(store, *, namespace: str, reads: int, rounds: int, seed: 
 
 def measure_log_replay(store, *, namespace: str) -> float:
     """Seconds of one as-of read the way it was answered before fact_states: replaying the log."""
-    from memory_store.history import _fact_from_snapshot, _rows_as_of
+    from memory_store.log_replay import fact_from_snapshot, rows_as_of
 
     start = time.perf_counter()
     version = store.current_version() // 2
     log = store.log(namespace=namespace, until=version, shared=True)
-    [_fact_from_snapshot(s) for s in _rows_as_of(log, version, "fact").values() if s]
+    [fact_from_snapshot(s) for s in rows_as_of(log, version, "fact").values() if s]
     return round(time.perf_counter() - start, 3)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentcl.bench.data import default_data_dir
 from memory_store.errors import UserError
 
 
@@ -26,14 +27,6 @@ class Benchmark:
     title: str
     run: Callable[[BenchOptions], dict]
     needs_data: tuple[str, ...] = ()  # paths under the data directory
-
-
-def default_data_dir() -> Path:
-    """../shared/data relative to the working directory, else beside the repository checkout."""
-    here = Path("..") / "shared" / "data"
-    if here.exists():
-        return here
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def require_data(bench: Benchmark, opts: BenchOptions) -> Path:
@@ -58,7 +51,7 @@ def _store(o: BenchOptions) -> dict:
 
 
 def _locomo(o: BenchOptions) -> dict:
-    from agentcl.bench.locomo_eval import run_locomo_bench
+    from agentcl.bench.locomo import run_locomo_bench
 
     root = require_data(SUITE["locomo"], o)
     return run_locomo_bench(path=root / "locomo" / "locomo_dev.json", device=o.device)

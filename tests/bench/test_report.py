@@ -103,3 +103,23 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, message):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bench_without_the_bench_extra_says_what_to_install():
+    """matplotlib and scikit-learn are the `bench` extra, not runtime dependencies: hidden from this
+    process (as when they are not installed), any benchmark stops with one line naming the install."""
+    hide = "import sys; sys.modules['sklearn'] = None; sys.modules['matplotlib'] = None; "
+    done = subprocess.run([sys.executable, "-c", hide + "from cli.main import main; main()", "bench", "store", "--quick"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "matplotlib and scikit-learn" in lines[0] and 'pip install -e ".[bench]"' in lines[0]
+
+
+def test_the_runtime_imports_neither_matplotlib_nor_sklearn():
+    code = ("import sys, agentcl, memory_store, skills, cli.main; from memory_store import MemoryStore; "
+            "import agentcl.agent, agentcl.consolidation; "
+            "print(sorted(m for m in ('matplotlib', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
