@@ -33,7 +33,7 @@ DESCRIPTION_TEMPERATURE = 1 / 1.5  # softmax over z-normalised description score
 HALF_LIFE_DAYS = 180.0   # policy, not measured (BFCL has no time): an example half as strong after ~6 months
 CHANGED_SIGNATURE_WEIGHT = 0.5  # per signature change since the example's version: its wording still says
 #                                 what the tool is for, its arguments may not
-MAX_CALIBRATION = 2000   # newest successes used for leave-one-out (bounds the O(n^2) step)
+MAX_TRAINING = 2000     # newest successes asked leave-one-out (bounds the O(n^2) step)
 PRIOR_GRID = np.round(np.arange(0.0, 1.01, 0.1), 2)
 SIGNATURE_KEYS = ("added", "removed", "renamed", "type_changed", "now_required")
 
@@ -71,66 +71,92 @@ def knn_vote(sims: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_skills
     return votes, nearest
 
 
-def isotonic(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """Non-decreasing weighted fit of y on x (pool adjacent violators), as a step function of x."""
-    weight = np.ones(len(x)) if weight is None else np.asarray(weight, float)
-    order = np.argsort(x, kind="stable")
-    blocks: list[list[float]] = []  # [mean, weight, x_low]
-    for xv, yv, wv in zip(x[order], y[order].astype(float), weight[order]):
-        blocks.append([yv, wv, xv])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            b2, b1 = blocks.pop(), blocks.pop()
-            total = b1[1] + b2[1]
-            blocks.append([(b1[0] * b1[1] + b2[0] * b2[1]) / total, total, b1[2]])
-    # A step: the value proved at this x or below, never interpolated upwards into x where nothing was seen.
-    starts = np.array([b[2] for b in blocks])
-    values = np.array([b[0] for b in blocks])
-    return lambda q: values[np.clip(np.searchsorted(starts, q, side="right") - 1, 0, len(values) - 1)]
+def owner_closeness(sims: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_skills: int) -> np.ndarray:
+    """(Q, n_skills): per skill, its nearest successful example's cosine times that example's weight
+    (decayed examples are further away); -inf for a skill with no successful example (or only left-out
+    ones, whose cosine is -inf). `owners` must be grouped (each skill's examples contiguous)."""
+    q = sims.shape[0]
+    out = np.full((q, n_skills), -np.inf)
+    positive = np.flatnonzero(weights > 0)
+    if not len(positive) or q == 0:
+        return out
+    scaled = sims[:, positive] * weights[positive]
+    scaled[~np.isfinite(sims[:, positive])] = -np.inf
+    grouped = owners[positive]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    out[:, grouped[starts]] = np.maximum.reduceat(scaled, starts, axis=1)
+    return out
 
 
-def calibrate(vectors: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_skills: int, *,
-              k: int = NEIGHBOURS, width: float = KERNEL_WIDTH,
-              limit: int = MAX_CALIBRATION) -> Callable[[np.ndarray], np.ndarray]:
-    """P(the vote's first tool is right | nearest similarity), by leave-one-out over the recorded successes.
-    Prior: one pseudo-observation per 0.1 of cosine saying that a task at cosine s names the same tool with
-    probability s (an unrelated task says nothing, an identical one names its tool); it decides while
-    there are few examples and is outweighed as they accrue."""
-    xs, ys = list(PRIOR_GRID), list(PRIOR_GRID)
-    labelled = np.flatnonzero(weights > 0)[-limit:]
-    if len(labelled) > 1:
-        sims = vectors[labelled] @ vectors.T
-        sims[np.arange(len(labelled)), labelled] = -np.inf  # leave the example itself out
-        votes, nearest = knn_vote(sims, owners, weights, n_skills, k=k, width=width)
-        right = (votes.argmax(axis=1) == owners[labelled]) & (votes.max(axis=1) > 0)
-        finite = np.isfinite(nearest)
-        xs += list(nearest[finite])
-        ys += list(right[finite].astype(float))
-    return isotonic(np.array(xs), np.array(ys))
+def evidence(description: np.ndarray, sims: np.ndarray, owners: np.ndarray, weights: np.ndarray, *,
+             k: int = NEIGHBOURS, width: float = KERNEL_WIDTH) -> dict[str, np.ndarray]:
+    """What a task's description scores (Q, n_skills) and its cosines to the past tasks (Q, n_examples)
+    say: z-scored description scores, the kernel vote of the nearest past tasks (failures negative), and
+    the gate's inputs - how close the nearest past task is, by how much its tool leads the next tool's
+    nearest task, and how much better the best description of a tool *without* examples matches than
+    the best description of a tool with examples (a new kind of task looks like that)."""
+    n_skills = description.shape[1]
+    z = (description - description.mean(axis=1, keepdims=True)) / (description.std(axis=1, keepdims=True) + 1e-9)
+    votes, nearest = knn_vote(sims, owners, weights, n_skills, k=k, width=width)
+    close = owner_closeness(sims, owners, weights, n_skills)
+    has = np.isfinite(close)
+    ordered = np.sort(np.where(has, close, 0.0), axis=1)
+    margin = ordered[:, -1] - (ordered[:, -2] if n_skills > 1 else 0.0)
+    floor = z.min() - 1.0 if z.size else 0.0
+    novelty = np.where(~has, z, floor).max(axis=1) - np.where(has, z, floor).max(axis=1)
+    nearest = np.where(np.isfinite(nearest), nearest, 0.0)
+    return {"z": z, "votes": votes, "gate": np.stack([np.ones(len(z)), nearest, margin, novelty], axis=1)}
+
+
+# (description inverse temperature, gate weights on [1, nearest cosine, margin, novelty]): the fit's starting
+# point and what ranks before there are two examples to learn from (the order is then the description's).
+DEFAULT_PARAMETERS = np.array([1.0, -2.0, 4.0, 0.0, 0.0])
+PRIOR_PRECISION = 0.01  # Gaussian prior (mean 0) on the parameters: keeps the fit finite when LOO separates
+
+
+def log_probs(params: np.ndarray, ev: dict[str, np.ndarray]) -> np.ndarray:
+    """log P(skill | task) of the mixture (module docstring)."""
+    beta, gate = params[0], params[1:]
+    log_desc = _log_softmax(beta * ev["z"])
+    c = 1.0 / (1.0 + np.exp(-(ev["gate"] @ gate)))[:, None]
+    positive = np.clip(ev["votes"], 0.0, None)
+    total = positive.sum(axis=1, keepdims=True)
+    against = np.clip(-ev["votes"], 0.0, 1.0)
+    # The past tasks' expert: the positive votes, with a little mass (1/n_skills; all of it when no past
+    # task voted for anything) spread by the description ranking over the skills not voted against.
+    rest = np.where(total > 0, 1.0 / ev["z"].shape[1], 1.0)
+    spread = np.exp(log_desc) * (1.0 - against)
+    spread /= np.maximum(spread.sum(axis=1, keepdims=True), 1e-300)
+    past = (1.0 - rest) * positive / np.maximum(total, 1e-300) + rest * spread
+    with np.errstate(divide="ignore"):
+        return np.logaddexp(np.log1p(-c + 1e-12) + log_desc, np.log(c + 1e-12) + np.log(past))
+
+
+def fit(ev: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
+    """MAP parameters of the mixture for tasks with known right skills (`labels`), by Nelder-Mead."""
+    from scipy.optimize import minimize
+
+    rows = np.arange(len(labels))
+
+    def loss(p):
+        return -float(log_probs(p, ev)[rows, labels].sum()) + 0.5 * PRIOR_PRECISION * float(np.sum(p ** 2))
+
+    result = minimize(loss, DEFAULT_PARAMETERS, method="Nelder-Mead",
+                      options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-6})
+    return np.asarray(result.x)
+
+
+def leave_one_out(description: np.ndarray, vectors: np.ndarray, owners: np.ndarray, weights: np.ndarray,
+                  rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Training data for `fit` from the registry's own examples: each successful example in `rows` asked
+    as a new task (description: its description scores, (len(rows), n_skills)) with itself left out of
+    the evidence. An example whose tool has no other example plays a tool never used before, in the
+    proportion such tasks arrive (Good-Turing), so the gate learns where past tasks mislead."""
+    sims = vectors[rows] @ vectors.T
+    sims[np.arange(len(rows)), rows] = -np.inf
+    return evidence(description, sims, owners, weights), owners[rows]
 
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:
-    top = np.max(scores, axis=1, keepdims=True)
-    return scores - top - np.log(np.sum(np.exp(scores - top), axis=1, keepdims=True))
-
-
-def fuse(description: np.ndarray, votes: np.ndarray, confidence: np.ndarray, *,
-         temperature: float = DESCRIPTION_TEMPERATURE) -> np.ndarray:
-    """log P(skill | task) of the mixture (module docstring) over the candidate columns given (all finite).
-
-    The past tasks' expert is a distribution too: the positive votes, and the mass they leave (decayed
-    examples, failures) spread by the description ranking over the skills not voted against."""
-    z = (description - description.mean(axis=1, keepdims=True)) / (description.std(axis=1, keepdims=True) + 1e-9)
-    c = np.clip(confidence, 0.0, 1.0 - 1e-9)[:, None]
-    log_desc = _log_softmax(z / temperature)
-    positive = np.clip(votes, 0.0, None)
-    against = np.clip(-votes, 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_positive = np.log(positive)
-        rest = np.clip(1.0 - positive.sum(axis=1, keepdims=True), 0.0, 1.0)
-        spread = log_desc + np.log1p(-against)
-        top = np.max(spread, axis=1, keepdims=True)
-        norm = top + np.log(np.sum(np.exp(spread - top), axis=1, keepdims=True))
-        log_rest = np.where(np.isfinite(norm), np.log(rest) + spread - norm, -np.inf)
-        log_past = np.logaddexp(log_positive, log_rest)
-        log_c = np.log(c)
-    return np.logaddexp(np.log1p(-c) + log_desc, log_c + log_past)
+    top = np.max(scores, axis=-1, keepdims=True)
+    return scores - top - np.log(np.sum(np.exp(scores - top), axis=-1, keepdims=True))
