@@ -14,9 +14,10 @@ either half) moved BFCL hit@1 from 0.825 to 0.8375 (even half 0.830 -> 0.840, od
 
 Example tasks are not pooled into the description evidence: pooling made every skill with examples pull in
 the near-miss tasks of its neighbours (hit@1 on BFCL fell from 0.82 to 0.68 with 200 learned examples).
-They vote instead, as the nearest past tasks, with a confidence measured on the registry's own examples,
-and the vote is mixed with the description ranking (skills/usage.py). With no examples the ranking is the
-description ranking, unchanged. Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
+They vote instead, as the nearest past tasks, mixed with the description ranking by a gate fitted
+leave-one-out on the registry's own examples (skills/usage.py); the description scores of those examples
+are cached per text until a skill's description changes. With no examples the ranking is the description
+ranking, unchanged. Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
 from __future__ import annotations
 
 import re
