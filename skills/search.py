@@ -118,6 +118,7 @@ class SkillSearchIndex:
         self._described_for: tuple | None = None
         self._example_rows: dict[str, np.ndarray] = {}  # past task -> its description scores (same skills)
         self.parameters = usage.DEFAULT_PARAMETERS.copy()  # of the mixture (skills/usage.py)
+        self._fitted_on = 0  # successful examples the parameters were fitted on (0: not fitted)
 
     def sync(self, docs: Sequence[SkillDoc]) -> None:
         signature = tuple(d.key() for d in docs)
@@ -127,7 +128,7 @@ class SkillSearchIndex:
         self.docs = list(docs)
         described = tuple((d.name, d.description, tuple(d.params)) for d in self.docs)
         if described != self._described_for:  # the description scores of past tasks are stale
-            self._example_rows, self._described_for = {}, described
+            self._example_rows, self._described_for, self._fitted_on = {}, described, 0
         self._encode(sorted({t for d in self.docs for t in self._texts(d)} - set(self._cache)))
         keep = {t for d in self.docs for t in self._texts(d)}
         keep |= {v for d in self.docs for t in d.examples for v in (strip_values(t), strip_quoted_values(t))}
@@ -221,10 +222,15 @@ class SkillSearchIndex:
 
     def _fit(self) -> np.ndarray:
         """The mixture's parameters, fitted leave-one-out on this index's own successful examples (the last
-        usage.MAX_TRAINING of them); the defaults while there are fewer than two."""
+        usage.MAX_TRAINING of them); the defaults while there are fewer than two. Refitted only when the
+        number of examples moved by usage.REFIT_FRACTION (or the descriptions changed): one new example
+        barely moves the parameters, and a fit over thousands of examples takes seconds."""
         rows = np.flatnonzero(self.example_weight > 0)[-usage.MAX_TRAINING:]
         if len(rows) < 2:
+            self._fitted_on = 0
             return usage.DEFAULT_PARAMETERS.copy()
+        if not usage.needs_refit(self._fitted_on, len(rows)):
+            return self.parameters
         texts = [self.docs[o].examples[i - self._first_example[o]] for i, o in zip(rows, self.example_owner[rows])]
         missing = list(dict.fromkeys(t for t in texts if t not in self._example_rows))
         if missing:
@@ -233,6 +239,7 @@ class SkillSearchIndex:
         description = np.stack([self._example_rows[t] for t in texts])
         ev, labels = usage.leave_one_out(description, self.example_task_vecs, self.example_owner,
                                          self.example_weight, rows)
+        self._fitted_on = len(rows)
         return usage.fit(ev, labels)
 
     def signals(self, queries: Sequence[str], vectors=None) -> dict[str, np.ndarray]:

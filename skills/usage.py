@@ -32,7 +32,8 @@ KERNEL_WIDTH = 0.1       # cosine units: a task 0.1 further away counts e^-1 as 
 HALF_LIFE_DAYS = 180.0   # policy, not measured (BFCL has no time): an example half as strong after ~6 months
 CHANGED_SIGNATURE_WEIGHT = 0.5  # per signature change since the example's version: its wording still says
 #                                 what the tool is for, its arguments may not
-MAX_TRAINING = 2000     # newest successes asked leave-one-out (bounds the O(n^2) step)
+MAX_TRAINING = 1000     # newest successes asked leave-one-out (bounds the O(n^2) step and the fit's time)
+REFIT_FRACTION = 0.1    # refit the mixture when the number of examples moved by a tenth
 SIGNATURE_KEYS = ("added", "removed", "renamed", "type_changed", "now_required")
 
 
@@ -136,8 +137,14 @@ def log_probs(params: np.ndarray, ev: dict[str, np.ndarray]) -> np.ndarray:
         return np.logaddexp(np.log1p(-c + 1e-12) + log_desc, np.log(c + 1e-12) + np.log(past))
 
 
+def needs_refit(fitted_on: int, examples: int) -> bool:
+    """Whether parameters fitted on `fitted_on` examples (0: never fitted) are stale for `examples`."""
+    return fitted_on == 0 or abs(examples - fitted_on) >= max(1.0, REFIT_FRACTION * fitted_on)
+
+
 def fit(ev: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """MAP parameters of the mixture for tasks with known right skills (`labels`), by Nelder-Mead."""
+    """MAP parameters of the mixture for tasks with known right skills (`labels`), by Nelder-Mead from the
+    prior's mean (not from the previous fit: the result depends on the examples, not on their history)."""
     from scipy.optimize import minimize
 
     rows = np.arange(len(labels))

@@ -238,3 +238,8 @@ def test_examples_count_only_in_their_namespace(tools):
     assert tools.search(QUERY, 1)[0].name == "weather.forecast"
     assert [h.name for h in other.search(QUERY, 4)] == before  # the default namespace's examples stay there
     assert other.propose_args("weather.forecast", QUERY)["args"] is None
+
+
+def test_the_mixture_is_refitted_when_the_examples_grew_by_a_tenth():
+    assert usage.needs_refit(0, 2) and usage.needs_refit(2, 3)
+    assert not usage.needs_refit(100, 105) and usage.needs_refit(100, 110) and usage.needs_refit(100, 90)
