@@ -243,3 +243,14 @@ def test_examples_count_only_in_their_namespace(tools):
 def test_the_mixture_is_refitted_when_the_examples_grew_by_a_tenth():
     assert usage.needs_refit(0, 2) and usage.needs_refit(2, 3)
     assert not usage.needs_refit(100, 105) and usage.needs_refit(100, 110) and usage.needs_refit(100, 90)
+
+
+def test_the_fits_likelihood_is_the_rankings_probability_of_the_right_skill():
+    rng = np.random.default_rng(3)
+    owners = np.repeat(np.arange(6), 3)
+    weights = np.where(np.arange(len(owners)) % 4 == 0, -0.5, 1.0)  # some failures, voting against
+    rows = np.flatnonzero(weights > 0)
+    ev, labels = usage.leave_one_out(rng.normal(size=(len(rows), 6)), _clusters(owners), owners, weights, rows)
+    params = np.array([1.3, -1.0, 3.0, 0.5, -0.3])
+    assert np.allclose(usage.label_log_likelihood(params, ev, labels),
+                       usage.log_probs(params, ev)[np.arange(len(labels)), labels])
