@@ -236,6 +236,7 @@ class SkillSearchIndex:
         if missing:
             self._example_rows.update(zip(missing, self.description_scores(
                 missing, self._query_vectors(missing, cached=True))))
+        self._example_rows = {t: self._example_rows[t] for t in texts}  # forget tasks no longer trained on
         description = np.stack([self._example_rows[t] for t in texts])
         ev, labels = usage.leave_one_out(description, self.example_task_vecs, self.example_owner,
                                          self.example_weight, rows)
