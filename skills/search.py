@@ -14,9 +14,10 @@ either half) moved BFCL hit@1 from 0.825 to 0.8375 (even half 0.830 -> 0.840, od
 
 Example tasks are not pooled into the description evidence: pooling made every skill with examples pull in
 the near-miss tasks of its neighbours (hit@1 on BFCL fell from 0.82 to 0.68 with 200 learned examples).
-They vote instead, as the nearest past tasks, with a confidence measured on the registry's own examples,
-and the vote is mixed with the description ranking (skills/usage.py). With no examples the ranking is the
-description ranking, unchanged. Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
+They vote instead, as the nearest past tasks, mixed with the description ranking by a gate fitted
+leave-one-out on the registry's own examples (skills/usage.py); the description scores of those examples
+are cached per text until a skill's description changes. With no examples the ranking is the description
+ranking, unchanged. Like FAISS in the memory store this is a derived cache, rebuilt from SQL."""
 from __future__ import annotations
 
 import re
@@ -114,6 +115,10 @@ class SkillSearchIndex:
         self.docs: list[SkillDoc] = []
         self._cache: dict[str, np.ndarray] = {}  # text -> vector
         self._built_for: tuple | None = None
+        self._described_for: tuple | None = None
+        self._example_rows: dict[str, np.ndarray] = {}  # past task -> its description scores (same skills)
+        self.parameters = usage.DEFAULT_PARAMETERS.copy()  # of the mixture (skills/usage.py)
+        self._fitted_on = 0  # successful examples the parameters were fitted on (0: not fitted)
 
     def sync(self, docs: Sequence[SkillDoc]) -> None:
         signature = tuple(d.key() for d in docs)
@@ -121,8 +126,12 @@ class SkillSearchIndex:
             self.docs = list(docs)  # same texts and weights; the arguments may be newer
             return
         self.docs = list(docs)
+        described = tuple((d.name, d.description, tuple(d.params)) for d in self.docs)
+        if described != self._described_for:  # the description scores of past tasks are stale
+            self._example_rows, self._described_for, self._fitted_on = {}, described, 0
         self._encode(sorted({t for d in self.docs for t in self._texts(d)} - set(self._cache)))
         keep = {t for d in self.docs for t in self._texts(d)}
+        keep |= {v for d in self.docs for t in d.examples for v in (strip_values(t), strip_quoted_values(t))}
         self._cache = {t: v for t, v in self._cache.items() if t in keep}
         self._assemble()
         self._built_for = signature
@@ -157,8 +166,10 @@ class SkillSearchIndex:
         self.example_owner = np.concatenate([[i] * len(e["examples"]) for i, e in enumerate(enc)]).astype(np.int64) \
             if enc else np.zeros(0, np.int64)
         self.example_weight = np.array([w for d in self.docs for w in d.weights()], np.float64)
-        self.confidence = usage.calibrate(self.example_vecs, self.example_owner, self.example_weight, len(self.docs)) \
-            if len(self.example_owner) else None
+        self._first_example = np.cumsum([0] + [len(d.examples) for d in self.docs])[:-1]
+        texts = [strip_quoted_values(t) for d in self.docs for t in d.examples]
+        self._encode(sorted(set(texts) - set(self._cache)))
+        self.example_task_vecs = np.stack([self._cache[t] for t in texts]) if texts else self.example_vecs
         self.bm25_desc, self.bm25_params, self.bm25_bigram = BM25Index(), BM25Index(), BM25Index()
         for i, d in enumerate(self.docs):
             self.bm25_desc.add(i, f"{d.name_words} {d.description}")
@@ -172,6 +183,7 @@ class SkillSearchIndex:
         n = len(self.docs)
         self.term_docs = {t: np.array(rows, np.int64) for t, rows in owners.items()}
         self.term_idf = {t: bm25_idf(n, len(rows)) for t, rows in owners.items()}
+        self.parameters = self._fit()
 
     def coverage(self, query: str) -> np.ndarray:
         """Summed IDF of the distinct task terms each skill contains (z-normalised later, so not divided)."""
@@ -182,14 +194,54 @@ class SkillSearchIndex:
                 out[rows] += self.term_idf[t]
         return out
 
-    def _query_vectors(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _query_vectors(self, queries: Sequence[str], *, cached: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The task, the task without numbers, and without numbers and quoted strings (one encoding each
-        distinct text: a task without numbers or quotes equals its variants)."""
+        distinct text: a task without numbers or quotes equals its variants). `cached`: past tasks,
+        whose vectors are kept with the index."""
         m = len(queries)
         texts = list(queries) + [strip_values(q) for q in queries] + [strip_quoted_values(q) for q in queries]
-        position = {t: i for i, t in enumerate(dict.fromkeys(texts))}
-        vecs = np.asarray(self.embedder.encode(list(position)))[[position[t] for t in texts]]
+        distinct = list(dict.fromkeys(texts))
+        if cached:
+            self._encode([t for t in distinct if t not in self._cache])
+            vecs = np.stack([self._cache[t] for t in texts])
+        else:
+            position = {t: i for i, t in enumerate(distinct)}
+            vecs = np.asarray(self.embedder.encode(distinct))[[position[t] for t in texts]]
         return vecs[:m], vecs[m:2 * m], vecs[2 * m:]
+
+    def description_scores(self, queries: Sequence[str], vectors=None, mask: np.ndarray | None = None,
+                           weights: dict[str, float] | None = None) -> np.ndarray:
+        """The description ranking's score (n_queries, n_candidates): the weighted z-scored signals."""
+        weights = weights or WEIGHTS
+        mask = np.ones(len(self.docs), bool) if mask is None else mask
+        total = np.zeros((len(queries), int(mask.sum())))
+        for key, matrix in self.signals(queries, vectors).items():
+            if weights.get(key):
+                total += weights[key] * znorm(matrix[:, mask].astype(np.float64))
+        return total
+
+    def _fit(self) -> np.ndarray:
+        """The mixture's parameters, fitted leave-one-out on this index's own successful examples (the last
+        usage.MAX_TRAINING of them); the defaults while there are fewer than two. Refitted only when the
+        number of examples moved by usage.REFIT_FRACTION (or the descriptions changed): one new example
+        barely moves the parameters, and a fit over thousands of examples takes seconds."""
+        rows = np.flatnonzero(self.example_weight > 0)[-usage.MAX_TRAINING:]
+        if len(rows) < 2:
+            self._fitted_on = 0
+            return usage.DEFAULT_PARAMETERS.copy()
+        if not usage.needs_refit(self._fitted_on, len(rows)):
+            return self.parameters
+        texts = [self.docs[o].examples[i - self._first_example[o]] for i, o in zip(rows, self.example_owner[rows])]
+        missing = list(dict.fromkeys(t for t in texts if t not in self._example_rows))
+        if missing:
+            self._example_rows.update(zip(missing, self.description_scores(
+                missing, self._query_vectors(missing, cached=True))))
+        self._example_rows = {t: self._example_rows[t] for t in texts}  # forget tasks no longer trained on
+        description = np.stack([self._example_rows[t] for t in texts])
+        ev, labels = usage.leave_one_out(description, self.example_task_vecs, self.example_owner,
+                                         self.example_weight, rows)
+        self._fitted_on = len(rows)
+        return usage.fit(ev, labels)
 
     def signals(self, queries: Sequence[str], vectors=None) -> dict[str, np.ndarray]:
         """Raw (not normalised) description score matrices (n_queries, n_docs) per signal."""
@@ -211,7 +263,6 @@ class SkillSearchIndex:
                weights: dict[str, float] | None = None, *, learned: bool = True) -> np.ndarray:
         """log P(skill | task) (n_queries, n_docs); columns outside `allowed` are -inf (filtered before
         ranking). `learned=False`: the description ranking alone (what the bench compares against)."""
-        weights = weights or WEIGHTS
         if not self.docs or not len(queries):
             return np.zeros((len(queries), len(self.docs)), np.float32)
         mask = np.ones(len(self.docs), bool) if allowed is None else np.asarray(allowed, bool)
@@ -219,18 +270,16 @@ class SkillSearchIndex:
         if not mask.any():
             return fused
         vectors = self._query_vectors(queries)
-        total = np.zeros((len(queries), int(mask.sum())))
-        for key, matrix in self.signals(queries, vectors).items():
-            if weights.get(key):
-                total += weights[key] * znorm(matrix[:, mask].astype(np.float64))
+        total = self.description_scores(queries, vectors, mask, weights)
         # Scores are log-probabilities whether or not examples exist (the same scale before and after
         # learning); with no examples, or learned=False, the order is the description ranking's.
-        votes, confidence = np.zeros_like(total), np.zeros(len(queries))
-        if learned and self.confidence is not None:
-            all_votes, nearest = usage.knn_vote(vectors[0] @ self.example_vecs.T, self.example_owner,
-                                                self.example_weight, len(self.docs))
-            votes, confidence = all_votes[:, mask], self.confidence(nearest)
-        fused[:, mask] = usage.fuse(total, votes, confidence)
+        columns = np.flatnonzero(mask)
+        keep = np.isin(self.example_owner, columns)
+        # Past tasks are compared without their values (vectors[2]): values say which arguments, not which tool.
+        sims = vectors[2] @ self.example_task_vecs[keep].T if learned else np.zeros((len(queries), 0))
+        owners = np.searchsorted(columns, self.example_owner[keep]) if learned else np.zeros(0, np.int64)
+        ev = usage.evidence(total, sims, owners, self.example_weight[keep] if learned else np.zeros(0))
+        fused[:, mask] = usage.log_probs(self.parameters if learned else usage.DEFAULT_PARAMETERS, ev)
         return fused
 
     def nearest_examples(self, query_vector: np.ndarray, doc: int, k: int) -> list[tuple[int, float]]:

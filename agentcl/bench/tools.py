@@ -226,8 +226,15 @@ def learning_rows(data: str, section: dict) -> list[dict]:
                               f"{without['hit@1']:.3f} / {without['hit@5']:.3f}",
                      "target": "no worse than before", "ok": without["hit@1"] >= before["without_examples"]["hit@1"]})
     if section.get("curve"):
+        curve = section["curve"]
+        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         rows.append({"metric": f"{data}: hit@1 (all odd) at 0/25/50/75/100 % of the even questions recorded",
-                     "value": " / ".join(f"{p['hit@1_all']:.3f}" for p in section["curve"]), "target": None, "ok": None})
+                     "value": " / ".join(fmt(p["hit@1_all"]) for p in curve), "target": None, "ok": None})
+        rows.append({"metric": f"{data}: same curve, functions with examples so far",
+                     "value": " / ".join(fmt(p["hit@1_with_examples"]) for p in curve), "target": None, "ok": None})
+        rows.append({"metric": f"{data}: same curve, functions without examples so far (before any example)",
+                     "value": " / ".join(f"{fmt(p['hit@1_without_examples'])} ({fmt(p['hit@1_without_examples_before'])})"
+                                         for p in curve), "target": None, "ok": None})
     ms = section["search_ms_per_query"]
     rows.append({"metric": f"{data}: search ms/query before -> after examples (same run)",
                  "value": f"{ms['before_examples']:.1f} -> {ms['after_examples']:.1f}", "target": None, "ok": None})
@@ -235,6 +242,12 @@ def learning_rows(data: str, section: dict) -> list[dict]:
         a = section["arguments"]
         rows.append({"metric": f"{data}: proposed arguments valid against the schema / all equal to ground truth (n={a['n']})",
                      "value": f"{a['valid_rate']:.3f} / {a['all_ground_truth_args_equal_rate']:.3f}", "target": None, "ok": None})
+    if section.get("model_prior"):
+        p = section["model_prior"]
+        rows.append({"metric": f"{data}: model's prototype skill head hit@1 on functions with examples (n={p['n']}); "
+                               "it right where search wrong / search right where it wrong",
+                     "value": f"{p['prior_hit@1']:.3f}; {p['prior_right_search_wrong']} / {p['search_right_prior_wrong']}",
+                     "target": None, "ok": None})
     return rows
 
 

@@ -2,9 +2,9 @@
 call), the odd-numbered ones ranked. Reports hit@1/hit@5 for functions with and without examples before
 and after, the 1-nearest-past-task baseline (MiniLM cosine, the tool of the nearest recorded task) in the
 same run, a curve of hit@1 against the share of even questions recorded, search ms/query before and
-after, how often the proposed arguments validate, and two checks of the constants that were chosen
-(skills/usage.py): the same protocol with the halves swapped, and the description temperature fitted
-by maximum likelihood on each half."""
+after, how often the proposed arguments validate, what the consolidated model's prototype skill head
+adds, and two checks: the same protocol with the halves swapped, and the description temperature fitted
+by maximum likelihood on each half beside the one the registry fitted on its own examples."""
 from __future__ import annotations
 
 import time
@@ -74,13 +74,17 @@ def _protocol(specs, questions, gold, gold_args, embedder, recorded: list[int], 
         else:
             rows = by_position(_ranked(registry, texts)[0])
         learned = {gold[i] for i in recorded[:upto]}
+        unseen = [i for i in asked if gold[i] not in learned]
         points.append({"share": share, "examples": upto,
                        "hit@1_all": hit_rates(rows, gold, asked)["hit@1"],
                        "hit@1_with_examples": hit_rates(rows, gold, [i for i in asked if gold[i] in learned])["hit@1"],
-                       "hit@1_without_examples": hit_rates(rows, gold, [i for i in asked if gold[i] not in learned])["hit@1"],
+                       "hit@1_without_examples": hit_rates(rows, gold, unseen)["hit@1"],
+                       "hit@1_without_examples_before": hit_rates(before, gold, unseen)["hit@1"],
                        "hit@1_functions_with_examples_at_100pct": hit_rates(rows, gold, with_ex)["hit@1"]})
     after_rows, after_ms = _ranked(registry, texts)
     after = by_position(after_rows)
+    index = getattr(registry, "_index", None)
+    fitted = [round(float(p), 3) for p in index.parameters] if index is not None else None
     vecs = np.asarray(embedder.encode(questions))
     nn = nearest_task_tools(vecs, recorded, asked, gold)
     nn_ranked = {i: [nn[i]] for i in asked}
@@ -91,11 +95,14 @@ def _protocol(specs, questions, gold, gold_args, embedder, recorded: list[int], 
                      "all": hit_rates(after, gold, asked)},
            "nearest_past_task": {"with_examples": hit_rates(nn_ranked, gold, with_ex)["hit@1"],
                                  "all": hit_rates(nn_ranked, gold, asked)["hit@1"]},
-           "search_ms_per_query": {"before_examples": round(before_ms, 2), "after_examples": round(after_ms, 2)}}
+           "search_ms_per_query": {"before_examples": round(before_ms, 2), "after_examples": round(after_ms, 2)},
+           "fitted_parameters": {"values": fitted, "names": ["description inverse temperature", "gate bias",
+                                                             "gate: nearest cosine", "gate: margin", "gate: novelty"]}}
     if curve:
         out["curve"] = points
     if arguments:
         out["arguments"] = _argument_check(registry, questions, gold, gold_args, with_ex)
+        out["model_prior"] = _prototype_prior(vecs, recorded, with_ex, gold, after)
     registry.close()
     return out
 
@@ -116,6 +123,24 @@ def _argument_check(registry, questions, gold, gold_args, idx: list[int]) -> dic
             "all_ground_truth_args_equal_rate": round(exact / n, 4)}
 
 
+def _prototype_prior(vecs: np.ndarray, recorded: list[int], idx: list[int], gold: list[str], searched: dict) -> dict:
+    """The consolidated model's skill head as it starts from these examples (agentcl/model: a prototype per
+    skill, the mean of its examples through the adapter, which is the identity before training) on the
+    questions whose function has examples: alone, and where it and the search disagree. An adapter trained
+    by consolidation moves the prototypes; this measures the head the examples themselves give."""
+    from agentcl.model.local import SKILL, LocalModel
+
+    model = LocalModel.new(dim=vecs.shape[1])
+    model.ensure_classes([(SKILL, gold[i]) for i in recorded], vecs[recorded])
+    guesses, _ = model.predict_vectors(vecs[idx], SKILL)
+    right = [g == gold[i] for g, i in zip(guesses, idx)]
+    search_right = [gold[i] in searched[i][:1] for i in idx]
+    n = max(len(idx), 1)
+    return {"n": len(idx), "prior_hit@1": round(sum(right) / n, 4),
+            "prior_right_search_wrong": sum(p and not s for p, s in zip(right, search_right)),
+            "search_right_prior_wrong": sum(s and not p for p, s in zip(right, search_right))}
+
+
 def _same(a, b) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.strip().lower() == b.strip().lower()
@@ -125,7 +150,8 @@ def _same(a, b) -> bool:
 
 
 def _temperature_check(specs, questions, gold, embedder) -> dict:
-    """Maximum-likelihood description temperature on each half (the constant in skills/usage.py is 1/1.5)."""
+    """Maximum-likelihood inverse temperature of the description ranking alone on each half: a check of the
+    one the registry fits leave-one-out on its examples (fitted_parameters[0])."""
     from skills import SkillRegistry
 
     registry = SkillRegistry.in_memory(embedder=embedder)

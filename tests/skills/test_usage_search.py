@@ -40,36 +40,69 @@ def test_knn_vote_weighs_near_tasks_and_counts_failures_against_their_tool():
     assert usage.knn_vote(np.zeros((1, 0)), np.zeros(0, int), np.zeros(0), 3)[0].sum() == 0
 
 
-def test_isotonic_is_monotone_and_pools_violators():
-    fit = usage.isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.0, 1.0, 0.0, 1.0]))
-    values = fit(np.array([0.1, 0.2, 0.3, 0.4]))
-    assert list(values) == sorted(values) and values[1] == pytest.approx(0.5) == values[2]
+def test_closeness_is_each_tools_nearest_success_scaled_by_its_weight():
+    sims = np.array([[0.9, 0.5, 0.8, -np.inf]])
+    owners = np.array([0, 0, 1, 2])
+    close = usage.owner_closeness(sims, owners, np.array([0.5, 1.0, -1.0, 1.0]), 4)
+    # tool 0: max(0.9 * 0.5, 0.5 * 1); tool 1 only failed; tool 2's one example is left out; tool 3 has none
+    assert close[0, 0] == pytest.approx(0.5) and np.isneginf(close[0, 1:]).all()
 
 
-def test_calibration_trusts_neighbours_only_as_far_as_they_proved_right():
-    # Two tools, each with tasks near each other: neighbours name the right tool -> high confidence.
-    agree = np.array([[1, 0], [0.95, 0.31], [0, 1], [0.31, 0.95]], float)
-    agree /= np.linalg.norm(agree, axis=1, keepdims=True)
-    confident = usage.calibrate(agree, np.array([0, 0, 1, 1]), np.ones(4), 2)
-    # Same geometry, but each near pair belongs to different tools -> neighbours mislead -> low confidence.
-    misled = usage.calibrate(agree, np.array([0, 1, 2, 3]), np.ones(4), 4)
-    s = np.array([0.96])  # at or above the leave-one-out similarities (0.951)
-    assert confident(s)[0] > 0.9 and misled(s)[0] < 0.5
-    # With a single example nothing is measured yet: the prior (cosine s -> probability s, per 0.1) decides.
-    alone = usage.calibrate(agree[:1], np.array([0]), np.ones(1), 1)
-    assert alone(np.array([0.35]))[0] == pytest.approx(0.3) and alone(np.array([0.96]))[0] == pytest.approx(0.9)
+def _evidence(description, sims, owners, weights=None):
+    weights = np.ones(len(owners)) if weights is None else weights
+    return usage.evidence(np.array(description, float), np.array(sims, float), np.array(owners), weights)
 
 
-def test_fuse_keeps_the_order_of_skills_without_examples_and_lets_close_evidence_win():
-    description = np.array([[3.0, 2.0, 1.0, 0.0]])
-    votes = np.array([[0.0, 0.0, 0.0, 1.0]])  # only skill 3 has (close) examples
-    strong = usage.fuse(description, votes, np.array([0.9]))
-    weak = usage.fuse(description, votes, np.array([0.01]))
-    assert strong[0].argmax() == 3 and weak[0].argmax() == 0
-    for scores in (strong, weak):
-        assert scores[0, 0] > scores[0, 1] > scores[0, 2]  # the others keep their order
-    against = usage.fuse(description, np.array([[-1.0, 0, 0, 0]]), np.array([0.9]))
-    assert against[0].argmax() == 1  # the top skill failed on tasks like this one
+def test_without_examples_the_ranking_is_the_descriptions_whatever_the_parameters():
+    ev = _evidence([[3.0, 2.0, 1.0, 0.5]], np.zeros((1, 0)), np.zeros(0, int), np.zeros(0))
+    for params in (usage.DEFAULT_PARAMETERS, np.array([0.3, 5.0, 9.0, -3.0, 2.0])):
+        scores = usage.log_probs(params, ev)[0]
+        assert list(np.argsort(-scores)) == [0, 1, 2, 3]
+        assert np.exp(scores).sum() == pytest.approx(1.0)
+
+
+def test_a_close_example_wins_and_a_distant_one_leaves_the_description_order():
+    description = [[3.0, 2.0, 1.0, 0.0]]       # only skill 3 has an example
+    params = np.array([1.0, -6.0, 10.0, 0.0, 0.0])  # a gate that trusts past tasks from cosine 0.6 up
+    close = usage.log_probs(params, _evidence(description, [[0.95]], [3]))[0]
+    distant = usage.log_probs(params, _evidence(description, [[0.2]], [3]))[0]
+    assert close.argmax() == 3 and distant.argmax() == 0
+    assert list(np.argsort(-distant)[:3]) == [0, 1, 2]  # the skills without examples keep their order
+    failed = usage.log_probs(params, _evidence(description, [[0.95]], [0], np.array([-1.0])))[0]
+    assert failed.argmax() == 1  # the top skill failed on a task just like this one
+
+
+def _clusters(owners_per_task, seed=0):
+    """Unit vectors: tasks of one tool near each other (cosine ~0.9), different tools far apart."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(owners_per_task) + 1, 64))
+    x = centres[owners_per_task] + 0.3 * rng.normal(size=(len(owners_per_task), 64))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_the_gate_is_learned_from_the_registrys_own_examples():
+    """Leave-one-out: where every tool has several examples the gate learns to trust close past tasks;
+    where every example is of a different tool (what a new tool looks like) it learns not to."""
+    n_tools = 12
+    rng = np.random.default_rng(1)
+    reliable = np.repeat(np.arange(n_tools), 4)
+    vectors = _clusters(reliable)
+    description = rng.normal(size=(len(reliable), n_tools))  # descriptions that say little
+    ev, labels = usage.leave_one_out(description, vectors, reliable, np.ones(len(reliable)), np.arange(len(reliable)))
+    trusting = usage.fit(ev, labels)
+    singletons = np.arange(n_tools)
+    vectors1 = np.concatenate([_clusters(singletons, seed=2)[:, :32], np.zeros((n_tools, 32))], axis=1)
+    vectors1[:, 32:] = 1.0  # every task alike (cosine high) although each used another tool
+    vectors1 /= np.linalg.norm(vectors1, axis=1, keepdims=True)
+    description1 = np.eye(n_tools) * 3 + rng.normal(scale=0.1, size=(n_tools, n_tools))  # descriptions right
+    ev1, labels1 = usage.leave_one_out(description1, vectors1, singletons, np.ones(n_tools), np.arange(n_tools))
+    wary = usage.fit(ev1, labels1)
+    trust = lambda p, e: float(np.mean(1 / (1 + np.exp(-(e["gate"] @ p[1:])))))  # noqa: E731  mean weight of past tasks
+    assert trust(trusting, ev) > 0.6 and trust(wary, ev1) < 0.4
+    # and what it ranks: the nearest task's tool against an uninformative description, the description
+    # against tasks that all look alike
+    assert (usage.log_probs(trusting, ev).argmax(axis=1) == labels).mean() > 0.9
+    assert (usage.log_probs(wary, ev1).argmax(axis=1) == labels1).all()
 
 
 def test_arguments_are_re_extracted_where_they_came_from_the_task():
@@ -182,3 +215,42 @@ def test_examples_of_an_older_signature_count_less_and_their_arguments_follow_re
     assert doc.example_changes == [1] and doc.weights()[0] == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT, rel=1e-3)
     proposal = tools.propose_args("weather.forecast", "Will I need a coat in Helsinki tomorrow?")
     assert proposal["args"] == {"place": "Helsinki"} and proposal["valid"] is True
+
+
+def test_a_tool_without_examples_keeps_its_place_against_distant_examples(tools):
+    """Examples for the other tools on unrelated tasks must not push down the right tool that has none."""
+    query = "What is Nvidia trading at right now?"
+    assert tools.search(query, 1)[0].name == "stock.price"
+    before = [h.name for h in tools.search(query, 4)]
+    for task, city in zip(PAST, ("London", "Stockholm", "Madrid")):
+        tools.add_example("weather.forecast", task, {"location": city})
+    for task in ("Book a hotel room in Paris for 3 nights", "Reserve a room in Berlin for two nights"):
+        tools.add_example("hotel.reserve", task, {"city": "Paris"})
+    assert tools.search(query, 1)[0].name == "stock.price"
+    assert [h.name for h in tools.search(query, 4)][0] == before[0]
+
+
+def test_examples_count_only_in_their_namespace(tools):
+    other = tools.for_namespace("other")
+    before = [h.name for h in other.search(QUERY, 4)]
+    for task, city in zip(PAST, ("London", "Stockholm", "Madrid")):
+        tools.add_example("weather.forecast", task, {"location": city})
+    assert tools.search(QUERY, 1)[0].name == "weather.forecast"
+    assert [h.name for h in other.search(QUERY, 4)] == before  # the default namespace's examples stay there
+    assert other.propose_args("weather.forecast", QUERY)["args"] is None
+
+
+def test_the_mixture_is_refitted_when_the_examples_grew_by_a_tenth():
+    assert usage.needs_refit(0, 2) and usage.needs_refit(2, 3)
+    assert not usage.needs_refit(100, 105) and usage.needs_refit(100, 110) and usage.needs_refit(100, 90)
+
+
+def test_the_fits_likelihood_is_the_rankings_probability_of_the_right_skill():
+    rng = np.random.default_rng(3)
+    owners = np.repeat(np.arange(6), 3)
+    weights = np.where(np.arange(len(owners)) % 4 == 0, -0.5, 1.0)  # some failures, voting against
+    rows = np.flatnonzero(weights > 0)
+    ev, labels = usage.leave_one_out(rng.normal(size=(len(rows), 6)), _clusters(owners), owners, weights, rows)
+    params = np.array([1.3, -1.0, 3.0, 0.5, -0.3])
+    assert np.allclose(usage.label_log_likelihood(params, ev, labels),
+                       usage.log_probs(params, ev)[np.arange(len(labels)), labels])
