@@ -134,19 +134,20 @@ def bench_llm(seeds: str = typer.Option("0,1,2", "--seeds"),
               facts: int | None = typer.Option(None, "--facts", min=1, help="Round-1 facts (default 40)."),
               changed: int | None = typer.Option(None, "--changed", min=0, help="Round-2 superseded (default 10)."),
               new: int | None = typer.Option(None, "--new", min=0, help="Round-2 new facts (default 10)."),
-              model_dir: str | None = typer.Option(None, "--model-dir", help="Your own causal LM directory."),
+              model_dir: str | None = typer.Option(None, "--model-dir",
+                                                   help="Your own causal LM directory or .gguf file."),
               locality: int | None = typer.Option(None, "--locality", min=1,
                                                   help="Ask only the first N general questions (default all)."),
-              threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default 1)."),
+              threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's)."),
               device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """The local LM (packaged SmolLM2) over two consolidation rounds: facts learned, stale values corrected,
     unchanged facts and general answers kept, a tool parameter rename, with replay against the naive run."""
     if facts is not None and changed is not None and changed > facts:
         raise InvalidInputError("--changed cannot exceed --facts")
     if model_dir is not None:
-        from agentcl.model.base_lm import check_model_dir
+        from agentcl.model.base_lm import resolve_model_dir
 
-        check_model_dir(model_dir)
+        model_dir = str(resolve_model_dir(model_dir))
     config = {k: v for k, v in (("locality_limit", locality), ("cpu_threads", threads)) if v is not None}
     _run_one("llm", _options(quick=quick, device=device, seeds=seeds, facts=facts, changed=changed, new=new,
                              model_dir=model_dir, config=config or None), json_out, out)

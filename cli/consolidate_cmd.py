@@ -18,7 +18,7 @@ DEVICE = typer.Option("auto", "--device", help="auto (CUDA when available), cpu 
 BACKEND = typer.Option("prototype", "--backend",
                        help="prototype (adapter over the embedder, seconds) or llm (LoRA over the local LM).")
 MODEL_DIR = typer.Option(None, "--model-dir",
-                         help="Your own causal LM (transformers directory) for the llm backend; default: the "
+                         help="Your own causal LM (transformers directory or .gguf file) for the llm backend; default: the "
                               "packaged SmolLM2-135M-Instruct.")
 STRATEGY = typer.Option("replay", "--strategy",
                         help="naive, replay, ewc, lwf, or a combination such as replay+lwf or replay+ewc.")

@@ -143,19 +143,28 @@ class _Round:
         if not state.locality_base or state.source != lm.source:
             state.locality_base = locality(lm, limit=cfg.locality_limit, base=True, max_new_tokens=cfg.max_new_tokens)
             state.source = lm.source
-        replay = (state.replay + state.anchors) if cfg.replay else []
+        replay = state.replay if cfg.replay else []
+        general = state.anchors if cfg.replay else []
         new_slots = list(new_facts)
         values = {s: current[s] for s in new_slots}
-        sample = random.Random(cfg.seed).sample(new_slots, min(len(new_slots), 16))
+        rng = random.Random(cfg.seed)
+        kept_now = [s for s, v in state.slots.items() if s not in changed and v.get("ok")]
+        sample = rng.sample(new_slots, min(len(new_slots), 16))
+        kept_sample = rng.sample(kept_now, min(len(kept_now), 8)) if cfg.replay else []
+        kept_values = {s: state.slots[s]["value"] for s in kept_sample}
 
-        def learned() -> bool:  # early stopping: a sample of the new slots answered with their value
-            answers = ask_slots(lm, sample, unseen=False, max_new_tokens=cfg.max_new_tokens)
-            return (slot_accuracy(answers, values) or 0.0) >= cfg.stop_at
+        def learned() -> bool:  # early stopping: samples of the new and of the kept slots answered right
+            answers = ask_slots(lm, sample + kept_sample, unseen=False, max_new_tokens=cfg.max_new_tokens)
+            new_ok = slot_accuracy({s: answers[s] for s in sample}, values)
+            kept_ok = slot_accuracy({s: answers[s] for s in kept_sample}, kept_values)
+            return (new_ok or 0.0) >= cfg.stop_at and (kept_ok if kept_ok is not None else 1.0) >= cfg.stop_at
 
         # 3. train with replay
+        schedule = dict(batch_size=cfg.batch_size, lr=cfg.lr, anchors=general, anchor_batch=cfg.anchor_batch,
+                        kl_weight=cfg.kl_weight, warmup_steps=cfg.warmup_steps)
         stats = train_round(lm, examples, replay, epochs=cfg.epochs, min_epochs=cfg.min_epochs,
-                            batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed + state.rounds,
-                            learned=learned if sample else None)
+                            min_steps=cfg.min_steps, seed=cfg.seed + state.rounds,
+                            learned=learned if sample or kept_sample else None, **schedule)
         rep.replayed = stats.replayed
         all_tools = {**{n: t for n, t in state.tools.items() if n not in retired}, **new_tools}
         for name in renamed:  # probes of a renamed tool are asked under today's signature
@@ -178,8 +187,7 @@ class _Round:
                 return not stale_now or (slot_accuracy(answers, current) or 0.0) >= 1.0
 
             fix_stats = train_round(lm, fix, replay + examples if cfg.replay else [], epochs=cfg.corrective_epochs,
-                                    min_epochs=1, batch_size=cfg.batch_size, lr=cfg.lr,
-                                    seed=cfg.seed + 7 + state.rounds, learned=corrected)
+                                    min_epochs=1, seed=cfg.seed + 7 + state.rounds, learned=corrected, **schedule)
             rep.replayed += fix_stats.replayed
             after = self._probe(new_slots, values, kept_slots, state, stale_probe, current, superseded, all_tools)
             rep.stale_corrected = len(set(probe["stale"]) - set(after["stale"]))

@@ -11,6 +11,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .text_examples import (
+    Anchor,
     Slot,
     TextExample,
     call_problem,
@@ -52,28 +53,41 @@ class TrainStats:
 
 
 def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, epochs: int, min_epochs: int,
-                batch_size: int, lr: float, seed: int, learned=None) -> TrainStats:
-    """Epochs over `examples`, each step joined by a batch of class-balanced replayed examples; after
-    `min_epochs`, stops as soon as `learned()` (a cheap probe of the new material) says True."""
+                batch_size: int, lr: float, seed: int, learned=None, anchors: list[TextExample] = (),
+                anchor_batch: int = 4, kl_weight: float = 1.0, min_steps: int = 0, warmup_steps: int = 0
+                ) -> TrainStats:
+    """Epochs over `examples`; every step is joined by a full batch of class-balanced replay (earlier
+    slots and tools) and by `anchor_batch` general questions distilled towards the base model (KL, not
+    fitted to its text). Stops once `learned()` (a cheap probe of new and kept material) says True, but
+    not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
+    few unopposed steps on them. The learning rate warms up over `warmup_steps`, because a fresh Adam's
+    first steps move every adapter weight by about `lr`, whatever the gradient."""
     stats, started = TrainStats(), time.perf_counter()
     rng = random.Random(seed)
     opt = lm.optimizer(lr)
-    for epoch in range(epochs if examples else 0):
+    anchors = list(anchors)
+    per_epoch = max(1, -(-len(examples) // batch_size))
+    limit = max(epochs, -(-min_steps // per_epoch)) if examples and epochs > 0 else 0
+    for epoch in range(limit):
         order = list(examples)
         rng.shuffle(order)
         total = 0.0
         for start in range(0, len(order), batch_size):
+            for group in opt.param_groups:
+                group["lr"] = lr * min(1.0, (stats.steps + 1) / (warmup_steps + 1))
             batch = order[start: start + batch_size]
-            # A full batch of replay even when the new material is small: a round of a few changed facts
-            # must not be a few unopposed steps on them (that is what erases the unchanged ones).
-            extra = balanced_sample(replay, max(len(batch), batch_size), rng)
-            total += lm.train_step([(e.user, e.answer) for e in batch + extra], opt)
+            extra = balanced_sample(replay, batch_size, rng)
+            general = [rng.choice(anchors) for _ in range(min(anchor_batch, len(anchors)))]
+            rows = batch + extra + general
+            flags = [isinstance(e.key, Anchor) for e in rows]
+            total += lm.train_step([(e.user, e.answer) for e in rows], opt, distill=flags, kl_weight=kl_weight)
             stats.steps += 1
-            stats.sequences += len(batch) + len(extra)
-            stats.replayed += len(extra)
+            stats.sequences += len(rows)
+            stats.replayed += len(extra) + len(general)
         stats.epochs = epoch + 1
-        stats.losses.append(round(total / max(1, -(-len(order) // batch_size)), 4))
-        if learned is not None and epoch + 1 >= min_epochs and epoch + 1 < epochs and learned():
+        stats.losses.append(round(total / per_epoch, 4))
+        done_min = epoch + 1 >= min_epochs and stats.steps >= min_steps
+        if learned is not None and done_min and epoch + 1 < limit and learned():
             break
     stats.seconds = round(time.perf_counter() - started, 3)
     return stats
@@ -150,8 +164,6 @@ def locality_kept(base_right: list[bool], now_right: list[bool]) -> float | None
 
 
 def anchors(lm, *, limit: int | None, max_new_tokens: int) -> list[TextExample]:
-    from .text_examples import Anchor
-
     prompts = general_questions()["anchors"][:limit]
     answers = lm.generate(prompts, max_new_tokens=max_new_tokens, adapter=False)
     return [TextExample(Anchor(i), q, a) for i, (q, a) in enumerate(zip(prompts, answers)) if a]

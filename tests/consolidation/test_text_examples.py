@@ -4,7 +4,7 @@ import json
 import random
 from collections import Counter
 
-from agentcl.consolidation.lm_stages import balanced_sample, general_questions, locality_kept
+from agentcl.consolidation.lm_stages import balanced_sample, general_questions, locality_kept, train_round
 from agentcl.consolidation.lm_state import LMState
 from agentcl.consolidation.text_examples import (
     Anchor,
@@ -69,3 +69,35 @@ def test_learned_state_round_trips_with_typed_keys():
                     replay=[TextExample(Tool("t"), "task", "{}")], anchors=[TextExample(Anchor(2), "q", "a")])
     back = LMState.from_json(json.loads(json.dumps(state.to_json())))
     assert back.slots == state.slots and back.replay == state.replay and back.anchors == state.anchors
+
+
+class _StepLog:
+    """Records what each training step is given (the schedule is under test here, not the model)."""
+
+    def __init__(self):
+        self.steps, self.lrs = [], []
+
+    def optimizer(self, lr):
+        import torch
+
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+    def train_step(self, pairs, opt, *, distill, kl_weight):
+        self.steps.append(list(zip(pairs, distill)))
+        self.lrs.append(opt.param_groups[0]["lr"])
+        return 0.0
+
+
+def test_a_small_round_still_trains_min_steps_with_replay_and_distilled_anchors():
+    new = [TextExample(Slot("d", "Acme", "ceo"), "q", "a")]
+    replay = [TextExample(Slot("d", f"s{i}", "p"), f"r{i}", "a") for i in range(5)]
+    general = [TextExample(Anchor(i), f"g{i}", "base answer") for i in range(3)]
+    log = _StepLog()
+    stats = train_round(log, new, replay, epochs=2, min_epochs=1, min_steps=6, batch_size=4, lr=1.0, seed=0,
+                        anchors=general, anchor_batch=2, warmup_steps=3, learned=lambda: True)
+    assert stats.steps == len(log.steps) == 6  # one new example, yet six steps: replay gets its say
+    assert all(len(step) == 1 + 4 + 2 for step in log.steps)  # new + a full replay batch + anchors
+    assert all(flag == (pair[0].startswith("g")) for step in log.steps for pair, flag in step)
+    assert log.lrs[:4] == [0.25, 0.5, 0.75, 1.0]  # warm-up
+    assert train_round(_StepLog(), new, replay, epochs=0, min_epochs=0, min_steps=6, batch_size=4, lr=1.0,
+                       seed=0).steps == 0  # epochs 0: no main-round training, whatever min_steps says
