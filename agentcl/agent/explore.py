@@ -65,12 +65,15 @@ class Exploration:
         everything = self.store.facts(namespace=self.config.namespace, status="all")
         world = [f for f in everything if not f.subject.startswith(TOOL_SUBJECTS)]
         active = [f for f in world if f.status == "active"]
-        # Doubted facts first, then the riskiest by the probability each changed since last validated
-        # (learned from the namespace's history), when checking it is worth a lookup.
+        # Doubted facts first, then the riskiest of the values the verify rule would still answer from memory
+        # (a value above its threshold is looked up when asked anyway, so checking it now would only
+        # move the lookup earlier): half-way to the threshold or more, riskiest first.
         risky = [{"subject": f.subject, "predicate": f.predicate} for f in active if f.confidence < TRUSTED]
         gate = self.verifier
         risky += [r for r in stale_risk(self.store, self.config.namespace, active, exclude_subject_prefixes=TOOL_SUBJECTS)
-                  if should_verify(r["p_changed"], stale_cost=gate.stale_cost, lookup_cost=gate.lookup_cost)]
+                  if should_verify(2 * r["p_changed"], stale_cost=gate.stale_cost, lookup_cost=gate.lookup_cost)
+                  and not (gate.mode == "cost" and should_verify(r["p_changed"], stale_cost=gate.stale_cost,
+                                                                 lookup_cost=gate.lookup_cost))]
         if not risky or self.lookup not in {s.name for s in env.tools()}:
             return
         target = risky[0]

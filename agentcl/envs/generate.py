@@ -34,12 +34,12 @@ class Profile:
 
 
 PROFILES = {
-    "easy": Profile(horizon=200, companies=(3, 4), teams=(1, 1), change_rate=0.5, announce=0.9, change_back=0.0,
+    "easy": Profile(horizon=200, companies=(3, 4), teams=(1, 1), change_rate=0.3, announce=0.9, change_back=0.0,
                     correction=(0.7, 0.9), tools=(3, 4), drift_share=0.4, undocumented=0.0, late_doc=0.2),
-    "default": Profile(horizon=300, companies=(4, 5), teams=(1, 2), change_rate=0.7, announce=0.6,
+    "default": Profile(horizon=300, companies=(4, 5), teams=(1, 2), change_rate=0.4, announce=0.6,
                        change_back=0.15, correction=(0.4, 0.6), tools=(4, 5), drift_share=0.7, undocumented=0.2,
                        late_doc=0.4),
-    "harsh": Profile(horizon=300, companies=(4, 6), teams=(2, 3), change_rate=0.8, announce=0.2,
+    "harsh": Profile(horizon=200, companies=(4, 6), teams=(2, 3), change_rate=0.4, announce=0.2,
                      change_back=0.3, correction=(0.1, 0.2), tools=(4, 5), drift_share=1.0, undocumented=0.4,
                      late_doc=0.6),
 }
@@ -122,6 +122,7 @@ def generate_scenario(seed: int, difficulty: str = "default") -> dict:
     entities = [_company(rng, names, profile, questions, volatility)
                 for _ in range(rng.randint(*profile.companies))]
     entities += [_team(rng, names, profile, questions, volatility) for _ in range(rng.randint(*profile.teams))]
+    _announce(rng, entities, profile.announce)
     tools = _tools(rng, profile)
     phases = _phases(rng, horizon)
     announced = sum(1 for e in entities for f in e["facts"].values() for c in f.get("changes", []) if c.get("announce"))
@@ -211,14 +212,19 @@ def _fact_with_changes(rng: random.Random, profile: Profile, make_value, volatil
             if value is None:
                 continue
         change: dict = {"step": step, "value": value}
-        if rng.random() < profile.announce:
-            change["announce"] = True
         changes.append(change)
         history.append(value)
     fact: dict = {"initial": initial}
     if changes:
         fact["changes"] = changes
     return fact
+
+
+def _announce(rng: random.Random, entities: list[dict], share: float) -> None:
+    """Announce `share` of all the value changes (rounded), chosen at random; the rest stay silent."""
+    changes = [c for e in entities for f in e["facts"].values() for c in f.get("changes", [])]
+    for change in rng.sample(changes, k=round(share * len(changes))):
+        change["announce"] = True
 
 
 def _company(rng: random.Random, names: _Names, profile: Profile, questions: dict, volatility: dict) -> dict:
