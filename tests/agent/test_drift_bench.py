@@ -106,3 +106,12 @@ def test_generated_worlds_report_every_agent_and_the_frontier(home, embedder, tm
     assert summarise(result["agents"]["full_system"]["runs"]) == means["full_system"]
     path = plot_frontier(result, tmp_path / "frontier.png")
     assert path is None or path.stat().st_size > 0
+
+
+def test_bench_drift_cli_refuses_bad_world_options(tmp_path):
+    from tests.reliability.helpers import assert_clean_error, run_cli
+
+    kw = {"db": f"sqlite:///{tmp_path / 'm.db'}", "home": tmp_path}
+    assert "unknown difficulty" in assert_clean_error(run_cli(["bench", "drift", "--difficulty", "brutal"], **kw))
+    assert "--worlds-only" in assert_clean_error(
+        run_cli(["bench", "drift", "--worlds-only", "--generated", "0"], **kw))
