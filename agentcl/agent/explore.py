@@ -13,6 +13,7 @@ from agentcl.agent import bandit
 from agentcl.agent.knowledge import TRUSTED
 from agentcl.agent.plugins import dispatch
 from agentcl.envs.base import Feedback, Observation, ToolCall
+from memory_store.audit import at_risk, change_intervals
 from memory_store.change_history import stale_risk
 from memory_store.volatility import should_verify
 
@@ -70,10 +71,15 @@ class Exploration:
         # move the lookup earlier): half-way to the threshold or more, riskiest first.
         risky = [{"subject": f.subject, "predicate": f.predicate} for f in active if f.confidence < TRUSTED]
         gate = self.verifier
-        risky += [r for r in stale_risk(self.store, self.config.namespace, active, exclude_subject_prefixes=TOOL_SUBJECTS)
-                  if should_verify(2 * r["p_changed"], stale_cost=gate.stale_cost, lookup_cost=gate.lookup_cost)
-                  and not (gate.mode == "cost" and should_verify(r["p_changed"], stale_cost=gate.stale_cost,
-                                                                 lookup_cost=gate.lookup_cost))]
+        if gate.mode == "trust":  # the agent before the verify rule: the most overdue by the audit's signal
+            risky += sorted(at_risk(active, change_intervals(world), self.store.now()),
+                            key=lambda r: -r["unchecked_for_s"] / max(r["typical_change_s"], 1.0))
+        else:
+            risky += [r for r in stale_risk(self.store, self.config.namespace, active,
+                                            exclude_subject_prefixes=TOOL_SUBJECTS)
+                      if should_verify(2 * r["p_changed"], stale_cost=gate.stale_cost, lookup_cost=gate.lookup_cost)
+                      and not (gate.mode == "cost" and should_verify(r["p_changed"], stale_cost=gate.stale_cost,
+                                                                     lookup_cost=gate.lookup_cost))]
         if not risky or self.lookup not in {s.name for s in env.tools()}:
             return
         target = risky[0]
