@@ -6,8 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory_store.volatility import (DEFAULT_PRIOR_INTERVAL, Span, period_of, ranked_by_risk, should_verify,
-                                     stale_probability)
+from memory_store.volatility import (
+    DEFAULT_PRIOR_INTERVAL,
+    Span,
+    period_of,
+    ranked_by_risk,
+    should_verify,
+    stale_probability,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
