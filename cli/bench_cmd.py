@@ -113,11 +113,33 @@ def bench_store(sizes: str | None = typer.Option(None, "--sizes", help="Note cou
 
 @bench.command("drift")
 def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Path | None = typer.Option(None, "--scenario"),
+                generated: int | None = typer.Option(None, "--generated", min=0, help=(
+                    "Generated worlds to add (default 10, quick 2; 0: none).")),
+                difficulty: str = typer.Option("harsh", "--difficulty", help="Of the generated worlds: easy | default | harsh."),
+                worlds_only: bool = typer.Option(False, "--worlds-only", help="Only the generated worlds."),
                 device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """The agent on the drift world as ablations of the same code (no memory, append-only, full memory,
-    consolidation without replay, full system)."""
-    _run_one("drift", _options(quick=quick, device=device, seeds=seeds,
-                               scenario=str(scenario) if scenario else None), json_out, out)
+    consolidation without replay, full system), then on generated worlds (full system, append-only, no
+    memory, always verify) with the cost-accuracy frontier (frontier.png under --out)."""
+    from agentcl.envs.generate import DIFFICULTIES
+
+    if difficulty not in DIFFICULTIES:
+        raise InvalidInputError(f"unknown difficulty {difficulty!r}; use {', '.join(DIFFICULTIES)}")
+    if worlds_only and generated == 0:
+        raise InvalidInputError("--worlds-only needs generated worlds (--generated > 0)")
+    from agentcl.bench.suite import run_benchmark
+
+    opts = _options(quick=quick, device=device, seeds=seeds, scenario=str(scenario) if scenario else None,
+                    generated=generated, difficulty=difficulty, worlds_only=worlds_only or None)
+    out = _out_dir(out)
+    result = run_benchmark("drift", opts)
+    _show("drift", result, json_out, out)
+    if out is not None and result.get("generated"):
+        from agentcl.bench.drift_generated import plot_frontier
+
+        path = plot_frontier(result["generated"], out / "drift_frontier.png")
+        if path is not None and not json_out:
+            console.print(f"saved {path}")
 
 
 @bench.command("consolidation")

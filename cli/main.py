@@ -26,9 +26,18 @@ def _globals(
 
 def _register() -> None:
     """Each sub-app is a module of its own, imported here so `agentcl --help` builds the whole tree."""
-    from cli import bench_cmd, consolidate_cmd, memory_cmd, run_cmd, runs_cmd, serve_cmd, skills_cmd
+    from cli import (
+        bench_cmd,
+        consolidate_cmd,
+        memory_cmd,
+        run_cmd,
+        runs_cmd,
+        scenario_cmd,
+        serve_cmd,
+        skills_cmd,
+    )
 
-    for module in (memory_cmd, consolidate_cmd, skills_cmd, run_cmd, runs_cmd, bench_cmd, serve_cmd):
+    for module in (memory_cmd, consolidate_cmd, skills_cmd, run_cmd, runs_cmd, scenario_cmd, bench_cmd, serve_cmd):
         module.register(app)
 
 

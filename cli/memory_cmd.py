@@ -242,6 +242,12 @@ def audit(namespace: str = NS, run: str | None = RUN, json_out: bool = JSON) -> 
     for name in sections:
         if report[name]:
             table(name.replace("_", " "), *dict_rows(report[name][:50]), wide=("a", "b", "text", "object", "subject"))
+    risky = [r for r in report["stale_risk"] if r["p_changed"] > 0][:20]
+    if risky:  # learned from the namespace's own history of changes (memory_store/volatility.py)
+        table("probability each value changed since last validated (riskiest 20)",
+              ["subject", "predicate", "object", "p changed", "model", "unchecked for"],
+              [(r["subject"], r["predicate"], r["object"], f"{r['p_changed']:.2f}", r["model"],
+                f"{r['unchecked_for_s'] / 86400:.1f} d") for r in risky], wide=("object", "subject"))
     if report["probes"]:
         key_values("latest consolidation probes", report["probes"])
 

@@ -18,6 +18,11 @@ def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-
         device: str = typer.Option("auto", "--device", help="Consolidation device: auto, cpu or cuda."),
         namespace: str | None = typer.Option(None, "--namespace", "-n", help="Memory namespace (default: new per run)."),
         memory: str = typer.Option("full", "--memory", help="full | append (ablation: never supersede/expire) | none."),
+        verify: str = typer.Option("cost", "--verify", help="cost (look a remembered value up when P(stale) x "
+                                   "--stale-cost > lookup cost) | always | trust."),
+        stale_cost: float = typer.Option(10.0, "--stale-cost", min=0, help="Cost of a stale answer, in lookup units."),
+        lookup_cost: float | None = typer.Option(None, "--lookup-cost", min=0,
+                                                 help="Cost of a lookup (default: what the world reports)."),
         json_out: bool = typer.Option(False, "--json", help="Print the JSON report.")) -> None:
     """Run the learning agent and print a summary (the report is also saved under AGENTCL_HOME/runs)."""
     from agentcl.agent.embedcache import caching
@@ -30,7 +35,8 @@ def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-
 
     options = {"env": env, "scenario": scenario, "episodes": episodes, "policy": policy, "model": model, "seed": seed,
                "consolidate_every": consolidate_every, "consolidation_replay": replay, "device": device,
-               "namespace": namespace, "memory": memory, "open_store": opener}
+               "namespace": namespace, "memory": memory, "open_store": opener,
+               "verify": verify, "stale_cost": stale_cost, "lookup_cost": lookup_cost}
     if json_out or not console.is_terminal:
         report = run_agent(**options)
     else:
@@ -59,6 +65,7 @@ def summary(report: dict) -> None:
             ("revisited tasks: success / first time",
              f"{_pct(report['revisit_success_rate'])} / {_pct(report['revisit_baseline_rate'])}"),
             ("lookups (in tasks + exploring)", f"{report['lookups']} ({report.get('task_lookups')} in tasks)"),
+            ("remembered values verified before answering", report.get("verify_lookups", 0)),
             ("exploration: spent / budget", f"{explore.get('spent', 0)} / {explore.get('budget', 0)}"),
             ("consolidations", report["consolidations"]),
             ("seconds", report["seconds"]), ("memory namespace", report.get("namespace")),

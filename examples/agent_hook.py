@@ -77,7 +77,9 @@ def run_example(*, home: str | Path, seed: int = 0, embedder=None) -> dict:
     try:
         world = DriftWorld(SCENARIO, seed=seed)
         log, guard = ChangeLog(), DoubleCheckOldFacts()
-        agent = Agent(store, LocalPolicy(), config=AgentConfig(namespace="example"), plugins=[log, guard])
+        # verify="trust": the built-in verify rule (agentcl/agent/verify.py) is off, so the hook does the checking
+        agent = Agent(store, LocalPolicy(), config=AgentConfig(namespace="example", verify="trust"),
+                      plugins=[log, guard])
         agent.run_episode(world, seed=seed)
         score = score_run(world.records(), world.tool_changes())
         stages = sorted({e["stage"] for e in store.events(agent.run_id)})

@@ -26,6 +26,8 @@ class AuditReport:
     low_confidence: list[dict] = field(default_factory=list)
     at_risk: list[dict] = field(default_factory=list)
     change_intervals: dict[str, float] = field(default_factory=dict)  # predicate -> seconds
+    # every active fact with the probability it changed since last validated (memory_store/volatility.py)
+    stale_risk: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

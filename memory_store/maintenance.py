@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, false, or_, select
 
 from . import audit as rules
 from . import tables
+from .change_history import stale_risk
 from .errors import InvalidInputError
 from .models import Fact, Note
 from .normalize import clean_namespace
@@ -52,6 +53,10 @@ class Maintenance:
                                   "confidence": f.confidence} for f in active if f.confidence < rules.LOW_CONFIDENCE]
         report.at_risk = rules.at_risk(active, intervals, now)
         report.change_intervals = {p: t.total_seconds() for p, t in intervals.items()}
+        report.stale_risk = stale_risk(self.reads, ns, active, now=now)
+        p_changed = {r["id"]: r["p_changed"] for r in report.stale_risk}
+        for row in report.at_risk:  # "at risk", made quantitative
+            row["p_changed"] = p_changed.get(row["id"])
         ids = [("note", r.id) for r in rows] + [("fact", f.id) for f in active]
         texts = [r.text[:200] for r in rows] + [f.text for f in active]
         if ids:

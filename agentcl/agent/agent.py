@@ -21,6 +21,7 @@ from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
 from agentcl.agent.tool_learning import map_arguments
 from agentcl.agent.toolbox import Toolbox
+from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Action, Feedback, Observation
 from agentcl.policies.base import Attempt, ContextItem, PolicyContext
 from memory_store import MemoryStore
@@ -63,13 +64,16 @@ class Agent(Exploration, Revision):
         self.usages: list[dict] = []  # successful skill usages (consolidation examples)
         self.model = None
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
+        self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
+                                   lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
         self.world_time: datetime | None = None
         self.lookup = LOOKUP
         self.episode = 0
         self.step_index = 0
         self.explore_spent = 0
         self.counters = {"explore_lookups": 0, "practice_calls": 0, "alternative_calls": 0, "renames_learned": 0,
-                         "replacements_learned": 0, "model_priors_used": 0, "consolidations": 0}
+                         "replacements_learned": 0, "model_priors_used": 0, "consolidations": 0,
+                         "verify_lookups": 0}
         self._failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure
         self.consolidation_reports: list[dict] = []
         self._events: list[dict] = []
@@ -139,8 +143,16 @@ class Agent(Exploration, Revision):
             percept.belief = fact
             ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
                                      metadata={"confidence": fact.confidence, "source": fact.source})]
+            trusted = fact.confidence >= TRUSTED
+            if trusted:  # trusted, but maybe changed since: verify when a stale answer costs more than a lookup
+                decision = self.verifier.decide(self.store, self.config.namespace, fact, step=obs.step)
+                ctx.hints["verify"] = decision.to_hint()
+                if decision.verify:
+                    trusted = False
+                    self.verifier.record_lookup()
+                    self.counters["verify_lookups"] += 1
             ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
-                                   "trusted": fact.confidence >= TRUSTED}
+                                   "trusted": trusted}
         elif value is not None:
             # Trusted only with a clean track record on this slot, and never for a value memory holds as
             # expired or superseded (one the model has not unlearned yet).
@@ -237,6 +249,7 @@ class Agent(Exploration, Revision):
         obs = percept.observation
         call = action.tool_call
         if call is not None and call.name == self.lookup:
+            self.verifier.observe_cost(fb.cost)
             self._learn_lookup(fb, info)
         elif obs.kind == "fact" and obs.query is not None:
             self._revise_fact(obs, action, fb, percept, info)

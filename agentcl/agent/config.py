@@ -23,6 +23,10 @@ class AgentConfig:
     device: str = "auto"
     log_events: bool = True
     env_name: str = "env"  # prefix of the world's tools in the skill registry
+    verify: str = "cost"  # cost | always | trust: when to look a remembered value up (agentcl/agent/verify.py)
+    stale_cost: float = 10.0  # what a stale answer costs, in the lookup's units
+    lookup_cost: float | None = None  # None: learned from the world's Feedback.cost
+    verify_budget: float = 0.35  # verify lookups allowed per task step, on average
 
     def __post_init__(self) -> None:
         if self.memory not in MEMORY_MODES:
@@ -31,5 +35,13 @@ class AgentConfig:
             raise InvalidInputError("explore budget must be in [0, 1]")
         if self.prior_checks < 1:
             raise InvalidInputError("prior_checks must be at least 1")
+        from agentcl.agent.verify import VERIFY_MODES
+
+        if self.verify not in VERIFY_MODES:
+            raise InvalidInputError(f"unknown verify mode {self.verify!r}; use {', '.join(VERIFY_MODES)}")
+        if self.stale_cost < 0 or (self.lookup_cost is not None and self.lookup_cost < 0):
+            raise InvalidInputError("--stale-cost and --lookup-cost must be >= 0")
+        if not 0 <= self.verify_budget <= 1:
+            raise InvalidInputError("verify budget must be in [0, 1]")
         if self.consolidate_every < 0:
             raise InvalidInputError("--consolidate-every must be 0 (never) or a positive number of steps")

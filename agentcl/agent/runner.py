@@ -93,15 +93,20 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
               memory: str = "full", consolidation_replay: bool = True, device: str = "auto", store=None,
               open_store: Callable[[], Any] | None = None, registry: Any = "auto", config: AgentConfig | None = None,
               on_step: Callable[[int], None] | None = None, on_start: Callable[[int | None], None] | None = None,
-              save: bool = True, plugins=None, include_records: bool = False) -> dict:
+              save: bool = True, plugins=None, include_records: bool = False, verify: str = "cost",
+              stale_cost: float = 10.0, lookup_cost: float | None = None) -> dict:
     """Run the agent for `episodes` episodes; returns the JSON report (also saved under AGENTCL_HOME/runs).
 
     `store`: an open MemoryStore to use (left open); otherwise `open_store()` (default: `default_store`)
     is called once the options are known to be good, and the store is closed at the end.
+    `verify`, `stale_cost`, `lookup_cost`: when a remembered value is looked up first (agentcl/agent/verify.py).
     `on_start(total)` is told the number of steps to come (None when the world does not say), `on_step(step)`
     after each one. `include_records`: add every graded task ("records") to the report (for plots)."""
+    from agentcl.agent.verify import VERIFY_MODES
     from agentcl.envs.scoring import score_run
 
+    if verify not in VERIFY_MODES:  # before anything is built or written, like prepare_run's checks
+        raise UserError(f"unknown verify mode {verify!r}; use {', '.join(VERIFY_MODES)}")
     pol, world = prepare_run(env=env, scenario=scenario, episodes=episodes, policy=policy, model=model, seed=seed,
                              memory=config.memory if config else memory,
                              consolidate_every=config.consolidate_every if config else consolidate_every,
@@ -115,7 +120,8 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
         if registry == "auto":
             registry = open_registry(store)
         cfg = config or AgentConfig(namespace=ns, memory=memory, consolidate_every=consolidate_every,
-                                    consolidation_replay=consolidation_replay, device=device)
+                                    consolidation_replay=consolidation_replay, device=device, verify=verify,
+                                    stale_cost=stale_cost, lookup_cost=lookup_cost)
         cfg.namespace = ns
         cfg.env_name = getattr(world, "name", env)
         if on_start is not None:
@@ -162,6 +168,7 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
                                                                      "alternative_calls")}},
             "learned": {k: int(counters.get(k, 0)) for k in ("renames_learned", "replacements_learned")},
             "model_priors_used": int(counters.get("model_priors_used", 0)),
+            "verify_lookups": int(counters.get("verify_lookups", 0)),
             # the local model's guesses, made in the shadow of every task and checked against its outcome
             "model_guesses": {"checked": sum(a.prior_trust.checked for a in agents),
                               "right": sum(a.prior_trust.right for a in agents)},

@@ -73,11 +73,11 @@ def renames_from_error(error: dict | None, *, similarity: Similarity | None = No
     """{old: new} learned from an invalid-arguments error; {} when the error says nothing about names."""
     if not error or error.get("code") not in ("invalid_arguments", "invalid_args", "bad_arguments"):
         return {}
-    expected = error.get("expected") or []
     descriptions = {}
-    for item in expected:
-        if isinstance(item, dict) and "name" in item:
-            descriptions[item["name"]] = str(item.get("description", ""))
+    # the expected parameters with their descriptions, as "expected" items or a schema-style "parameters" list
+    for item in [*(error.get("expected") or []), *(error.get("parameters") or [])]:
+        if isinstance(item, dict) and "name" in item and item.get("description"):
+            descriptions[str(item["name"])] = str(item["description"])
     return pair_renames(error.get("unknown") or [], error.get("missing") or [], descriptions=descriptions,
                         similarity=similarity)
 

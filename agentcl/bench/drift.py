@@ -251,10 +251,12 @@ def _run_one(variant: Variant, *, seed: int, scenario: str | None, device: str, 
 
 def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str | None = None,
                     consolidate_every: int = CONSOLIDATE_EVERY, variants=VARIANTS, registry: bool = True,
-                    progress=None) -> dict:
+                    progress=None, generated: int = 0, difficulty: str = "harsh") -> dict:
     """Every variant on every seed of the scenario (default: the packaged one); the result contract of
     `agentcl bench`: benchmark, machine, seeds, summary rows, plus per-variant means and per-seed numbers,
-    "curves" (rolling success per step, mean over seeds) and "change_points" (fact and tool changes)."""
+    "curves" (rolling success per step, mean over seeds) and "change_points" (fact and tool changes).
+    `generated` > 0 adds that many generated worlds of `difficulty` (agentcl/bench/drift_generated.py), under
+    "generated", their target rows appended to the summary."""
     from agentcl.agent.embedcache import caching
     from agentcl.bench.machine import machine_info
     from agentcl.envs.drift import DriftWorld
@@ -266,6 +268,8 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
         raise UserError("drift bench needs at least one seed")
     if consolidate_every < 1:
         raise UserError("consolidate_every must be a positive number of steps")
+    if generated < 0:
+        raise UserError("--generated must be 0 (none) or a number of worlds")
     world = DriftWorld(scenario)  # validates the scenario before anything runs
     undocumented = {(c.tool, c.step) for c in world.tool_changes()
                     if c.documented_step is not None and c.documented_step > c.step}
@@ -288,6 +292,14 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
                                      "replay": variant.replay if variant.consolidate else None,
                                      "mean": aggregate(rows), "per_seed": rows}
         curves[variant.key] = mean_curve(variant_curves)
+    summary = summary_rows(out_variants, seeds)
+    worlds = None
+    if generated:
+        from agentcl.bench.drift_generated import run_generated_worlds
+
+        worlds = run_generated_worlds(worlds=generated, difficulty=difficulty, seeds=seeds, embedder=embedder,
+                                      progress=progress)
+        summary = summary[:-1] + worlds["summary"] + summary[-1:]
     return {
         "benchmark": "drift",
         "machine": machine_info(device),
@@ -296,7 +308,8 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
         "horizon": world.scenario.horizon,
         "consolidate_every": consolidate_every,
         "rolling_window": ROLLING_WINDOW,
-        "summary": summary_rows(out_variants, seeds),
+        "summary": summary,
+        "generated": worlds,
         "variants": out_variants,
         "curves": curves,
         "change_points": [{"step": p["step"], "label": p["label"]} for p in change_points(world)],

@@ -64,10 +64,14 @@ def _tools(o: BenchOptions) -> dict:
 
 
 def _drift(o: BenchOptions) -> dict:
-    from agentcl.bench.drift import run_drift_bench
+    from agentcl.bench.drift import VARIANTS, run_drift_bench
 
+    generated = o.extra.get("generated")
     return run_drift_bench(seeds=o.seeds[:1] if o.quick else o.seeds, device=o.device,
-                           scenario=o.extra.get("scenario"))
+                           scenario=o.extra.get("scenario"),
+                           generated=(2 if o.quick else 10) if generated is None else int(generated),
+                           difficulty=o.extra.get("difficulty") or "harsh",
+                           variants=() if o.extra.get("worlds_only") else VARIANTS)
 
 
 def _cl(o: BenchOptions) -> dict:

@@ -86,3 +86,32 @@ def test_bench_refuses_bad_options():
         run_drift_bench(seeds=(0,), consolidate_every=0)
     with pytest.raises(UserError, match="does not exist"):
         run_drift_bench(seeds=(0,), scenario="/nonexistent.json")
+
+
+def test_generated_worlds_report_every_agent_and_the_frontier(home, embedder, tmp_path):
+    from agentcl.agent.embedcache import caching
+    from agentcl.bench.drift_generated import AGENTS, plot_frontier, run_generated_worlds, summarise
+
+    agents = [a for a in AGENTS if a.key in ("full_system", "no_memory", "always_verify")]
+    result = run_generated_worlds(worlds=1, difficulty="easy", seeds=(0,), embedder=caching(embedder),
+                                  first_world=5, agents=agents)
+    means = {k: a["mean"] for k, a in result["agents"].items()}
+    assert set(means) == {"full_system", "no_memory", "always_verify"} and result["worlds"] == [5]
+    assert means["no_memory"]["stale_answer_rate"] == 0.0  # it looks every fact up
+    # the verify rule looks up less than verifying everything, and memory less than no memory
+    assert means["full_system"]["lookups_per_task"] < means["always_verify"]["lookups_per_task"]
+    assert means["full_system"]["lookups_per_task"] < means["no_memory"]["lookups_per_task"]
+    assert {p["agent"] for p in result["frontier"]} == {a.label for a in agents}
+    assert any("lookups per task, full system / no memory" in r["metric"] for r in result["summary"])
+    assert summarise(result["agents"]["full_system"]["runs"]) == means["full_system"]
+    path = plot_frontier(result, tmp_path / "frontier.png")
+    assert path is None or path.stat().st_size > 0
+
+
+def test_bench_drift_cli_refuses_bad_world_options(tmp_path):
+    from tests.reliability.helpers import assert_clean_error, run_cli
+
+    kw = {"db": f"sqlite:///{tmp_path / 'm.db'}", "home": tmp_path}
+    assert "unknown difficulty" in assert_clean_error(run_cli(["bench", "drift", "--difficulty", "brutal"], **kw))
+    assert "--worlds-only" in assert_clean_error(
+        run_cli(["bench", "drift", "--worlds-only", "--generated", "0"], **kw))

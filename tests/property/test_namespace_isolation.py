@@ -54,7 +54,7 @@ def audit_ids(report) -> set[tuple[str, int]]:
     ids = {("fact", i) for c in report.conflicts for i in c["ids"]}
     ids |= {(e["kind"], e["id"]) for e in report.expired_present}
     ids |= {(p[side]["kind"], p[side]["id"]) for p in report.near_duplicates for side in ("a", "b")}
-    ids |= {("fact", e["id"]) for e in report.low_confidence + report.at_risk}
+    ids |= {("fact", e["id"]) for e in report.low_confidence + report.at_risk + report.stale_risk}
     return ids
 
 

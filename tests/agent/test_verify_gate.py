@@ -1,0 +1,95 @@
+"""The cost-aware decision to verify a remembered value: the rule, its budget, its modes, and in the agent."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentcl.agent.config import AgentConfig
+from agentcl.agent.verify import VerifyGate
+from memory_store import InvalidInputError
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _history(store, clock, ns="agent"):
+    """A volatile slot (the lead changes every ~4 days) and a stable one, both checked on day 0 of the
+    last value."""
+    for day, value in [(0, "Ana Silva"), (4, "Ben Okafor"), (8, "Chloe Moreau"), (12, "Dmitri Petrov")]:
+        clock["now"] = T0 + day * DAY
+        store.add_fact("payments", "lead", value, namespace=ns, valid_from=clock["now"])
+    store.add_fact("Acme", "headquarters", "Berlin", namespace=ns, valid_from=clock["now"])
+
+
+@pytest.fixture
+def world_store(store):
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    _history(store, clock)
+    clock["now"] = T0 + 15 * DAY
+    return store, clock
+
+
+def _fact(store, subject, predicate):
+    return store.facts(namespace="agent", subject=subject, predicate=predicate)[0]
+
+
+def test_verifies_the_volatile_value_and_answers_the_stable_one(world_store):
+    store, _ = world_store
+    gate = VerifyGate(stale_cost=10, lookup_cost=1)
+    lead = gate.decide(store, "agent", _fact(store, "payments", "lead"), step=15)
+    hq = gate.decide(store, "agent", _fact(store, "Acme", "headquarters"), step=15)
+    assert lead.verify and lead.p_changed > 0.1
+    assert not hq.verify and hq.p_changed < 0.1
+
+
+def test_a_dear_lookup_or_a_cheap_mistake_means_answer_from_memory(world_store):
+    store, _ = world_store
+    lead = _fact(store, "payments", "lead")
+    assert not VerifyGate(stale_cost=10, lookup_cost=100).decide(store, "agent", lead, step=15).verify
+    assert not VerifyGate(stale_cost=0.01, lookup_cost=1).decide(store, "agent", lead, step=15).verify
+
+
+def test_lookup_cost_is_learned_from_the_world_unless_fixed():
+    gate = VerifyGate()
+    assert gate.lookup_cost == 1.0
+    gate.observe_cost(3.0)
+    gate.observe_cost(5.0)
+    assert gate.lookup_cost == 4.0
+    assert VerifyGate(lookup_cost=0.5).lookup_cost == 0.5
+
+
+def test_the_budget_caps_verify_lookups(world_store):
+    store, _ = world_store
+    gate = VerifyGate(stale_cost=10, lookup_cost=1, budget=0.5)
+    lead = _fact(store, "payments", "lead")
+    decisions = []
+    for step in range(4):
+        d = gate.decide(store, "agent", lead, step=step)
+        decisions.append(d.verify)
+        if d.verify:
+            gate.record_lookup()
+    assert decisions == [True, False, True, False]  # 0.5 lookups per step
+
+
+def test_modes(world_store):
+    store, _ = world_store
+    hq = _fact(store, "Acme", "headquarters")
+    assert VerifyGate(mode="always").decide(store, "agent", hq, step=0).verify
+    assert not VerifyGate(mode="trust").decide(store, "agent", _fact(store, "payments", "lead"), step=0).verify
+    with pytest.raises(InvalidInputError):
+        AgentConfig(verify="sometimes")
+    with pytest.raises(InvalidInputError):
+        AgentConfig(lookup_cost=-1)
+
+
+def test_another_namespaces_history_is_never_read(world_store):
+    store, clock = world_store
+    # the same slot in a namespace without history: only the global prior, so no verify at the same age
+    clock["now"] = T0 + 12 * DAY
+    store.add_fact("payments", "lead", "Dmitri Petrov", namespace="other", valid_from=clock["now"])
+    clock["now"] = T0 + 15 * DAY
+    other = store.facts(namespace="other", subject="payments", predicate="lead")[0]
+    d = VerifyGate(stale_cost=10, lookup_cost=1).decide(store, "other", other, step=15)
+    assert not d.verify and d.p_changed < 0.06

@@ -1,0 +1,128 @@
+"""Volatility learned from history: the pure estimate, and the store reads + audit that feed and show it."""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from memory_store.volatility import (
+    DEFAULT_PRIOR_INTERVAL,
+    Span,
+    period_of,
+    ranked_by_risk,
+    should_verify,
+    stale_probability,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _chain(subject, predicate, lifetimes_days, *, how="superseded", start=T0):
+    """Consecutive spans of one slot lasting the given days, the last one left open."""
+    spans, t = [], start
+    for d in lifetimes_days:
+        spans.append(Span(subject, predicate, t, t + d * DAY, how))
+        t += d * DAY
+    spans.append(Span(subject, predicate, t))
+    return spans, t
+
+
+def test_no_history_uses_the_global_prior_and_grows_with_age():
+    now = T0 + 10 * DAY
+    fresh = stale_probability([], subject="Acme", predicate="ceo", validated_at=now, now=now)
+    old = stale_probability([], subject="Acme", predicate="ceo", validated_at=T0, now=now)
+    assert fresh.p_changed == 0.0
+    rate = 1 / DEFAULT_PRIOR_INTERVAL.total_seconds()
+    assert old.p_changed == pytest.approx(1 - math.exp(-rate * 10 * 86400))
+    assert old.model == "memoryless"
+
+
+def test_a_volatile_predicate_is_riskier_than_a_stable_one_with_the_same_age():
+    volatile, end_v = _chain("Acme", "on duty", [4, 6, 5, 3, 7])
+    stable = [Span("Acme", "headquarters", T0)]  # 25 days, never changed
+    now = T0 + 25 * DAY
+    spans = volatile + stable
+    p_vol = stale_probability(spans, subject="Acme", predicate="on duty", validated_at=now - 3 * DAY, now=now)
+    p_stable = stale_probability(spans, subject="Acme", predicate="headquarters", validated_at=now - 3 * DAY, now=now)
+    assert p_vol.p_changed > 0.3 > 0.05 > p_stable.p_changed
+    assert p_vol.slot_changes == 5 and p_stable.slot_changes == 0
+
+
+def test_a_slot_without_history_borrows_its_predicates_rate():
+    other, _ = _chain("Globex", "ceo", [5, 5, 7, 4])
+    now = T0 + 30 * DAY
+    spans = other + [Span("Acme", "ceo", now - 2 * DAY)]
+    borrowed = stale_probability(spans, subject="Acme", predicate="ceo", validated_at=now - 2 * DAY, now=now)
+    alone = stale_probability([Span("Acme", "ceo", now - 2 * DAY)], subject="Acme", predicate="ceo",
+                              validated_at=now - 2 * DAY, now=now)
+    assert borrowed.p_changed > 2 * alone.p_changed
+    assert borrowed.predicate_changes == 4 and borrowed.slot_changes == 0
+
+
+def test_matching_is_case_and_space_insensitive():
+    spans, end = _chain("Acme", "CEO", [2, 2, 9, 1])
+    a = stale_probability(spans, subject=" acme", predicate="ceo", validated_at=end, now=end + 3 * DAY)
+    assert a.slot_changes == 4
+
+
+def test_regular_lifetimes_make_a_rotation_with_uniform_phase():
+    spans, end = _chain("payments team", "on-call", [7, 7, 7, 7], how="expired")
+    assert period_of(spans) == 7 * 86400
+    v = stale_probability(spans, subject="payments team", predicate="on-call", validated_at=end, now=end + 2 * DAY)
+    assert v.model == "periodic" and v.p_changed == pytest.approx(2 / 7)
+    late = stale_probability(spans, subject="payments team", predicate="on-call", validated_at=end, now=end + 9 * DAY)
+    assert late.p_changed == 1.0
+
+
+def test_irregular_lifetimes_are_not_a_rotation():
+    spans, _ = _chain("Acme", "ceo", [2, 30, 5])
+    assert period_of(spans) is None
+
+
+def test_a_known_end_is_certain_before_and_gone_after():
+    now = T0 + 5 * DAY
+    kw = {"subject": "t", "predicate": "on-call", "validated_at": T0}
+    assert stale_probability([], now=now, expires_at=now + DAY, **kw).p_changed == 0.0
+    assert stale_probability([], now=now, expires_at=now, **kw).p_changed == 1.0
+
+
+def test_long_exposure_without_change_makes_a_predicate_nearly_stable():
+    now = T0 + 400 * DAY
+    spans = [Span(f"org{i}", "headquarters", T0) for i in range(10)]
+    v = stale_probability(spans, subject="org1", predicate="headquarters", validated_at=now - 30 * DAY, now=now)
+    assert v.p_changed < 0.02
+
+
+def test_decision_rule_and_ranking():
+    assert should_verify(0.2, stale_cost=10, lookup_cost=1)
+    assert not should_verify(0.1, stale_cost=10, lookup_cost=1)  # equal expected costs: answer from memory
+    assert not should_verify(0.5, stale_cost=10, lookup_cost=6)
+    assert should_verify(0.01, stale_cost=1000, lookup_cost=1)
+    low = stale_probability([], subject="a", predicate="b", validated_at=T0, now=T0 + DAY)
+    high = stale_probability([], subject="a", predicate="b", validated_at=T0, now=T0 + 40 * DAY)
+    assert [v for _, v in ranked_by_risk([("low", low), ("high", high)])] == [high, low]
+
+
+def test_store_spans_and_audit_show_the_probability(store):
+    from memory_store.change_history import value_spans
+
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    for day, value in [(0, "Ana Silva"), (5, "Ben Okafor"), (9, "Chloe Moreau"), (15, "Dmitri Petrov")]:
+        clock["now"] = T0 + day * DAY
+        store.add_fact("payments", "lead", value, namespace="ns-a", valid_from=clock["now"])
+    clock["now"] = T0 + 3 * DAY
+    store.add_fact("Acme", "headquarters", "Berlin", namespace="ns-a", valid_from=T0)
+    store.add_fact("payments", "lead", "Someone Else", namespace="ns-b", valid_from=T0)  # another namespace
+    clock["now"] = T0 + 25 * DAY
+    spans = value_spans(store.reads, "ns-a", predicate="lead")
+    assert [s.how for s in spans] == ["superseded", "superseded", "superseded", None]
+    assert {s.subject for s in value_spans(store.reads, "ns-a")} == {"payments", "acme"}
+    report = store.audit("ns-a")
+    by_subject = {r["subject"]: r for r in report.stale_risk}
+    assert set(by_subject) == {"payments", "acme"}  # ns-b is never read
+    assert by_subject["payments"]["p_changed"] > by_subject["acme"]["p_changed"]
+    assert report.stale_risk[0]["subject"] == "payments"
+    assert all("p_changed" in r for r in report.at_risk)
