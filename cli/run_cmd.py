@@ -20,7 +20,7 @@ def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-
         seed: int = typer.Option(0, "--seed"),
         consolidate_every: int = typer.Option(0, "--consolidate-every", help="Consolidate every N steps (0: never)."),
         replay: bool = typer.Option(True, "--replay/--no-replay", help="Consolidate with replay (default) or without."),
-        device: str = typer.Option("auto", "--device", help="Consolidation device: auto, cpu or cuda."),
+        device: str = typer.Option("auto", "--device", help="Device of consolidation and of the --policy llm model: auto, cpu or cuda."),
         namespace: str | None = typer.Option(None, "--namespace", "-n", help="Memory namespace (default: new per run)."),
         memory: str = typer.Option("full", "--memory", help="full | append (ablation: never supersede/expire) | none."),
         json_out: bool = typer.Option(False, "--json", help="Print the JSON report.")) -> None:

@@ -22,7 +22,7 @@ def _arm(report: dict) -> dict:
             "lookups": report["task_lookups"], "tasks": report["tasks"],
             "consolidations": len(rounds), "promoted": sum(bool(r.get("promoted")) for r in rounds),
             "reasons": [r.get("reason") for r in rounds],
-            "train_seconds": round(sum(float(r.get("seconds") or 0) for r in rounds), 1),
+            "round_seconds": round(sum(float(r.get("seconds") or 0) for r in rounds), 1),
             "seconds": report["seconds"]}
 
 

@@ -45,10 +45,19 @@ SHOTS: tuple[dict[str, str], ...] = (
 )
 
 
+def offered_tools(observation: Observation, context: PolicyContext) -> list:
+    """The tools this decision may call: for a question, the truth-telling lookup tool; for a task, the
+    task tools (a small model offered both copies the wrong one; the local policy splits them the same way)."""
+    lookup = context.hints.get("lookup_tool", "lookup")
+    if observation.kind == "fact":
+        return [t for t in context.tools if t.name == lookup]
+    return [t for t in context.tools if t.name != lookup]
+
+
 def lm_prompt(observation: Observation, context: PolicyContext, limits: MemoryLimits | None = None) -> str:
     """The user text of one decision (pure): data blocks, tool specs, results so far, the task last."""
     lines = task_lines(observation, context, limits or LM_LIMITS, with_task=False)
-    specs = tool_specs(context.tools)
+    specs = tool_specs(offered_tools(observation, context))
     lines.append(block("tools", specs))
     if context.attempts:
         lines.append(block("results", attempt_results(context.attempts)))
@@ -101,4 +110,4 @@ class LocalLMPolicy:
     def decide(self, observation: Observation, context: PolicyContext) -> Action:
         self.last_messages = lm_messages(observation, context, self.memory_limits)
         self.last_reply = chat_generate(self.lm, self.last_messages, max_new_tokens=self.max_new_tokens)
-        return parse_reply(self.last_reply, [t.name for t in context.tools])
+        return parse_reply(self.last_reply, [t.name for t in offered_tools(observation, context)])

@@ -51,7 +51,8 @@ def test_llm_policy_text_only_memory_in_delimiters_and_a_json_call_executed(smol
     smollm.set_adapter_state(None)  # the base model, whatever other tests trained
     policy = LocalLMPolicy(lm=smollm)
     store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=tmp_path, embedder=embedder)
-    store.add_fact("Acme", "ceo", "Alice Park", namespace="llm-agent")  # what memory holds before the run
+    # what memory holds before the run (valid before the world's clock starts)
+    store.add_fact("Acme", "ceo", "Alice Park", namespace="llm-agent", valid_from="2026-01-01T00:00:00Z")
     recorder = Recorder(policy)
     report = run_agent(scenario=scenario_file, policy="llm", policy_object=policy, text_only=True, store=store,
                        namespace="llm-agent", registry=None, save=False, plugins=[recorder], device="cpu")

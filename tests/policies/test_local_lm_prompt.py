@@ -42,10 +42,11 @@ def test_memory_is_data_inside_one_block_that_stored_text_cannot_close():
     assert prompt.splitlines()[-1] == "Who is the CEO of Acme?"  # the task last, as the world asked it
 
 
-def test_tools_enter_as_specs_and_deprecated_ones_are_left_out():
-    prompt = lm_prompt(_obs("What is 5% of 80?", kind="tool"), PolicyContext(tools=[PERCENT, LOOKUP, OLD]))
-    assert _block(prompt, "tools") == [
-        {"name": "percent_of", "description": "Percent of a value.", "parameters": ["percent", "value"]},
+def test_tools_enter_as_specs_lookup_for_questions_task_tools_for_tasks_never_deprecated_ones():
+    ctx = PolicyContext(tools=[PERCENT, LOOKUP, OLD], hints={"lookup_tool": "lookup"})
+    assert _block(lm_prompt(_obs("What is 5% of 80?", kind="tool"), ctx), "tools") == [
+        {"name": "percent_of", "description": "Percent of a value.", "parameters": ["percent", "value"]}]
+    assert _block(lm_prompt(_obs(), ctx), "tools") == [
         {"name": "lookup", "description": "The true current value of a fact.", "parameters": ["subject", "predicate"]}]
 
 
