@@ -175,6 +175,26 @@ def bench_llm(seeds: str = typer.Option("0,1,2", "--seeds"),
                              model_dir=model_dir, config=config or None), json_out, out)
 
 
+@bench.command("llm-agent")
+def bench_llm_agent(every: int = typer.Option(4, "--every", min=1, help="Consolidate every N steps in the "
+                                                                         "consolidating arm."),
+                    seed: int = typer.Option(0, "--seed", min=0),
+                    scenario: Path | None = typer.Option(None, "--scenario", help="Scenario JSON (default: a "
+                                                                                  "short built-in world)."),
+                    model_dir: str | None = typer.Option(None, "--model-dir", help="Your own causal LM directory."),
+                    device: str = DEVICE, json_out: bool = JSON, out: Path | None = OUT) -> None:
+    """`agentcl run --policy llm --text-only` with consolidation every N steps against none (same seed, one
+    run): success, stale answers and lookups of both arms, and the local policy on the same world."""
+    if model_dir is not None:
+        from agentcl.model.base_lm import check_model_dir
+
+        check_model_dir(model_dir)
+    if scenario is not None and not scenario.is_file():
+        raise InvalidInputError(f"--scenario {scenario}: no such file")
+    _run_one("llm-agent", _options(quick=False, device=device, seeds=str(seed), every=every,
+                                   scenario=str(scenario) if scenario else None, model_dir=model_dir), json_out, out)
+
+
 @bench.command("load")
 def bench_load(writers: int = typer.Option(2, "--writers", min=1, max=16),
                readers: int = typer.Option(2, "--readers", min=0, max=16),

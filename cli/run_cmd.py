@@ -9,13 +9,18 @@ from cli.render import console, print_json, table
 def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-point group agentcl.envs)."),
         scenario: str | None = typer.Option(None, "--scenario", help="Scenario JSON file (default: built-in)."),
         episodes: int = typer.Option(1, "--episodes", help="Episodes to run (each a fresh world)."),
-        policy: str = typer.Option("local", "--policy", help="local (no LLM) or openai."),
+        policy: str = typer.Option("local", "--policy", help="local (no LLM), openai (an endpoint) or llm "
+                                                              "(the local language model, in process)."),
         model: str | None = typer.Option(None, "--model", help="Model name for --policy openai "
                                                                   "(endpoint: OPENAI_BASE_URL, OPENAI_API_KEY)."),
+        model_dir: str | None = typer.Option(None, "--model-dir", help="Causal LM directory for --policy llm "
+                                                                       "(default: the packaged SmolLM2-135M-Instruct)."),
+        text_only: bool = typer.Option(False, "--text-only", help="Observations without the structured query "
+                                                                  "and request: the agent grounds the task text."),
         seed: int = typer.Option(0, "--seed"),
         consolidate_every: int = typer.Option(0, "--consolidate-every", help="Consolidate every N steps (0: never)."),
         replay: bool = typer.Option(True, "--replay/--no-replay", help="Consolidate with replay (default) or without."),
-        device: str = typer.Option("auto", "--device", help="Consolidation device: auto, cpu or cuda."),
+        device: str = typer.Option("auto", "--device", help="Device of consolidation and of the --policy llm model: auto, cpu or cuda."),
         namespace: str | None = typer.Option(None, "--namespace", "-n", help="Memory namespace (default: new per run)."),
         memory: str = typer.Option("full", "--memory", help="full | append (ablation: never supersede/expire) | none."),
         verify: str = typer.Option("cost", "--verify", help="cost (look a remembered value up when P(stale) x "
@@ -34,6 +39,7 @@ def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-
         return open_store(embedder=caching(get_default_embedder()))
 
     options = {"env": env, "scenario": scenario, "episodes": episodes, "policy": policy, "model": model, "seed": seed,
+               "model_dir": model_dir, "text_only": text_only,
                "consolidate_every": consolidate_every, "consolidation_replay": replay, "device": device,
                "namespace": namespace, "memory": memory, "open_store": opener,
                "verify": verify, "stale_cost": stale_cost, "lookup_cost": lookup_cost}
@@ -71,7 +77,8 @@ def summary(report: dict) -> None:
             ("seconds", report["seconds"]), ("memory namespace", report.get("namespace")),
             ("report", report.get("report_path"))]
     rows += [(f"success in phase '{k}'", _pct(v)) for k, v in report["success_rate_by_phase"].items()]
-    table(f"agentcl run {report['run_id']} ({report['env']}, {report['policy']} policy, {report['memory']} memory)",
+    text = ", text only" if report.get("text_only") else ""
+    table(f"agentcl run {report['run_id']} ({report['env']}{text}, {report['policy']} policy, {report['memory']} memory)",
           ["metric", "value"], rows)
     if report["tool_changes"]:
         table("tool changes", ["tool", "step", "kind", "recovery tasks"],

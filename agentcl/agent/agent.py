@@ -16,9 +16,11 @@ from agentcl.agent import bandit
 from agentcl.agent.config import AgentConfig
 from agentcl.agent.explore import Exploration
 from agentcl.agent.knowledge import TRUSTED, Knowledge
+from agentcl.agent.lm_consolidation import consolidate_policy_lm
 from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
+from agentcl.agent.text_tasks import retrieve_facts, revise_text_task
 from agentcl.agent.tool_learning import map_arguments
 from agentcl.agent.toolbox import Toolbox
 from agentcl.agent.verify import VerifyGate
@@ -122,6 +124,8 @@ class Agent(Exploration, Revision):
             self._perceive_fact(obs, percept)
         elif obs.request is not None:
             self._perceive_tool(obs, percept)
+        elif obs.kind == "fact":  # text only: no slot to recall by name, so retrieve by the question's text
+            ctx.facts = retrieve_facts(self.knowledge, obs.text, self.config.retrieve_k)
         ctx.notes = [ContextItem.from_search_result(r) for r in
                      (self.knowledge.search_notes(obs.text, self.config.retrieve_k) if obs.kind == "fact" else [])]
         info.update(percept=percept)
@@ -255,6 +259,8 @@ class Agent(Exploration, Revision):
             self._revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:
             self._revise_tool(obs, call, fb, info)
+        elif obs.query is None and obs.request is None:
+            revise_text_task(self, obs, action, fb, percept.context, info)
         if fb.task_done:
             self._check_model_guess(percept, action, fb)
         dispatch(self.plugins, "after_revise", self, info)
@@ -273,6 +279,8 @@ class Agent(Exploration, Revision):
         from agentcl.consolidation.trust import trusted_sources
         from agentcl.model import load_promoted
 
+        if getattr(self.policy, "lm", None) is not None:  # the policy is a local LM: consolidate into it
+            return self._record_consolidation(consolidate_policy_lm(self))
         config = ConsolidationConfig(strategy="replay" if self.config.consolidation_replay else "naive",
                                      trusted_sources=trusted_sources(self.store.home))
         try:  # the same checks as `agentcl consolidate run`: a rollback's pin, another job's lock
@@ -286,11 +294,18 @@ class Agent(Exploration, Revision):
         except ConsolidationSkipped as exc:
             self._event("consolidate", {"skipped": True, "reason": str(exc)})
             return {"skipped": True, "reason": str(exc)}
+        self.model = load_promoted(self.store.home, namespace=self.config.namespace, embedder=self.store.embedder)
+        return self._record_consolidation(report)
+
+    def _record_consolidation(self, report) -> dict:
+        if isinstance(report, dict) and report.get("skipped"):
+            self._event("consolidate", report)
+            return report
         data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
         self.consolidation_reports.append(data)
         self.counters["consolidations"] += 1
-        self.usages = []
-        self.model = load_promoted(self.store.home, namespace=self.config.namespace, embedder=self.store.embedder)
+        if data.get("promoted", True) or getattr(self.policy, "lm", None) is None:
+            self.usages = []  # learned (a refused LM round keeps them for the next one)
         dispatch(self.plugins, "after_consolidation", self, {"report": data})
         self._event("consolidate", {k: data.get(k) for k in ("promoted", "reason", "examples", "stale_detected")})
         return data

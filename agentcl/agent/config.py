@@ -1,7 +1,7 @@
 """Options of an agent run (keyword-only, validated)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentcl.agent.knowledge import MEMORY_MODES
 from memory_store.errors import InvalidInputError
@@ -22,6 +22,8 @@ class AgentConfig:
     prior_checks: int = 3  # the model's last N guesses for a slot/operation must all have been right to trust it
     device: str = "auto"
     log_events: bool = True
+    # LMConfig options of the consolidation rounds when the policy is the local LM (e.g. a bench's short rounds)
+    lm_consolidation: dict = field(default_factory=dict)
     env_name: str = "env"  # prefix of the world's tools in the skill registry
     verify: str = "cost"  # cost | always | trust: when to look a remembered value up (agentcl/agent/verify.py)
     stale_cost: float = 10.0  # what a stale answer costs, in the lookup's units

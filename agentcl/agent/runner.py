@@ -14,10 +14,16 @@ from agentcl.agent.agent import Agent
 from agentcl.agent.config import AgentConfig
 from memory_store.errors import UserError
 
-POLICIES = ("local", "openai")
+POLICIES = ("local", "openai", "llm")
 
 
-def make_policy(name: str, *, model: str | None = None):
+def make_policy(name: str, *, model: str | None = None, model_dir: str | None = None, device: str = "auto"):
+    if model_dir is not None and name != "llm":
+        raise UserError("--model-dir is for --policy llm (the local language model)")
+    if name == "llm":
+        from agentcl.policies.local_lm import LocalLMPolicy
+
+        return LocalLMPolicy(model_dir=model_dir, device=device)
     if name == "local":
         from agentcl.policies.local import LocalPolicy
 
@@ -26,7 +32,7 @@ def make_policy(name: str, *, model: str | None = None):
         from agentcl.policies.llm import OpenAIPolicy
 
         return OpenAIPolicy(model=model)
-    raise UserError(f"unknown policy {name!r}; use {' or '.join(POLICIES)}")
+    raise UserError(f"unknown policy {name!r}; use {', '.join(POLICIES)}")
 
 
 def default_store(**kwargs):
@@ -62,7 +68,7 @@ def check_device(device: str) -> None:
 
 def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
                 model: str | None = None, seed: int = 0, memory: str = "full", consolidate_every: int = 0,
-                device: str = "auto"):
+                device: str = "auto", model_dir: str | None = None, text_only: bool = False, policy_object=None):
     """Check every option a user gives and build the policy and the world, before anything is written:
     bad input (unknown environment or policy, a scenario that does not validate, an unreachable
     endpoint) ends here, as a UserError, with the store untouched."""
@@ -76,10 +82,18 @@ def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: in
     if consolidate_every < 0:
         raise UserError("--consolidate-every must be 0 (never) or a positive number of steps")
     check_device(device)
-    pol = make_policy(policy, model=model)
+    from agentcl.envs.registry import accepted_options, environment_class
+
+    if text_only and "text_only" not in accepted_options(environment_class(env), {"text_only": True}):
+        raise UserError(f"environment {env!r} has no text-only mode (--text-only)")
+    # policy_object: an already built policy (a bench shares one loaded LM between its runs)
+    pol = policy_object if policy_object is not None else make_policy(policy, model=model, model_dir=model_dir,
+                                                                      device=device)
     kwargs: dict[str, Any] = {}
     if scenario:
         kwargs["scenario"] = scenario
+    if text_only:
+        kwargs["text_only"] = True
     # The seed is offered, not imposed: an environment whose constructor takes none is seeded by reset().
     world = load_environment(env, optional={"seed": seed}, **kwargs)
     check = getattr(pol, "check", None)
@@ -94,7 +108,8 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
               open_store: Callable[[], Any] | None = None, registry: Any = "auto", config: AgentConfig | None = None,
               on_step: Callable[[int], None] | None = None, on_start: Callable[[int | None], None] | None = None,
               save: bool = True, plugins=None, include_records: bool = False, verify: str = "cost",
-              stale_cost: float = 10.0, lookup_cost: float | None = None) -> dict:
+              stale_cost: float = 10.0, lookup_cost: float | None = None, model_dir: str | None = None,
+              text_only: bool = False, policy_object=None) -> dict:
     """Run the agent for `episodes` episodes; returns the JSON report (also saved under AGENTCL_HOME/runs).
 
     `store`: an open MemoryStore to use (left open); otherwise `open_store()` (default: `default_store`)
@@ -110,7 +125,8 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
     pol, world = prepare_run(env=env, scenario=scenario, episodes=episodes, policy=policy, model=model, seed=seed,
                              memory=config.memory if config else memory,
                              consolidate_every=config.consolidate_every if config else consolidate_every,
-                             device=config.device if config else device)
+                             device=config.device if config else device, model_dir=model_dir,
+                             text_only=text_only, policy_object=policy_object)
     run_id = uuid.uuid4().hex[:12]
     ns = namespace or f"run-{run_id}"
     own_store = store is None
@@ -156,7 +172,7 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
                 counters[k] = counters.get(k, 0) + v
         report.update({
             "run_id": run_id, "env": env, "scenario": scenario or "default", "policy": policy,
-            "model": getattr(pol, "model", None) if policy != "local" else None,
+            "model": getattr(pol, "model", None) if policy != "local" else None, "text_only": text_only,
             "seed": seed, "memory": cfg.memory, "consolidate_every": cfg.consolidate_every,
             "consolidation_replay": cfg.consolidation_replay, "namespace": ns,
             "task_lookups": report.get("lookups"), "lookups": stats.get("lookups", report.get("lookups")),

@@ -124,6 +124,13 @@ def _llm(o: BenchOptions) -> dict:
                          quick=o.quick, config=o.extra.get("config"), **sizes)
 
 
+def _llm_agent(o: BenchOptions) -> dict:
+    from agentcl.bench.llm_agent import run_llm_agent_bench
+
+    return run_llm_agent_bench(every=o.extra.get("every") or 4, seed=o.seeds[0], scenario=o.extra.get("scenario"),
+                               model_dir=o.extra.get("model_dir"), device=o.device or "auto")
+
+
 SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("store", "Store: insert throughput and search latency", _store),
     Benchmark("locomo", "LoCoMo evidence recall", _locomo, needs_data=("locomo/locomo_dev.json",)),
@@ -136,6 +143,7 @@ SUITE: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("skills", "Skill calls in a worker process vs in a thread", _skills),
     Benchmark("serve", "agentcl serve: CLI, REST against in-process, concurrent clients", _serve),
     Benchmark("llm", "The local language model learns what the agent validated", _llm),
+    Benchmark("llm-agent", "The local LM as the agent's policy, with consolidation against none", _llm_agent),
 )}
 
 # What `agentcl bench all` runs, in order (load has its own command: it needs writers and readers).

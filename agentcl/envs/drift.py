@@ -38,8 +38,10 @@ class DriftWorld(BaseEnvironment):
     name = "drift"
 
     def __init__(self, scenario: str | Path | dict[str, Any] | Scenario | None = None, *,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, text_only: bool = False) -> None:
         self.scenario = load_scenario(scenario)
+        # text_only: observations carry no structured `query`/`request`; the agent grounds the text itself.
+        self.text_only = bool(text_only)
         self.timeline = FactTimeline(self.scenario)
         self.toolbook = ToolBook(self.scenario)
         self.default_seed = self.scenario.seed if seed is None else seed
@@ -75,7 +77,9 @@ class DriftWorld(BaseEnvironment):
             return None
         phase, task = self._stream[self._step]
         return Observation(step=self._step, phase=phase, task_id=task.task_id, kind=task.kind, text=task.text,
-                           time=iso(self.scenario.time_at(self._step)), query=task.query, request=task.request,
+                           time=iso(self.scenario.time_at(self._step)),
+                           query=None if self.text_only else task.query,
+                           request=None if self.text_only else task.request,
                            attempt=self._attempt, notices=self.timeline.notices_at(self._step))
 
     def tools(self) -> list[ToolSpec]:

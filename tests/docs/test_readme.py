@@ -36,6 +36,8 @@ EXCLUDED = {  # command prefix -> why it is not run here
                      "run them with small sizes",
     "agentcl consolidate schedule": "runs until stopped (tests/consolidation run it with --max-runs)",
     "agentcl run --policy openai": "needs an OpenAI-compatible endpoint (network)",
+    "agentcl run --policy llm": "the local LM decides every step: many minutes on a 2-core CPU; "
+                                "tests/policies/test_local_lm_agent.py runs it on a two-step world",
     "agentcl serve$": "runs until stopped (tests/server start the real server on a free port)",
     "agentcl serve --": "runs until stopped (tests/server start the real server on a free port)",
     "agentcl mcp": "serves MCP on stdin/stdout until closed (tests/server/test_mcp.py drives it with the SDK's client)",

@@ -1,0 +1,79 @@
+"""`agentcl bench llm-agent`: the local LM as the agent's policy (`agentcl run --policy llm --text-only`),
+with consolidation into that same model every N steps against none, same world, same seed, one model
+loaded once (each arm starts from the fresh, identity adapter in its own temporary home). The local
+(no-LLM) policy runs the same world, text-only and structured, for reference."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIO = Path(__file__).with_name("llm_agent_scenario.json")
+# Short rounds for a 2-core CPU: few epochs with early stopping, a few general questions for locality.
+ROUND = {"epochs": 4, "min_epochs": 1, "corrective_epochs": 2, "locality_limit": 8, "anchors_limit": 4,
+         "cpu_threads": 2}
+
+
+def _arm(report: dict) -> dict:
+    rounds = report.get("consolidation_reports") or []
+    return {"success": report["success_rate"], "stale_answers": report["stale_answer_rate"],
+            "lookups": report["task_lookups"], "tasks": report["tasks"],
+            "consolidations": len(rounds), "promoted": sum(bool(r.get("promoted")) for r in rounds),
+            "reasons": [r.get("reason") for r in rounds],
+            "round_seconds": round(sum(float(r.get("seconds") or 0) for r in rounds), 1),
+            "seconds": report["seconds"]}
+
+
+def _run(home: Path, **options) -> dict:
+    """One agent run whose store and checkpoints live in `home` (a temporary directory)."""
+    from agentcl.agent.runner import default_store, run_agent
+
+    home.mkdir(parents=True, exist_ok=True)
+    return run_agent(save=False, open_store=lambda: default_store(url=f"sqlite:///{home / 'memory.db'}", home=home),
+                     **options)
+
+
+def run_llm_agent_bench(*, every: int = 4, seed: int = 0, scenario: str | None = None, model_dir: str | None = None,
+                        device: str = "auto", config: dict | None = None, lm=None) -> dict:
+    from agentcl.model.base_lm import resolve_device
+    from agentcl.policies.local_lm import LocalLMPolicy
+
+    scenario = str(scenario or SCENARIO)
+    device = resolve_device(device)
+    started = time.perf_counter()
+    policy = LocalLMPolicy(lm=lm, model_dir=model_dir, device=device)
+    load_seconds = round(time.perf_counter() - started, 1)
+    round_config = {**ROUND, **(config or {})}
+    arms, reports = {}, {}
+    with tempfile.TemporaryDirectory(prefix="agentcl-llm-agent-") as tmp:
+        for name, n in (("no consolidation", 0), (f"consolidation every {every}", every)):
+            policy.lm.set_adapter_state(None)  # both arms start from the base model
+            from agentcl.agent.config import AgentConfig
+
+            cfg = AgentConfig(consolidate_every=n, device=device, lm_consolidation=round_config)
+            home = Path(tmp) / f"arm{n}"
+            reports[name] = _run(home, scenario=scenario, seed=seed, policy="llm", policy_object=policy,
+                                 text_only=True, config=cfg, device=device)
+            arms[name] = _arm(reports[name])
+            print(json.dumps({"arm": name, **arms[name]}, default=str), file=sys.stderr, flush=True)
+        for name, text_only in (("local policy, text only", True), ("local policy, structured", False)):
+            report = _run(Path(tmp) / name.replace(" ", "_").replace(",", ""), scenario=scenario, seed=seed,
+                          policy="local", text_only=text_only, device=device)
+            arms[name] = _arm(report)
+    policy.lm.set_adapter_state(None)
+    base, cons = arms["no consolidation"], arms[f"consolidation every {every}"]
+    summary = [
+        {"metric": f"{name}: success / stale / lookups", "value": f"{a['success']:.3f} / {a['stale_answers']:.3f} / "
+                                                             f"{a['lookups']}", "target": None, "ok": None}
+        for name, a in arms.items()]
+    d_success, d_lookups = cons["success"] - base["success"], cons["lookups"] - base["lookups"]
+    summary.append({"metric": "consolidation: success change, lookups change",
+                    "value": f"{d_success:+.3f}, {d_lookups:+d}", "target": "success up or lookups down",
+                    "ok": d_success > 0 or d_lookups < 0})
+    summary.append({"metric": "rounds promoted / run", "value": f"{cons['promoted']} / {cons['consolidations']}",
+                    "target": None, "ok": None})
+    return {"benchmark": "llm-agent", "scenario": scenario, "seed": seed, "every": every, "device": device,
+            "tasks": base["tasks"], "model": policy.model, "model_load_seconds": load_seconds, "round": round_config,
+            "arms": arms, "summary": summary, "seconds": round(time.perf_counter() - started, 1)}

@@ -1,0 +1,122 @@
+"""`agentcl run --policy llm --text-only`: the real packaged SmolLM2 (the session fixture `smollm`,
+loaded once) acts for the agent on a two-step text-only world; the prompt carries memory inside its
+delimiters, and the model's JSON tool call is parsed and executed by the world. Also: a bad --model-dir
+is one line and exit 2, the local policy still runs text-only, and Agent.consolidate goes to the LM job
+when the policy is the local LM."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from agentcl.agent.plugins import AgentPlugin
+
+SCENARIO = {
+    "name": "two-steps", "seed": 0, "start_time": "2026-01-05T09:00:00Z", "step_duration": "1d",
+    "max_actions_per_task": 2, "tool_task_pool": 1,
+    "questions": {"ceo": "Who is the CEO of {subject}?"},
+    "entities": [{"name": "Acme", "facts": {"ceo": {"initial": "Alice Park"}}}],
+    "tools": [{"name": "percent_of", "operation": "percent_of",
+               "versions": [{"from_step": 0, "params": [{"name": "percent"}, {"name": "value"}]}]}],
+    "phases": [{"name": "ask", "steps": 1, "fact_share": 1.0}, {"name": "compute", "steps": 1, "fact_share": 0.0}],
+}
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    path = tmp_path / "two-steps.json"
+    path.write_text(json.dumps(SCENARIO))
+    return str(path)
+
+
+class Recorder(AgentPlugin):
+    """What the policy saw and did, and what the world answered."""
+
+    def __init__(self, policy):
+        self.policy, self.steps = policy, []
+
+    def after_feedback(self, agent, info):
+        obs = info["percept"].observation
+        self.steps.append({"query": obs.query, "request": obs.request, "action": info["action"],
+                           "result": info["feedback"].tool_result,
+                           "user": getattr(self.policy, "last_messages", None) and self.policy.last_messages[-1]["content"]})
+
+
+def test_llm_policy_text_only_memory_in_delimiters_and_a_json_call_executed(smollm, scenario_file, tmp_path, embedder):
+    from agentcl.agent.runner import run_agent
+    from agentcl.policies.local_lm import LocalLMPolicy
+    from memory_store import MemoryStore
+
+    smollm.set_adapter_state(None)  # the base model, whatever other tests trained
+    policy = LocalLMPolicy(lm=smollm)
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=tmp_path, embedder=embedder)
+    # what memory holds before the run (valid before the world's clock starts)
+    store.add_fact("Acme", "ceo", "Alice Park", namespace="llm-agent", valid_from="2026-01-01T00:00:00Z")
+    recorder = Recorder(policy)
+    report = run_agent(scenario=scenario_file, policy="llm", policy_object=policy, text_only=True, store=store,
+                       namespace="llm-agent", registry=None, save=False, plugins=[recorder], device="cpu")
+    store.close()
+    assert report["tasks"] == 2 and report["text_only"] is True and report["policy"] == "llm"
+    assert all(s["query"] is None and s["request"] is None for s in recorder.steps)  # text only
+
+    fact = recorder.steps[0]
+    memory = re.findall(r"<memory>\n(.*?)\n</memory>", fact["user"], flags=re.S)
+    assert len(memory) == 1 and "Alice Park" in json.loads(memory[0])[0]["text"]  # retrieved by text, as data
+    assert fact["user"].rstrip().endswith("Who is the CEO of Acme?")
+
+    calls = [s for s in recorder.steps if s["action"].tool_call is not None]
+    assert calls, f"the model made no tool call: {[s['action'] for s in recorder.steps]}"
+    assert calls[0]["action"].tool_call.name in ("percent_of", "lookup")
+    assert calls[0]["result"] is not None  # the world executed the parsed call (ok or with its error)
+
+
+@pytest.mark.parametrize("kind", ["missing", "not_causal"])
+def test_bad_model_dir_for_the_llm_policy_is_one_line_exit_2(kind, tmp_path, home, capsys):
+    from cli.main import main
+
+    target = tmp_path / "model"
+    if kind == "not_causal":
+        target.mkdir()
+        (target / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
+        (target / "model.safetensors").write_bytes(b"")
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "run", "--policy", "llm", "--text-only", "--model-dir", str(target)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert ("no such directory" if kind == "missing" else "not a causal language model") in err
+    assert not (home / "runs").exists()  # refused before anything was written
+
+
+def test_model_dir_without_the_llm_policy_is_refused(tmp_path, home, capsys):
+    from cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "run", "--model-dir", str(tmp_path)])
+    assert exc.value.code == 2 and "--model-dir is for --policy llm" in capsys.readouterr().err
+
+
+def test_local_policy_still_runs_text_only(scenario_file, tmp_path, embedder):
+    from agentcl.agent.runner import run_agent
+    from memory_store import MemoryStore
+
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=tmp_path, embedder=embedder)
+    runs = {t: run_agent(scenario=scenario_file, text_only=t, store=store, registry=None, save=False, device="cpu")
+            for t in (True, False)}
+    store.close()
+    assert runs[True]["tasks"] == runs[False]["tasks"] == 2 and runs[True]["text_only"] is True
+    assert runs[False]["success_rate"] == 1.0  # structured: it looks the fact up and maps the inputs
+
+
+def test_agent_consolidates_into_the_policy_lm(smollm, tmp_path, embedder):
+    from agentcl.agent.agent import Agent
+    from agentcl.agent.config import AgentConfig
+    from agentcl.policies.local_lm import LocalLMPolicy
+    from memory_store import MemoryStore
+
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=tmp_path, embedder=embedder)
+    agent = Agent(store, LocalLMPolicy(lm=smollm), config=AgentConfig(namespace="empty"))
+    report = agent.consolidate()  # the LM job (nothing validated yet: it refuses without training)
+    store.close()
+    assert report["promoted"] is False and "nothing new to learn" in report["reason"]
+    assert agent.counters["consolidations"] == 1
