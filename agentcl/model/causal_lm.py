@@ -119,18 +119,32 @@ class CausalLM:
         return float(loss.detach())
 
     # -- generation ---------------------------------------------------------------------------------
-    @torch.no_grad()
     def generate(self, users: Sequence[str], *, max_new_tokens: int = 24, batch_size: int | None = None,
                  adapter: bool = True) -> list[str]:
-        """Greedy answers, batched (left padding), with or without the adapter. A GPU takes wider batches."""
+        """Greedy answers to single user turns (under the short system prompt), batched, with or without
+        the adapter."""
+        return self._complete([self.prompt(u) for u in users], max_new_tokens=max_new_tokens,
+                              batch_size=batch_size, adapter=adapter)
+
+    def chat(self, conversations: Sequence[list[dict]], *, max_new_tokens: int = 24,
+             batch_size: int | None = None) -> list[str]:
+        """Greedy replies (adapter on) to whole chats: lists of {"role", "content"} messages."""
+        prompts = [self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
+                   for c in conversations]
+        return self._complete(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, adapter=True)
+
+    @torch.no_grad()
+    def _complete(self, prompts: list[str], *, max_new_tokens: int, batch_size: int | None,
+                  adapter: bool) -> list[str]:
+        """Greedy continuations of rendered prompts, batched with left padding; a GPU takes wider batches."""
         batch_size = batch_size or (16 if str(self.device) == "cpu" else 64)
         out: list[str] = []
         self.model.eval()
-        for start in range(0, len(users), batch_size):
-            chunk = [self.prompt(u) for u in users[start: start + batch_size]]
+        kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
+                      temperature=None, top_p=None, top_k=None)
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start: start + batch_size]
             enc = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-            kwargs = dict(max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
-                          temperature=None, top_p=None, top_k=None)
             if adapter:
                 ids = self.model.generate(**enc, **kwargs)
             else:

@@ -74,19 +74,6 @@ def lm_messages(observation: Observation, context: PolicyContext, limits: Memory
             {"role": "user", "content": lm_prompt(observation, context, limits)}]
 
 
-def chat_generate(lm, messages: list[dict[str, Any]], *, max_new_tokens: int) -> str:
-    """One greedy reply of the CausalLM `lm` (adapter on) to a multi-turn chat."""
-    import torch
-
-    text = lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    enc = lm.tokenizer([text], return_tensors="pt", add_special_tokens=False).to(lm.device)
-    lm.model.eval()
-    with torch.no_grad():
-        ids = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                pad_token_id=lm.tokenizer.pad_token_id, temperature=None, top_p=None, top_k=None)
-    return lm.tokenizer.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
-
-
 class LocalLMPolicy:
     """decide() = one greedy generation of the local LM. `lm` is a loaded CausalLM (tests and benches
     share one); otherwise it is opened from `model_dir` (None: the packaged SmolLM2) on `device`."""
@@ -109,5 +96,5 @@ class LocalLMPolicy:
 
     def decide(self, observation: Observation, context: PolicyContext) -> Action:
         self.last_messages = lm_messages(observation, context, self.memory_limits)
-        self.last_reply = chat_generate(self.lm, self.last_messages, max_new_tokens=self.max_new_tokens)
+        self.last_reply = self.lm.chat([self.last_messages], max_new_tokens=self.max_new_tokens)[0]
         return parse_reply(self.last_reply, [t.name for t in offered_tools(observation, context)])
