@@ -36,6 +36,9 @@ EXCLUDED = {  # command prefix -> why it is not run here
                      "run them with small sizes",
     "agentcl consolidate schedule": "runs until stopped (tests/consolidation run it with --max-runs)",
     "agentcl run --policy openai": "needs an OpenAI-compatible endpoint (network)",
+    "agentcl consolidate run --backend llm": "trains the real SmolLM2 for minutes on a 2-core CPU; "
+                                             "tests/consolidation/test_lm_backend.py runs the same job on a few "
+                                             "facts and steps",
     "agentcl run --policy llm": "the local LM decides every step: many minutes on a 2-core CPU; "
                                 "tests/policies/test_local_lm_agent.py runs it on a two-step world",
     "agentcl serve$": "runs until stopped (tests/server start the real server on a free port)",
