@@ -90,14 +90,16 @@ def run_seed(lm, *, seed: int, facts: int, changed: int, new: int, config: dict,
             store.add_fact(s, p, v)
         embedder = store.embedder
         store.close()
-        shutil.copytree(home, root / "naive")
+        shutil.copytree(home, root / "round1")
         out = {"round1": _summary(r1)}
         _progress(seed, "round1", out["round1"])
         for name, extra in (("round2_replay", {}), ("round2_naive", {"replay": False, "gate": False})):
-            h = home if name == "round2_replay" else root / "naive"
-            store = open_store(h)
+            if name == "round2_naive":  # the same round-1 state at the same path: the state names its database
+                shutil.rmtree(home)
+                shutil.copytree(root / "round1", home)
+            store = open_store(home)
             rep = consolidate_lm(store, lm=lm, usages=sc["usages2"], tools=sc["tools2"],
-                                 config={**config, **extra, "seed": seed}, home=h)
+                                 config={**config, **extra, "seed": seed}, home=home)
             store.close()
             out[name] = _summary(rep)
             _progress(seed, name, out[name])
