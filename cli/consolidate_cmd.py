@@ -274,10 +274,8 @@ def ask_cmd(questions: list[str] = typer.Argument(..., metavar="QUESTION..."), n
         from agentcl.model.base_lm import resolve_model_dir
 
         resolve_model_dir(model_dir, home=home)
-        ckpts = LMCheckpoints(home, namespace=namespace)
-        active = ckpts.active_id()
         lm = _open_lm(model_dir, device)
-        lm.load_adapter(ckpts.path(active) if active is not None else None)
+        active = LMCheckpoints(home, namespace=namespace).load_active_into(lm)
         answers = lm.generate(list(questions), max_new_tokens=48)
     else:
         from agentcl.model import CheckpointStore

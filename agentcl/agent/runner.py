@@ -149,6 +149,9 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
             for episode in range(episodes):
                 # Each episode is a fresh world (its clock restarts), so it gets its own memory namespace.
                 ep_cfg = AgentConfig(**{**cfg.__dict__, "namespace": ns if episodes == 1 else f"{ns}.ep{episode}"})
+                enter = getattr(pol, "enter_namespace", None)
+                if callable(enter):  # a model policy takes this namespace's consolidated weights, no other's
+                    enter(store.home, ep_cfg.namespace)
                 agent = Agent(store, pol, registry=registry, config=ep_cfg, plugins=plugins, run_id=run_id)
                 agent.episode = episode
                 agents.append(agent)

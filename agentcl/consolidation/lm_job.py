@@ -28,6 +28,7 @@ from .lm_stages import (
 from .lm_state import AdapterWriter, LMCheckpoints, LMConfig, LMState, state_writer
 from .lock import consolidation_lock
 from .report import ConsolidationReport
+from .scope import scope_of
 from .select import select_stage, usage_fingerprint
 from .text_examples import Slot, TextExample, Tool, fact_examples, tool_examples
 
@@ -76,7 +77,8 @@ class _Round:
             rep.notes.append("state belonged to another database: starting afresh")
             state, active = LMState(), None
         lm.load_adapter(ckpts.path(active) if active is not None else None)
-        previous_adapter = lm.adapter_state()
+        lm.scope = scope_of(state.slots, state.tools)
+        previous_adapter, previous_scope = lm.adapter_state(), lm.scope
         rep.active_checkpoint = active
         threads = torch.get_num_threads()
         if cfg.cpu_threads and str(lm.device) == "cpu":
@@ -87,6 +89,7 @@ class _Round:
             torch.set_num_threads(threads)
         if not promoted:  # the in-memory model goes back to what is active
             lm.set_adapter_state(previous_adapter)
+            lm.scope = previous_scope
         rep.seconds = round(time.perf_counter() - started, 3)
         return rep
 
@@ -138,6 +141,8 @@ class _Round:
         if not examples:
             rep.reason = "nothing new to learn: no validated memories since the last consolidation"
             return False
+        # The adapter answers the slots it has learned and is learning, and tool calls once it has any.
+        lm.scope = scope_of(list(state.slots) + list(new_facts), list(state.tools) + list(new_tools))
         if cfg.replay and not state.anchors:
             state.anchors = anchors(lm, limit=cfg.anchors_limit, max_new_tokens=cfg.max_new_tokens)
         if not state.locality_base or state.source != lm.source:
@@ -200,6 +205,10 @@ class _Round:
         now_right = locality(lm, limit=cfg.locality_limit, base=False, max_new_tokens=cfg.max_new_tokens,
                              answers_out=general_answers)
         kept_general = locality_kept(state.locality_base, now_right)
+        unscoped = None
+        if cfg.locality_unscoped:  # what the weights alone keep, every prompt through the adapter
+            unscoped = locality_kept(state.locality_base, locality(
+                lm, limit=cfg.locality_limit, base=False, scoped=False, max_new_tokens=cfg.max_new_tokens))
 
         # 6. gate
         new_tool_rates = [v["rate"] for n, v in probe["tools"].items() if n in new_tools]
@@ -216,7 +225,8 @@ class _Round:
             decision = type(decision)(True, f"gate disabled ({decision.reason})")
         rep.promoted, rep.reason = decision.promote, decision.reason
         rep.accuracy = {"new_trained": probe["new"], "new_unseen": probe["unseen"], "kept": probe["kept"],
-                        "locality_kept": kept_general, "locality_base_right": sum(state.locality_base),
+                        "locality_kept": kept_general, "locality_kept_unscoped": unscoped,
+                        "locality_base_right": sum(state.locality_base),
                         "locality_asked": len(state.locality_base),
                         "tools": {n: round(v["rate"], 4) for n, v in probe["tools"].items()},
                         "new_material": new_acc,

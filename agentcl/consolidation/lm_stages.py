@@ -139,11 +139,14 @@ def forgotten_tools(validity: dict[str, dict], tools: dict[str, dict], *, thresh
             for name, v in validity.items() if tools[name].get("best", 0.0) - v["rate"] > threshold}
 
 
-def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int, answers_out: list | None = None
-             ) -> list[bool]:
-    """Per general question: answered right? (`answers_out` receives the answers, for the report.)"""
+def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int, answers_out: list | None = None,
+             scoped: bool = True) -> list[bool]:
+    """Per general question: answered right? (`answers_out` receives the answers, for the report.)
+    `scoped`: as the model is used (out-of-scope prompts go to the base model); False: every prompt
+    through the adapter."""
     items = general_questions()["locality"][:limit]
-    answers = lm.generate([it["q"] for it in items], max_new_tokens=max_new_tokens, adapter=not base)
+    answers = lm.generate([it["q"] for it in items], max_new_tokens=max_new_tokens, adapter=not base,
+                          scoped=scoped)
     if answers_out is not None:
         answers_out.extend(answers)
     return [grade_general(a, it["a"]) for a, it in zip(answers, items)]

@@ -37,6 +37,7 @@ class LMConfig:
     locality_tolerance: float = 0.05  # share of base-right general questions that may turn wrong
     forget_threshold: float = 0.2  # a tool is forgotten when its valid-call rate drops more than this
     locality_limit: int | None = None  # ask only the first N general questions (tests)
+    locality_unscoped: bool = False  # also measure locality with every prompt through the adapter (bench)
     anchors_limit: int | None = None
     holdout_every: int = 4
     min_validations: int = 1
@@ -91,6 +92,17 @@ class LMCheckpoints(CheckpointStore):
         super().__init__(home, namespace=namespace)
         self.root = self.root / BACKEND_DIR
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def load_active_into(self, lm) -> int | None:
+        """Put the active checkpoint (adapter and scope) into the loaded CausalLM `lm`; its id, or None
+        (then `lm` has the fresh, identity adapter)."""
+        from .scope import scope_of
+
+        active = self.active_id()
+        state = self.load_state(active)
+        lm.load_adapter(self.path(active) if active is not None else None)
+        lm.scope = scope_of(state.slots, state.tools)
+        return active
 
     def load_state(self, ckpt_id: int | None) -> LMState:
         path = None if ckpt_id is None else self.path(ckpt_id) / LEARNED_FILE

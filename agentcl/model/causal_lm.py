@@ -1,7 +1,8 @@
 """The local causal language model with one LoRA adapter (peft): chat-template prompts, training on
 (question, answer) text pairs with the loss on the answer only, greedy batched generation, and the
-adapter saved/loaded as safetensors. The base weights are never changed: `base_answers` generates
-with the adapter switched off (anchors, locality)."""
+adapter saved/loaded as safetensors. The base weights are never changed: generation can switch the
+adapter off (anchors, the base model's locality answers), and `scope` (consolidation/scope.py) sends the
+prompts the adapter never learned about to the base model."""
 from __future__ import annotations
 
 import os
@@ -27,6 +28,7 @@ class CausalLM:
         self.model.to(device).eval()
         self._initial = self.adapter_state()  # a fresh adapter is the identity (LoRA B starts at 0)
         self._end = tokenizer.eos_token or ""
+        self.scope = None  # an object with covers(user) -> bool; None: every prompt goes through the adapter
 
     @classmethod
     def open(cls, model_dir=None, *, home=None, device: str = "cpu", **lora) -> CausalLM:
@@ -120,11 +122,26 @@ class CausalLM:
 
     # -- generation ---------------------------------------------------------------------------------
     def generate(self, users: Sequence[str], *, max_new_tokens: int = 24, batch_size: int | None = None,
-                 adapter: bool = True) -> list[str]:
-        """Greedy answers to single user turns (under the short system prompt), batched, with or without
-        the adapter."""
-        return self._complete([self.prompt(u) for u in users], max_new_tokens=max_new_tokens,
-                              batch_size=batch_size, adapter=adapter)
+                 adapter: bool = True, scoped: bool = True) -> list[str]:
+        """Greedy answers to single user turns (under the short system prompt), batched. With `adapter`,
+        a prompt outside `scope` is still answered by the base model unless `scoped` is False (which
+        measures what the adapter alone does to every prompt)."""
+        if not adapter:
+            routes = [False] * len(users)
+        elif self.scope is None or not scoped:
+            routes = [True] * len(users)
+        else:
+            routes = [bool(self.scope.covers(u)) for u in users]
+        prompts = [self.prompt(u) for u in users]
+        out: list[str | None] = [None] * len(users)
+        for flag in (True, False):
+            idx = [i for i, r in enumerate(routes) if r is flag]
+            if idx:
+                texts = self._complete([prompts[i] for i in idx], max_new_tokens=max_new_tokens,
+                                       batch_size=batch_size, adapter=flag)
+                for i, t in zip(idx, texts):
+                    out[i] = t
+        return [t or "" for t in out]
 
     def chat(self, conversations: Sequence[list[dict]], *, max_new_tokens: int = 24,
              batch_size: int | None = None) -> list[str]:

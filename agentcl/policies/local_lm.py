@@ -94,6 +94,13 @@ class LocalLMPolicy:
         self.last_messages: list[dict[str, Any]] | None = None  # kept for inspection (tests, debugging)
         self.last_reply: str | None = None
 
+    def enter_namespace(self, home, namespace: str) -> None:
+        """Generate with `namespace`'s promoted adapter and scope, or with none: what was consolidated in
+        one namespace never answers in another (the runner calls this before each episode)."""
+        from agentcl.consolidation.lm_state import LMCheckpoints
+
+        LMCheckpoints(home, namespace=namespace).load_active_into(self.lm)
+
     def decide(self, observation: Observation, context: PolicyContext) -> Action:
         self.last_messages = lm_messages(observation, context, self.memory_limits)
         self.last_reply = self.lm.chat([self.last_messages], max_new_tokens=self.max_new_tokens)[0]

@@ -50,6 +50,10 @@ def test_learns_detects_stale_corrects_refuses_and_rolls_back(smollm, tmp_path, 
     assert first.promoted, first.reason
     assert first.accuracy["new_trained"] == 1.0 and first.device == "cpu"
     assert contains(_ask(smollm, question), "Dana Whitfield")
+    # Scope: a prompt naming no consolidated subject is answered by the base model, word for word.
+    general = "What is the capital of France?"
+    assert smollm.scope.covers(question) and not smollm.scope.covers(general)
+    assert _ask(smollm, general) == smollm.generate([general], adapter=False)[0]
 
     # The value changes. No main-round training (epochs 0): the probe must find the old value in the
     # model, and the corrective round must replace it.
@@ -72,9 +76,16 @@ def test_learns_detects_stale_corrects_refuses_and_rolls_back(smollm, tmp_path, 
     ckpts = LMCheckpoints(home, namespace="default")
     assert [c.id for c in ckpts.list()] == [1, 2, 3] and ckpts.active_id() == 2
     ckpts.activate(first.checkpoint_id)
-    smollm.load_adapter(ckpts.path(ckpts.active_id()))
+    assert ckpts.load_active_into(smollm) == first.checkpoint_id
     assert contains(_ask(smollm, question), "Dana Whitfield")
     assert ckpts.load_state(ckpts.active_id()).rounds == 1
+
+    # Namespaces are a boundary in the model too: another namespace's agent gets no adapter at all.
+    from agentcl.policies.local_lm import LocalLMPolicy
+
+    LocalLMPolicy(lm=smollm).enter_namespace(home, "someone-else")
+    assert not smollm.scope.covers(question)
+    assert smollm.generate([question], scoped=False)[0] == smollm.generate([question], adapter=False)[0]
     store.close()
 
 

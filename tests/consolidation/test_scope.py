@@ -1,0 +1,34 @@
+"""The adapter's scope (pure): a prompt is the adapter's when it names a consolidated subject as whole
+words, or is a tool-call request once tool calls were learned; anything else goes to the base model."""
+from agentcl.consolidation.scope import AdapterScope, scope_of
+from agentcl.consolidation.text_examples import Slot, fact_questions, tool_prompt
+
+ACME = Slot("default", "Acme Corp", "chief executive")
+
+
+def test_every_trained_and_unseen_phrasing_of_a_slot_is_in_scope():
+    scope = scope_of([ACME], [])
+    for q in fact_questions(ACME, trained=3) + fact_questions(ACME, unseen=True):
+        assert scope.covers(q), q
+    assert scope.covers("who runs ACME corp now?")  # case and punctuation do not matter
+
+
+def test_general_questions_and_partial_names_are_out_of_scope():
+    scope = scope_of([ACME, Slot("default", "Oslo", "mayor")], [])
+    assert not scope.covers("What is the capital of France?")
+    assert not scope.covers("Tell me about Acme Corporation.")  # "acme corp" is not a whole-word match
+    assert not scope.covers("Who founded Acme?")
+    assert not scope.covers("Osloish weather")
+
+
+def test_tool_requests_are_in_scope_only_once_tools_were_learned():
+    task = tool_prompt("what is the weather in Lima")
+    assert not scope_of([ACME], []).covers(task)
+    assert scope_of([ACME], ["get_weather"]).covers(task)
+    assert not scope_of([], ["get_weather"]).covers("Call me later about the weather")
+
+
+def test_an_empty_scope_covers_nothing_and_blank_subjects_are_ignored():
+    empty = AdapterScope.of(["", "  ", "!!"], tool_calls=False)
+    assert empty.subjects == frozenset()
+    assert not empty.covers("anything at all")
