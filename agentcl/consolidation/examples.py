@@ -42,6 +42,11 @@ class Example:
     text: str = ""     # input text to encode ("" when `fact_id` supplies a stored vector)
     fact_id: int | None = None  # use the store's vector of this fact instead of encoding
 
+    @property
+    def cls(self) -> tuple[str, str]:
+        """The model's class for this example: (kind, label)."""
+        return self.kind, self.label
+
 
 @dataclass
 class UsageRecord:

@@ -1,18 +1,22 @@
-"""Consolidation into the local language model (LoRA over SmolLM2 or a user's causal LM):
-select -> build examples -> train with replay -> probe -> correct -> gate -> checkpoint.
+"""Consolidation into the local language model (LoRA over SmolLM2 or a user's causal LM): the
+`LMBackend` of pipeline.run_round (select -> build examples -> train with replay -> probe -> correct ->
+gate -> checkpoint) and the `consolidate_lm` entry point.
 
-Selection and the gate rule are the ones the prototype job uses (select.plan_facts, gate.gate_decision);
-examples are text (text_examples), probes are generations (lm_stages). A rejected candidate is saved for
-inspection, the previous adapter stays active and is put back into the in-memory model."""
+Selection, the round's order and the gate rule are the pipeline's; here examples are text
+(text_examples), probes are generations (lm_stages), and the gate also asks that general answers are
+kept (locality). A rejected candidate is saved for inspection, the previous adapter stays active and is
+put back into the in-memory model, with its scope."""
 from __future__ import annotations
 
+import json
 import random
-import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from memory_store.timeparse import iso, utcnow
 
 from .examples import UsageRecord, slot_key, split_usages
-from .gate import gate_decision
+from .gate import GateDecision
 from .lm_stages import (
     anchors,
     ask_slots,
@@ -27,9 +31,10 @@ from .lm_stages import (
 )
 from .lm_state import AdapterWriter, LMCheckpoints, LMConfig, LMState, state_writer
 from .lock import consolidation_lock
+from .pipeline import GateInputs, TrainStats, run_round
 from .report import ConsolidationReport
 from .scope import scope_of
-from .select import select_stage, usage_fingerprint
+from .select import Selection, usage_fingerprint
 from .text_examples import Slot, TextExample, Tool, fact_examples, tool_examples
 
 
@@ -41,7 +46,9 @@ def consolidate_lm(store, registry=None, *, lm, namespace: str = "default", conf
     cfg = LMConfig(**config) if isinstance(config, dict) else (config or LMConfig())
     home = home if home is not None else getattr(store, "home", None)
     with consolidation_lock(store, namespace=namespace, home=home):
-        return _Round(store, registry, lm, namespace, cfg, list(usages), tools, home).run()
+        extra = [UsageRecord.coerce(u) for u in usages]
+        backend = LMBackend(store, registry, lm, namespace, cfg, extra, tools, home)
+        return run_round(backend, store, registry, namespace=namespace, extra_usages=extra)
 
 
 def _signatures(registry, usages: list[UsageRecord], tools: dict | None) -> dict[str, dict]:
@@ -58,64 +65,89 @@ def _signatures(registry, usages: list[UsageRecord], tools: dict | None) -> dict
     return out
 
 
-class _Round:
-    def __init__(self, store, registry, lm, ns, cfg, usages, tools, home):
-        self.store, self.registry, self.lm, self.ns, self.cfg, self.home = store, registry, lm, ns, cfg, home
-        self.extra_usages = [UsageRecord.coerce(u) for u in usages]
-        self.tool_arg = tools
+@dataclass
+class LMProbe:
+    """What the generation probes found on the candidate."""
+    new: float | None       # new slots, trained phrasing
+    unseen: float | None    # new slots, phrasings never trained (generalisation)
+    kept: float | None      # earlier slots the model answered right
+    kept_ok: dict           # Slot -> still answered right
+    new_ok: dict            # Slot -> answered right
+    stale: dict             # Slot -> the stale answer
+    tools: dict             # name -> valid-call rate and problems
+    forgotten: dict         # name -> {"best", "now", "problems"}
 
-    def run(self) -> ConsolidationReport:
+
+class LMBackend:
+    """pipeline.Backend for a causal LM with a LoRA adapter. Classes are slots and tools (typed keys
+    Slot/Tool/Anchor); inputs are chat prompts; answers are generations."""
+
+    def __init__(self, store, registry, lm, ns, cfg: LMConfig, usages: list[UsageRecord], tools, home):
+        self.store, self.registry, self.lm, self.ns, self.cfg, self.home = store, registry, lm, ns, cfg, home
+        self.extra_usages = usages
+        self.tool_arg = tools
+        self.fix_stats: TrainStats | None = None
+
+    # -- load and keep ------------------------------------------------------------------------------
+    def new_report(self) -> ConsolidationReport:
+        return ConsolidationReport(namespace=self.ns, strategy="lora+replay" if self.cfg.replay else "lora (naive)",
+                                   device=str(self.lm.device))
+
+    def load(self, rep) -> LMState:
+        self.ckpts = LMCheckpoints(self.home, namespace=self.ns)
+        self.active = self.ckpts.active_id()
+        self.state = self.ckpts.load_state(self.active)
+        return self.state
+
+    def forget(self) -> LMState:
+        self.state, self.active = LMState(), None
+        return self.state
+
+    def open(self, rep) -> None:
+        lm = self.lm
+        lm.load_adapter(self.ckpts.path(self.active) if self.active is not None else None)
+        lm.scope = scope_of(self.state.slots, self.state.tools)
+        self.previous_adapter, self.previous_scope = lm.adapter_state(), lm.scope
+        rep.active_checkpoint = self.active
+
+    @contextmanager
+    def session(self):
         import torch
 
-        started, cfg, lm = time.perf_counter(), self.cfg, self.lm
-        rep = ConsolidationReport(namespace=self.ns, strategy="lora+replay" if cfg.replay else "lora (naive)",
-                                  device=str(lm.device))
-        ckpts = LMCheckpoints(self.home, namespace=self.ns)
-        active = ckpts.active_id()
-        state = ckpts.load_state(active)
-        if state.store_url and state.store_url != str(self.store.url):
-            rep.notes.append("state belonged to another database: starting afresh")
-            state, active = LMState(), None
-        lm.load_adapter(ckpts.path(active) if active is not None else None)
-        lm.scope = scope_of(state.slots, state.tools)
-        previous_adapter, previous_scope = lm.adapter_state(), lm.scope
-        rep.active_checkpoint = active
         threads = torch.get_num_threads()
-        if cfg.cpu_threads and str(lm.device) == "cpu":
-            torch.set_num_threads(cfg.cpu_threads)
+        if self.cfg.cpu_threads and str(self.lm.device) == "cpu":
+            torch.set_num_threads(self.cfg.cpu_threads)
         try:
-            promoted = self._round(rep, ckpts, state, active)
+            yield
         finally:
             torch.set_num_threads(threads)
-        if not promoted:  # the in-memory model goes back to what is active
-            lm.set_adapter_state(previous_adapter)
-            lm.scope = previous_scope
-        rep.seconds = round(time.perf_counter() - started, 3)
-        return rep
+
+    def keep_previous(self) -> None:
+        self.lm.set_adapter_state(self.previous_adapter)
+        self.lm.scope = self.previous_scope
+
+    def finish(self, rep) -> None:
+        pass
 
     # -- 1. select ----------------------------------------------------------------------------------
-    def _select(self, state: LMState):
-        cfg = self.cfg
-        learned = {slot_key(s.namespace, s.subject, s.predicate): {"value": v["value"]} for s, v in state.slots.items()}
-        sel = select_stage(self.store, self.registry, namespace=self.ns, learned=learned, seen=state.usages_seen,
-                           extra_usages=self.extra_usages, min_validations=cfg.min_validations,
-                           trusted_sources=cfg.trusted_sources)
-        as_slot = {slot_key(s.namespace, s.subject, s.predicate): s for s in state.slots}
-        for f in sel.plan.current.values():
-            as_slot.setdefault(slot_key(f.namespace, f.subject, f.predicate), Slot(f.namespace, f.subject, f.predicate))
-        return sel.plan, as_slot, sel.usages, sel.retired
+    def learned(self) -> dict:
+        return {slot_key(s.namespace, s.subject, s.predicate): {"value": v["value"]} for s, v in self.state.slots.items()}
 
-    def _round(self, rep, ckpts, state: LMState, active) -> bool:
-        cfg, lm = self.cfg, self.lm
-        plan, as_slot, usages, retired = self._select(state)
-        current = {as_slot[k]: f.object for k, f in plan.current.items()}
-        superseded = {as_slot[k]: vals for k, vals in plan.superseded_values.items() if k in as_slot}
-        changed = {as_slot[k] for k in plan.changed}
-        new_facts = {Slot(f.namespace, f.subject, f.predicate): f for f in plan.new}
-        signatures = _signatures(self.registry, [u for u in self.extra_usages], self.tool_arg)
+    def forget_stale(self, sel: Selection, rep) -> set[str]:
+        state, plan, retired = self.state, sel.plan, sel.retired
+        as_slot = {slot_key(s.namespace, s.subject, s.predicate): s for s in state.slots}
+        for f in plan.current.values():
+            as_slot.setdefault(slot_key(f.namespace, f.subject, f.predicate), Slot(f.namespace, f.subject, f.predicate))
+        self.usages = sel.usages
+        self.current = {as_slot[k]: f.object for k, f in plan.current.items()}
+        self.superseded = {as_slot[k]: vals for k, vals in plan.superseded_values.items() if k in as_slot}
+        self.changed = changed = {as_slot[k] for k in plan.changed}
+        self.new_facts = new_facts = {Slot(f.namespace, f.subject, f.predicate): f for f in plan.new}
+        self.signatures = signatures = _signatures(self.registry, self.extra_usages, self.tool_arg)
         for name in retired:
             state.tools.pop(name, None)
-        renamed = {n for n, sig in signatures.items() if n in state.tools and state.tools[n]["params"] != sig["params"]}
+        self.renamed = {n for n, sig in signatures.items()
+                        if n in state.tools and state.tools[n]["params"] != sig["params"]}
         for name, sig in signatures.items():
             if name in state.tools:
                 state.tools[name].update(sig)
@@ -125,35 +157,47 @@ class _Round:
             (isinstance(e.key, Slot) and (e.key in changed or e.key in new_facts))
             or (isinstance(e.key, Tool) and (e.key.name in retired or not _valid_example(e, signatures))))]
         rep.removed_from_buffer = before - len(state.replay)
-        rep.changed_slots, rep.retired_skills = len(changed), sorted(retired)
+        self.retired = retired
+        return retired
 
-        # 2. build examples
-        examples = [ex for slot, f in new_facts.items() for ex in fact_examples(slot, f.object, phrasings=cfg.phrasings)]
-        train_u, held_u = split_usages(usages, holdout_every=cfg.holdout_every)
+    # -- 2. build examples --------------------------------------------------------------------------
+    def build(self, sel: Selection, rep) -> list[TextExample]:
+        cfg, state = self.cfg, self.state
+        examples = [ex for slot, f in self.new_facts.items()
+                    for ex in fact_examples(slot, f.object, phrasings=cfg.phrasings)]
+        train_u, held_u = split_usages(self.usages, holdout_every=cfg.holdout_every)
         examples += [tool_examples(u.task, u.skill, u.args) for u in train_u]
-        new_tools = {}
+        self.new_tools = new_tools = {}
         for u in train_u + held_u:
-            sig = signatures.get(u.skill, {"params": sorted(u.args), "required": sorted(u.args)})
-            entry = new_tools.setdefault(u.skill, {**sig, "probes": [], "best": state.tools.get(u.skill, {}).get("best", 0.0)})
+            sig = self.signatures.get(u.skill, {"params": sorted(u.args), "required": sorted(u.args)})
+            entry = new_tools.setdefault(u.skill, {**sig, "probes": [],
+                                                   "best": state.tools.get(u.skill, {}).get("best", 0.0)})
             if u in held_u or len(entry["probes"]) < 2:
                 entry["probes"].append(u.task)
-        rep.examples, rep.new_facts, rep.new_usages = len(examples), len(new_facts), len(usages)
-        if not examples:
-            rep.reason = "nothing new to learn: no validated memories since the last consolidation"
-            return False
+        return examples
+
+    def probe_active(self) -> None:
+        return None  # generation is slow: the candidate is probed, the active adapter is not
+
+    def nothing_new(self, rep, before) -> bool:
+        return False
+
+    # -- 3. train with replay -----------------------------------------------------------------------
+    def train(self, examples: list[TextExample], rep) -> TrainStats:
+        cfg, lm, state, new_facts = self.cfg, self.lm, self.state, self.new_facts
         # The adapter answers the slots it has learned and is learning, and tool calls once it has any.
-        lm.scope = scope_of(list(state.slots) + list(new_facts), list(state.tools) + list(new_tools))
+        lm.scope = scope_of(list(state.slots) + list(new_facts), list(state.tools) + list(self.new_tools))
         if cfg.replay and not state.anchors:
             state.anchors = anchors(lm, limit=cfg.anchors_limit, max_new_tokens=cfg.max_new_tokens)
         if not state.locality_base or state.source != lm.source:
             state.locality_base = locality(lm, limit=cfg.locality_limit, base=True, max_new_tokens=cfg.max_new_tokens)
             state.source = lm.source
-        replay = state.replay if cfg.replay else []
+        self.replay = state.replay if cfg.replay else []
         general = state.anchors if cfg.replay else []
-        new_slots = list(new_facts)
-        values = {s: current[s] for s in new_slots}
+        self.new_slots = new_slots = list(new_facts)
+        self.values = values = {s: self.current[s] for s in new_slots}
         rng = random.Random(cfg.seed)
-        kept_now = [s for s, v in state.slots.items() if s not in changed and v.get("ok")]
+        kept_now = [s for s, v in state.slots.items() if s not in self.changed and v.get("ok")]
         sample = rng.sample(new_slots, min(len(new_slots), 16))
         kept_sample = rng.sample(kept_now, min(len(kept_now), 8)) if cfg.replay else []
         kept_values = {s: state.slots[s]["value"] for s in kept_sample}
@@ -164,71 +208,73 @@ class _Round:
             kept_ok = slot_accuracy({s: answers[s] for s in kept_sample}, kept_values)
             return (new_ok or 0.0) >= cfg.stop_at and (kept_ok if kept_ok is not None else 1.0) >= cfg.stop_at
 
-        # 3. train with replay
-        schedule = dict(batch_size=cfg.batch_size, lr=cfg.lr, anchors=general, anchor_batch=cfg.anchor_batch,
-                        kl_weight=cfg.kl_weight, warmup_steps=cfg.warmup_steps)
-        stats = train_round(lm, examples, replay, epochs=cfg.epochs, min_epochs=cfg.min_epochs,
-                            min_steps=cfg.min_steps, seed=cfg.seed + state.rounds,
-                            learned=learned if sample or kept_sample else None, **schedule)
-        rep.replayed = stats.replayed
-        all_tools = {**{n: t for n, t in state.tools.items() if n not in retired}, **new_tools}
-        for name in renamed:  # probes of a renamed tool are asked under today's signature
-            all_tools[name] = {**all_tools[name], **signatures[name]}
-        kept_slots = [s for s, v in state.slots.items() if s not in changed and v.get("ok")]
-        stale_probe = sorted((s for s in superseded if s in state.slots or s in new_facts), key=repr)
+        self.schedule = dict(batch_size=cfg.batch_size, lr=cfg.lr, anchors=general, anchor_batch=cfg.anchor_batch,
+                             kl_weight=cfg.kl_weight, warmup_steps=cfg.warmup_steps)
+        self.stats = train_round(lm, examples, self.replay, epochs=cfg.epochs, min_epochs=cfg.min_epochs,
+                                 min_steps=cfg.min_steps, seed=cfg.seed + state.rounds,
+                                 learned=learned if sample or kept_sample else None, **self.schedule)
+        self.all_tools = {**{n: t for n, t in state.tools.items() if n not in self.retired}, **self.new_tools}
+        for name in self.renamed:  # probes of a renamed tool are asked under today's signature
+            self.all_tools[name] = {**self.all_tools[name], **self.signatures[name]}
+        self.kept_slots = [s for s, v in state.slots.items() if s not in self.changed and v.get("ok")]
+        self.stale_probe = sorted((s for s in self.superseded if s in state.slots or s in new_facts), key=repr)
+        return self.stats
 
-        # 4. probe
-        probe = self._probe(new_slots, values, kept_slots, state, stale_probe, current, superseded, all_tools)
-        rep.stale_detected, rep.forgotten_detected = len(probe["stale"]), len(probe["forgotten"])
-        fix_stats = None
-        # 5. correct
-        if cfg.correct and (probe["stale"] or probe["forgotten"]):
-            fix = [ex for s in probe["stale"] for ex in fact_examples(s, current[s], phrasings=cfg.phrasings)]
-            fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in probe["forgotten"]]
-            stale_now = list(probe["stale"])
+    # -- 4. probe -----------------------------------------------------------------------------------
+    def probe(self) -> LMProbe:
+        cfg, lm, state = self.cfg, self.lm, self.state
+        new_slots, kept_slots, values, tools = self.new_slots, self.kept_slots, self.values, self.all_tools
+        asked = list(dict.fromkeys(new_slots + kept_slots + self.stale_probe))
+        answers = ask_slots(lm, asked, unseen=False, max_new_tokens=cfg.max_new_tokens)
+        unseen = ask_slots(lm, new_slots, unseen=True, max_new_tokens=cfg.max_new_tokens)
+        kept_values = {s: state.slots[s]["value"] for s in kept_slots}
+        validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens) if tools else {}
+        return LMProbe(new=slot_accuracy({s: answers[s] for s in new_slots}, values),
+                       unseen=slot_accuracy(unseen, values),
+                       kept=slot_accuracy({s: answers[s] for s in kept_slots}, kept_values),
+                       kept_ok={s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots},
+                       new_ok={s: slot_accuracy({s: answers[s]}, values) == 1.0 for s in new_slots},
+                       stale=stale_slots({s: answers[s] for s in self.stale_probe}, self.current, self.superseded),
+                       tools=validity, forgotten=forgotten_tools(validity, tools, threshold=cfg.forget_threshold))
 
-            def corrected() -> bool:  # stop as soon as the stale slots say their current value
-                answers = ask_slots(lm, stale_now, unseen=False, max_new_tokens=cfg.max_new_tokens)
-                return not stale_now or (slot_accuracy(answers, current) or 0.0) >= 1.0
+    # -- 5. correct ---------------------------------------------------------------------------------
+    def correct(self, found: LMProbe, examples: list[TextExample]) -> TrainStats:
+        cfg, lm, current, state = self.cfg, self.lm, self.current, self.state
+        fix = [ex for s in found.stale for ex in fact_examples(s, current[s], phrasings=cfg.phrasings)]
+        fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in found.forgotten]
+        stale_now = list(found.stale)
 
-            fix_stats = train_round(lm, fix, replay + examples if cfg.replay else [], epochs=cfg.corrective_epochs,
-                                    min_epochs=1, seed=cfg.seed + 7 + state.rounds, learned=corrected, **schedule)
-            rep.replayed += fix_stats.replayed
-            after = self._probe(new_slots, values, kept_slots, state, stale_probe, current, superseded, all_tools)
-            rep.stale_corrected = len(set(probe["stale"]) - set(after["stale"]))
-            rep.forgotten_corrected = len(set(probe["forgotten"]) - set(after["forgotten"]))
-            probe = after
-        rep.stale_remaining, rep.forgotten_remaining = len(probe["stale"]), len(probe["forgotten"])
-        rep.stale_slots = {f"{s.subject} / {s.predicate}": a for s, a in probe["stale"].items()}
-        rep.forgotten_skills = probe["forgotten"]
+        def corrected() -> bool:  # stop as soon as the stale slots say their current value
+            answers = ask_slots(lm, stale_now, unseen=False, max_new_tokens=cfg.max_new_tokens)
+            return not stale_now or (slot_accuracy(answers, current) or 0.0) >= 1.0
+
+        self.fix_stats = train_round(lm, fix, self.replay + examples if cfg.replay else [],
+                                     epochs=cfg.corrective_epochs, min_epochs=1, seed=cfg.seed + 7 + state.rounds,
+                                     learned=corrected, **self.schedule)
+        return self.fix_stats
+
+    # -- 6. gate ------------------------------------------------------------------------------------
+    def evaluate(self, found: LMProbe, after: LMProbe, rep) -> GateInputs:
+        cfg, lm, state, stats, fix_stats = self.cfg, self.lm, self.state, self.stats, self.fix_stats
+        rep.stale_slots = {f"{s.subject} / {s.predicate}": a for s, a in after.stale.items()}
+        rep.forgotten_skills = after.forgotten
         general_answers: list[str] = []
         now_right = locality(lm, limit=cfg.locality_limit, base=False, max_new_tokens=cfg.max_new_tokens,
                              answers_out=general_answers)
-        kept_general = locality_kept(state.locality_base, now_right)
+        self.kept_general = kept_general = locality_kept(state.locality_base, now_right)
         unscoped = None
         if cfg.locality_unscoped:  # what the weights alone keep, every prompt through the adapter
             unscoped = locality_kept(state.locality_base, locality(
                 lm, limit=cfg.locality_limit, base=False, scoped=False, max_new_tokens=cfg.max_new_tokens))
-
-        # 6. gate
-        new_tool_rates = [v["rate"] for n, v in probe["tools"].items() if n in new_tools]
-        new_acc = _mean([probe["new"]] * len(new_slots) + new_tool_rates) if new_slots or new_tool_rates else None
-        kept_before = 1.0 if kept_slots else None
-        decision = gate_decision(new_examples=len(examples), new_accuracy=new_acc, old_accuracy_before=kept_before,
-                                 old_accuracy_after=probe["kept"], stale_remaining=len(probe["stale"]),
-                                 forgotten_remaining=len(probe["forgotten"]), learn_threshold=cfg.learn_threshold,
-                                 tolerance=cfg.tolerance)
-        if decision.promote and kept_general is not None and kept_general < 1 - cfg.locality_tolerance:
-            decision = type(decision)(False, f"general answers kept {kept_general:.3f} < "
-                                             f"{1 - cfg.locality_tolerance:.2f} (locality)")
-        if not cfg.gate and not decision.promote:
-            decision = type(decision)(True, f"gate disabled ({decision.reason})")
-        rep.promoted, rep.reason = decision.promote, decision.reason
-        rep.accuracy = {"new_trained": probe["new"], "new_unseen": probe["unseen"], "kept": probe["kept"],
+        new_tool_rates = [v["rate"] for n, v in after.tools.items() if n in self.new_tools]
+        new_acc = (_mean([after.new] * len(self.new_slots) + new_tool_rates)
+                   if self.new_slots or new_tool_rates else None)
+        kept_before = 1.0 if self.kept_slots else None
+        rep.accuracy = {"new_trained": after.new, "new_unseen": after.unseen, "kept": after.kept,
                         "locality_kept": kept_general, "locality_kept_unscoped": unscoped,
                         "locality_base_right": sum(state.locality_base),
                         "locality_asked": len(state.locality_base),
-                        "tools": {n: round(v["rate"], 4) for n, v in probe["tools"].items()},
+                        "tools": {n: round(v["rate"], 4) for n, v in after.tools.items()},
                         "new_material": new_acc,
                         "locality_lost": locality_lost(state.locality_base, now_right, general_answers)}
         rep.train_seconds = round(stats.seconds + (fix_stats.seconds if fix_stats else 0.0), 3)
@@ -236,52 +282,44 @@ class _Round:
                        "losses": stats.losses, "corrective_epochs": fix_stats.epochs if fix_stats else 0,
                        "seconds_per_example": round(stats.seconds / max(1, stats.sequences), 4)}
         rep.round = state.rounds + 1
+        return GateInputs(new_accuracy=new_acc, old_before=kept_before, old_after=after.kept)
 
-        # 7. checkpoint
-        if decision.promote:
-            self._advance(state, new_facts, probe, examples, usages, all_tools, changed)
-        meta = {"created_at": iso(utcnow()), "promoted": decision.promote, "reason": decision.reason,
-                "examples": len(examples), "device": str(lm.device), "backend": "llm", "base": lm.source,
-                "metrics": rep.accuracy}
-        rep.checkpoint_id = ckpts.save(AdapterWriter(lm), meta, activate=decision.promote,
-                                       extra=state_writer(state) if decision.promote else None)
-        rep.active_checkpoint = rep.checkpoint_id if decision.promote else active
-        return decision.promote
+    def gate_check(self) -> str | None:
+        """Locality: of the general questions the base model answered right, few may turn wrong."""
+        floor = 1 - self.cfg.locality_tolerance
+        if self.kept_general is not None and self.kept_general < floor:
+            return f"general answers kept {self.kept_general:.3f} < {floor:.2f} (locality)"
+        return None
 
-    def _probe(self, new_slots, values, kept_slots, state, stale_probe, current, superseded, tools) -> dict:
-        cfg, lm = self.cfg, self.lm
-        asked = list(dict.fromkeys(new_slots + kept_slots + stale_probe))
-        answers = ask_slots(lm, asked, unseen=False, max_new_tokens=cfg.max_new_tokens)
-        unseen = ask_slots(lm, new_slots, unseen=True, max_new_tokens=cfg.max_new_tokens)
-        kept_values = {s: state.slots[s]["value"] for s in kept_slots}
-        validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens) if tools else {}
-        return {"new": slot_accuracy({s: answers[s] for s in new_slots}, values),
-                "unseen": slot_accuracy(unseen, values),
-                "kept": slot_accuracy({s: answers[s] for s in kept_slots}, kept_values),
-                "kept_ok": {s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots},
-                "new_ok": {s: slot_accuracy({s: answers[s]}, values) == 1.0 for s in new_slots},
-                "stale": stale_slots({s: answers[s] for s in stale_probe}, current, superseded),
-                "tools": validity, "forgotten": forgotten_tools(validity, tools, threshold=cfg.forget_threshold)}
-
-    def _advance(self, state, new_facts, probe, examples, usages, tools, changed) -> None:
-        for slot in changed - set(new_facts):  # lapsed: no active value any more
+    # -- 7. checkpoint ------------------------------------------------------------------------------
+    def advance(self, after: LMProbe, examples: list[TextExample]) -> None:
+        state = self.state
+        for slot in self.changed - set(self.new_facts):  # lapsed: no active value any more
             state.slots.pop(slot, None)
-        for slot, f in new_facts.items():
-            state.slots[slot] = {"value": f.object, "fact_id": f.id, "ok": probe["new_ok"].get(slot, False)}
-        for slot, ok in probe["kept_ok"].items():
+        for slot, f in self.new_facts.items():
+            state.slots[slot] = {"value": f.object, "fact_id": f.id, "ok": after.new_ok.get(slot, False)}
+        for slot, ok in after.kept_ok.items():
             state.slots[slot]["ok"] = ok
-        for name, info in tools.items():
-            rate = probe["tools"].get(name, {}).get("rate")
+        for name, info in self.all_tools.items():
+            rate = after.tools.get(name, {}).get("rate")
             state.tools[name] = {**info, "best": max(info.get("best", 0.0), rate or 0.0)}
         state.replay += examples
-        state.usages_seen += [usage_fingerprint(u) for u in usages]
+        state.usages_seen += [usage_fingerprint(u) for u in self.usages]
         state.store_url = str(self.store.url)
         state.rounds += 1
 
+    def save(self, decision: GateDecision, rep) -> int:
+        meta = {"created_at": iso(utcnow()), "promoted": decision.promote, "reason": decision.reason,
+                "examples": rep.examples, "device": str(self.lm.device), "backend": "llm", "base": self.lm.source,
+                "metrics": rep.accuracy}
+        return self.ckpts.save(AdapterWriter(self.lm), meta, activate=decision.promote,
+                               extra=state_writer(self.state) if decision.promote else None)
+
+    def saved(self, rep, promoted: bool, after: LMProbe) -> None:
+        pass
+
 
 def _valid_example(example: TextExample, signatures: dict) -> bool:
-    import json
-
     sig = signatures.get(example.key.name)
     if sig is None:
         return True

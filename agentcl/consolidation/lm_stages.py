@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from .pipeline import TrainStats
 from .text_examples import (
     Anchor,
     Slot,
@@ -42,16 +42,6 @@ def balanced_sample(pool: list[TextExample], n: int, rng: random.Random) -> list
     return [rng.choice(by_key[rng.choice(keys)]) for _ in range(n)]
 
 
-@dataclass
-class TrainStats:
-    epochs: int = 0
-    steps: int = 0
-    sequences: int = 0
-    replayed: int = 0
-    seconds: float = 0.0
-    losses: list = field(default_factory=list)
-
-
 def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, epochs: int, min_epochs: int,
                 batch_size: int, lr: float, seed: int, learned=None, anchors: list[TextExample] = (),
                 anchor_batch: int = 4, kl_weight: float = 1.0, min_steps: int = 0, warmup_steps: int = 0
@@ -62,7 +52,7 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
     not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
     few unopposed steps on them. The learning rate warms up over `warmup_steps`, because a fresh Adam's
     first steps move every adapter weight by about `lr`, whatever the gradient."""
-    stats, started = TrainStats(), time.perf_counter()
+    stats, started = TrainStats(examples=len(examples)), time.perf_counter()
     rng = random.Random(seed)
     opt = lm.optimizer(lr)
     anchors = list(anchors)

@@ -20,10 +20,26 @@ POLICIES = ("reservoir", "class_balanced")
 
 @dataclass
 class ReplayItem:
-    label: str | int
+    label: str | int  # the class name class-balancing counts (saved as is); see class_label
     key: str = ""
     kind: str = ""
     text: str = ""
+
+
+def class_label(kind: str, value: str) -> str:
+    """The class name of a consolidation example of class (kind, value), as the buffer keeps and saves it."""
+    return f"{kind}:{value}"
+
+
+def replay_class(item: ReplayItem) -> tuple[str, str]:
+    """The (kind, value) class of a consolidation example in the buffer: its typed `kind` and the value
+    its class name (class_label) carries. An item saved without a kind (older buffers) is read from
+    the class name alone."""
+    label = str(item.label)
+    if item.kind and label.startswith(f"{item.kind}:"):
+        return item.kind, label[len(item.kind) + 1:]
+    kind, _, value = label.partition(":")  # legacy reader
+    return kind, value
 
 
 class ReplayBuffer:

@@ -1,14 +1,15 @@
 """One training round: new data in mini-batches, replay mixed into every batch, strategy penalties."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .pipeline import TrainStats
 from .strategies import Strategy
 
 
@@ -40,14 +41,6 @@ def round_budget(examples: int, *, epochs: int, batch_size: int, replay: bool, m
     if max_rows > 0:
         epochs = max(1, min(epochs, max_rows // rows_per_epoch))
     return epochs, batch
-
-
-@dataclass
-class TrainStats:
-    steps: int = 0
-    examples: int = 0
-    replayed: int = 0
-    final_loss: float = 0.0
 
 
 def train_round(
@@ -83,10 +76,11 @@ def train_round(
     rbs = replay_batch_size or batch_size
     trainable = params if params is not None else [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay)
-    stats = TrainStats(examples=len(xt))
+    stats, started = TrainStats(examples=len(xt)), time.perf_counter()
     model.train()
     n = len(xt)
     for _ in range(epochs if n else 0):
+        stats.epochs += 1
         order = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, batch_size):
             idx = order[start: start + batch_size]
@@ -104,8 +98,10 @@ def train_round(
             loss.backward()
             opt.step()
             stats.steps += 1
+            stats.sequences += len(bx)
             stats.final_loss = float(loss.detach())
     model.eval()
+    stats.seconds = round(time.perf_counter() - started, 3)
     if finish:
         strategy.after_round(model, xt, yt)
     return stats
