@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .keys import Slot, skill_key, slot_key
+
 FACT_TEMPLATES = (
     "What is the {predicate} of {subject}?",
     "{subject} {predicate}?",
@@ -14,14 +16,6 @@ FACT_TEMPLATES = (
     "Tell me the {predicate} of {subject}.",
     "Which {predicate} does {subject} have?",
 )
-
-
-def slot_key(namespace: str, subject: str, predicate: str) -> str:
-    return f"{namespace}|{subject}|{predicate}"
-
-
-def skill_key(name: str) -> str:
-    return f"skill:{name}"
 
 
 def fact_questions(subject: str, predicate: str, *, count: int = 3) -> list[str]:
@@ -37,7 +31,7 @@ def canonical_question(subject: str, predicate: str) -> str:
 @dataclass
 class Example:
     kind: str          # "fact" or "skill"
-    key: str           # slot key or skill key: what a supersession or probe refers to
+    key: str           # slot_key(slot) or skill_key(name) (keys.py): what a supersession or probe refers to
     label: str         # the answer value or the skill name
     text: str = ""     # input text to encode ("" when `fact_id` supplies a stored vector)
     fact_id: int | None = None  # use the store's vector of this fact instead of encoding
@@ -84,7 +78,7 @@ def phrasings_within(requested: int, facts: int, max_encode: int) -> int:
 def fact_examples(namespace: str, subject: str, predicate: str, value: str, *, fact_id: int | None,
                   phrasings: int = 3, use_stored_vector: bool = True) -> list[Example]:
     """Several question phrasings -> value, plus (optionally) the stored fact vector -> value."""
-    key = slot_key(namespace, subject, predicate)
+    key = slot_key(Slot(namespace, subject, predicate))
     out = [Example("fact", key, value, text=q) for q in fact_questions(subject, predicate, count=phrasings)]
     if use_stored_vector and fact_id is not None:
         out.append(Example("fact", key, value, fact_id=fact_id))

@@ -28,11 +28,11 @@ from .examples import (
     fact_examples,
     latest_args,
     phrasings_within,
-    skill_key,
     split_usages,
     usage_examples,
 )
 from .gate import GateDecision
+from .keys import Slot, skill_key, slot_from_saved, slot_key
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
 from .persist import learned_writer, load_learned, load_strategy_tensors, prune_learned
@@ -84,7 +84,8 @@ class _Probe:
 
 class PrototypeBackend:
     """pipeline.Backend for the prototype model. Classes are (kind, value) pairs of the model's head;
-    inputs are encoded texts (or the store's fact vectors)."""
+    inputs are encoded texts (or the store's fact vectors). Its saved state names slots and skills by
+    their text forms (keys.slot_key, keys.skill_key): select's typed plan is read through them."""
 
     def __init__(self, store, registry, namespace, device, cfg: ConsolidationConfig, home, *, retire=()):
         self.store, self.registry, self.ns, self.device, self.cfg, self.home = store, registry, namespace, device, cfg, home
@@ -158,16 +159,20 @@ class PrototypeBackend:
 
     # -- 1. select ------------------------------------------------------------------------------
     def learned(self) -> dict:
-        return self.state.slots
+        return {slot_from_saved(key, info): info for key, info in self.state.slots.items()}
 
     def forget_stale(self, sel: Selection, rep) -> set[str]:
         state, plan = self.state, sel.plan
         self.plan, self.usages, self.prints = plan, sel.usages, sel.fingerprints
+        # the plan by the saved state's slot keys
+        self.current = {slot_key(s): f for s, f in plan.current.items()}
+        self.changed = {slot_key(s): f for s, f in plan.changed.items()}
+        self.superseded = {slot_key(s): values for s, values in plan.superseded_values.items()}
         retired = sel.retired
         if self.registry is None:  # no registry this run: keep what the active model knows is retired
             retired = set(self.previous.retired_skills) if self.previous else set()
         retired |= self.extra_retired
-        changed = set(plan.changed) | {skill_key(name) for name in retired}
+        changed = set(self.changed) | {skill_key(name) for name in retired}
         if changed:  # stale data is never replayed, and old answers are no longer right on probes
             rep.removed_from_buffer = self.buffer.remove_where(lambda it: it.key in changed)
             state.drop_probe_keys(changed)
@@ -188,12 +193,11 @@ class PrototypeBackend:
             use_stored_vector=cfg.use_stored_vectors)]
         self.train_u, self.held_u = split_usages(self.usages, holdout_every=cfg.holdout_every)
         examples += usage_examples(self.train_u)
-        self.questions = {f"{f.namespace}|{f.subject}|{f.predicate}": canonical_question(f.subject, f.predicate)
-                          for f in plan.new}
+        self.questions = {slot_key(Slot.of(f)): canonical_question(f.subject, f.predicate) for f in plan.new}
         for key, info in state.slots.items():
             self.questions.setdefault(key, canonical_question(info["subject"], info["predicate"]))
         learned_or_new = set(state.slots) | set(self.questions)
-        self.stale_keys = sorted(k for k in plan.superseded_values if k in learned_or_new)
+        self.stale_keys = sorted(k for k in self.superseded if k in learned_or_new)
 
         self.old_sets = [state.items(j) for j in range(len(state.probe_sets))]
         self.old_items = [it for items in self.old_sets for it in items]
@@ -230,8 +234,8 @@ class PrototypeBackend:
         x = self.x
         rng = random.Random(cfg.seed + state.rounds)
         fact_new = plan.new if len(plan.new) <= cfg.max_fact_probes else rng.sample(plan.new, cfg.max_fact_probes)
-        new_items = [("fact", f"{f.namespace}|{f.subject}|{f.predicate}", f.object,
-                      canonical_question(f.subject, f.predicate)) for f in fact_new]
+        new_items = [("fact", slot_key(Slot.of(f)), f.object, canonical_question(f.subject, f.predicate))
+                     for f in fact_new]
         new_items += [("skill", skill_key(u.skill), u.skill, u.task) for u in self.held_u]
         # Probes always ask the question (cached when it was a training phrasing): a stored fact vector
         # embeds the value itself, so answering from it would say nothing about answering questions.
@@ -284,8 +288,8 @@ class PrototypeBackend:
             labels, _ = model.predict_vectors(self.fact_vecs, "fact")
             for item, label in zip(self.fact_items, labels):
                 answers.setdefault(item.key, label)
-        current = {k: (f.object if f is not None else None) for k, f in self.plan.current.items()}
-        found = classify_answers(answers, current, self.plan.superseded_values)
+        current = {k: (f.object if f is not None else None) for k, f in self.current.items()}
+        found = classify_answers(answers, current, self.superseded)
         skills = {}
         if skill_items:
             predicted = probe_items(model, skill_items, skill_vecs)
@@ -306,7 +310,7 @@ class PrototypeBackend:
         """Targeted examples: the current value of each stale slot, the examples of each forgotten skill."""
         extra = []
         for key in found.stale:
-            fact = self.plan.current.get(key)
+            fact = self.current.get(key)
             if fact is not None:
                 extra += fact_examples(fact.namespace, fact.subject, fact.predicate, fact.object,
                                        fact_id=fact.id, phrasings=max(self.cfg.phrasings, 1),
@@ -362,9 +366,9 @@ class PrototypeBackend:
         """The learned state advances with the model, in the same checkpoint."""
         state, buffer = self.state, self.buffer
         for f in self.plan.new:
-            state.slots[f"{f.namespace}|{f.subject}|{f.predicate}"] = {
-                "value": f.object, "fact_id": f.id, "subject": f.subject, "predicate": f.predicate}
-        for key, now in self.plan.changed.items():
+            state.slots[slot_key(Slot.of(f))] = {"value": f.object, "fact_id": f.id, "subject": f.subject,
+                                                 "predicate": f.predicate, "namespace": f.namespace}
+        for key, now in self.changed.items():
             if now is None:
                 state.slots.pop(key, None)
         state.usages_seen.extend(self.prints)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from memory_store.timeparse import iso, utcnow
 
-from .examples import UsageRecord, slot_key, split_usages
+from .examples import UsageRecord, split_usages
 from .gate import GateDecision
 from .lm_stages import (
     anchors,
@@ -131,18 +131,16 @@ class LMBackend:
 
     # -- 1. select ----------------------------------------------------------------------------------
     def learned(self) -> dict:
-        return {slot_key(s.namespace, s.subject, s.predicate): {"value": v["value"]} for s, v in self.state.slots.items()}
+        return self.state.slots
 
     def forget_stale(self, sel: Selection, rep) -> set[str]:
         state, plan, retired = self.state, sel.plan, sel.retired
-        as_slot = {slot_key(s.namespace, s.subject, s.predicate): s for s in state.slots}
-        for f in plan.current.values():
-            as_slot.setdefault(slot_key(f.namespace, f.subject, f.predicate), Slot(f.namespace, f.subject, f.predicate))
         self.usages = sel.usages
-        self.current = {as_slot[k]: f.object for k, f in plan.current.items()}
-        self.superseded = {as_slot[k]: vals for k, vals in plan.superseded_values.items() if k in as_slot}
-        self.changed = changed = {as_slot[k] for k in plan.changed}
-        self.new_facts = new_facts = {Slot(f.namespace, f.subject, f.predicate): f for f in plan.new}
+        self.current = {s: f.object for s, f in plan.current.items()}
+        self.superseded = {s: vals for s, vals in plan.superseded_values.items()
+                           if s in state.slots or s in plan.current}
+        self.changed = changed = set(plan.changed)
+        self.new_facts = new_facts = {Slot.of(f): f for f in plan.new}
         self.signatures = signatures = _signatures(self.registry, self.extra_usages, self.tool_arg)
         for name in retired:
             state.tools.pop(name, None)

@@ -8,15 +8,16 @@ from typing import Any
 
 from memory_store.rules import current_rank
 
-from .examples import UsageRecord, slot_key
+from .examples import UsageRecord
+from .keys import Slot
 
 
 @dataclass
 class FactPlan:
     new: list = field(default_factory=list)        # Facts to learn (validated, value not learned yet)
-    changed: dict = field(default_factory=dict)    # slot key -> current Fact (None if no active value now)
-    current: dict = field(default_factory=dict)    # slot key -> active Fact, for every slot with one
-    superseded_values: dict = field(default_factory=dict)  # slot key -> set of superseded values
+    changed: dict = field(default_factory=dict)    # Slot -> current Fact (None if no active value now)
+    current: dict = field(default_factory=dict)    # Slot -> active Fact, for every slot with one
+    superseded_values: dict = field(default_factory=dict)  # Slot -> set of superseded values
 
 
 def is_validated(fact, *, min_validations: int, trusted_sources: Iterable[str]) -> bool:
@@ -25,11 +26,11 @@ def is_validated(fact, *, min_validations: int, trusted_sources: Iterable[str]) 
 
 def plan_facts(store, *, namespace: str, learned: dict, min_validations: int,
                trusted_sources: Iterable[str]) -> FactPlan:
-    """Compare the store with the slots the model learned (`learned`: slot key -> {"value", ...})."""
+    """Compare the store with the slots the model learned (`learned`: Slot -> {"value", ...})."""
     plan = FactPlan()
-    current: dict[str, Any] = {}
+    current: dict[Slot, Any] = {}
     for fact in store.facts(namespace=namespace, status="all"):
-        key = slot_key(fact.namespace, fact.subject, fact.predicate)
+        key = Slot.of(fact)
         if fact.status == "active":
             best = current.get(key)
             if best is None or current_rank(fact) > current_rank(best):

@@ -7,6 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .keys import Anchor, Key, Slot, Tool, key_from_json, key_to_json  # noqa: F401 (typed keys, re-exported)
+
 # The first TRAINED phrasings are trained; the others are never trained (generalisation probes).
 TRAINED = (
     "What is the {p} of {s}?",
@@ -17,43 +19,6 @@ UNSEEN = (
     "Do you know the {p} of {s}?",
     "Which {p} does {s} have?",
 )
-
-
-@dataclass(frozen=True)
-class Slot:
-    namespace: str
-    subject: str
-    predicate: str
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """A general question whose answer is the base model's own (replayed against drift)."""
-    index: int
-
-
-Key = Slot | Tool | Anchor
-
-
-def key_to_json(key: Key) -> dict:
-    if isinstance(key, Slot):
-        return {"slot": [key.namespace, key.subject, key.predicate]}
-    if isinstance(key, Tool):
-        return {"tool": key.name}
-    return {"anchor": key.index}
-
-
-def key_from_json(data: dict) -> Key:
-    if "slot" in data:
-        return Slot(*data["slot"])
-    if "tool" in data:
-        return Tool(data["tool"])
-    return Anchor(int(data["anchor"]))
 
 
 @dataclass(frozen=True)
