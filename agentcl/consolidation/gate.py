@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NOTHING_NEW = "nothing new to learn: no validated memories since the last consolidation"
+
 
 @dataclass(frozen=True)
 class GateDecision:
@@ -26,7 +28,7 @@ def gate_decision(
     `old_accuracy_before` is the active model's accuracy on earlier probe sets, `old_accuracy_after`
     the candidate's on the same sets (None when there is no earlier model or no earlier probe)."""
     if new_examples <= 0:
-        return GateDecision(False, "nothing new to learn: no validated memories since the last consolidation")
+        return GateDecision(False, NOTHING_NEW)
     if new_accuracy is None or new_accuracy < learn_threshold:
         shown = "n/a" if new_accuracy is None else f"{new_accuracy:.3f}"
         return GateDecision(False, f"new material not learned: probe accuracy {shown} < {learn_threshold:.2f}")

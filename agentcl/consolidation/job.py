@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,12 +30,11 @@ from .examples import (
     split_usages,
     usage_examples,
 )
-from .gate import GateDecision
 from .keys import Slot, skill_key, slot_from_saved, slot_key
 from .lock import consolidation_lock
 from .metrics import accuracy, summarize
 from .persist import learned_writer, load_learned, load_strategy_tensors, prune_learned
-from .pipeline import GateInputs, TrainStats, run_round
+from .pipeline import Backend, GateInputs, TrainStats, run_round
 from .probes import classify_answers, forgotten_skills, per_key_accuracy, probe_accuracy, probe_items
 from .replay import ReplayBuffer, ReplayItem, class_label, replay_class
 from .report import ConsolidationReport
@@ -82,7 +80,7 @@ class _Probe:
     forgotten: dict
 
 
-class PrototypeBackend:
+class PrototypeBackend(Backend):
     """pipeline.Backend for the prototype model. Classes are (kind, value) pairs of the model's head;
     inputs are encoded texts (or the store's fact vectors). Its saved state names slots and skills by
     their text forms (keys.slot_key, keys.skill_key): select's typed plan is read through them."""
@@ -126,9 +124,9 @@ class PrototypeBackend:
         cfg = self.cfg
         self.sdir = state_dir(self.home, self.ns)
         self.log = RunLog.load(self.sdir)
-        self.ckpts = CheckpointStore(self.home, namespace=self.ns)
+        self.checkpoints = CheckpointStore(self.home, namespace=self.ns)
         self.state, self.buffer, self.tensors_path = load_learned(
-            self.ckpts, self.sdir, capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
+            self.checkpoints, self.sdir, capacity=cfg.replay_size, policy=cfg.replay_policy, seed=cfg.seed)
         return self.state
 
     def forget(self) -> ConsolidationState:
@@ -139,14 +137,8 @@ class PrototypeBackend:
 
     def open(self, rep) -> None:
         self.state.store_url = str(self.store.url)
-        self.previous = self.ckpts.load_active(device=self.device, embedder=self.embedder)
-        rep.active_checkpoint = self.ckpts.active_id()
-
-    def session(self):
-        return nullcontext()  # training alone runs under torch_threads: encoding keeps the process's threads
-
-    def keep_previous(self) -> None:
-        pass  # the candidate was a copy: the active model was never touched
+        self.previous = self.checkpoints.load_active(device=self.device, embedder=self.embedder)
+        rep.active_checkpoint = self.checkpoints.active_id()
 
     def finish(self, rep) -> None:
         rep.buffer_size = len(self.buffer)
@@ -217,7 +209,7 @@ class PrototypeBackend:
             # Only the set of retired skills changed: same weights, the model stops proposing them.
             retiring = previous.copy()
             retiring.retired_skills = sorted(self.retired)
-            rep.checkpoint_id = self.ckpts.save(
+            rep.checkpoint_id = self.checkpoints.save(
                 retiring, {"created_at": iso(utcnow()), "promoted": True, "reason": "retired skills updated",
                            "examples": 0, "device": self.device, "strategy": cfg.strategy,
                            "metrics": summarize(state.matrix)}, activate=True,
@@ -247,7 +239,7 @@ class PrototypeBackend:
             encoder_name=getattr(self.embedder, "name", ""), seed=cfg.seed)
         candidate.embedder = self.embedder
         candidate.retired_skills = sorted(self.retired)
-        self.candidate = candidate
+        self.model = candidate
         self.y = y = np.asarray(candidate.ensure_classes([e.cls for e in examples], x), dtype=np.int64)
         candidate.skill_args.update(latest_args(self.train_u + self.held_u))
         self.rx, self.ry = self._replay_arrays(self.buffer, candidate)
@@ -275,7 +267,7 @@ class PrototypeBackend:
 
     # -- 4. probe -------------------------------------------------------------------------------
     def probe(self) -> _Probe:
-        return self._probe(self.candidate, self.skill_items, self.skill_vecs)
+        return self._probe(self.model, self.skill_items, self.skill_vecs)
 
     def _probe(self, model: LocalModel | None, skill_items: list[ProbeItem], skill_vecs: np.ndarray) -> _Probe:
         if model is None:
@@ -300,9 +292,9 @@ class PrototypeBackend:
     # -- 5. correct -----------------------------------------------------------------------------
     def correct(self, found: _Probe, examples: list[Example]) -> TrainStats:
         cfg = self.cfg
-        cx, cy = self._corrective(self.candidate, found, examples, self.x, self.y, self.buffer)
+        cx, cy = self._corrective(self.model, found, examples, self.x, self.y, self.buffer)
         with torch_threads(self.device, cfg.cpu_threads):
-            return train_round(self.candidate.net, cx, cy, strategy=self.strategy, replay_x=self.rx,
+            return train_round(self.model.net, cx, cy, strategy=self.strategy, replay_x=self.rx,
                                replay_y=self.ry, epochs=cfg.corrective_epochs, batch_size=cfg.batch_size,
                                lr=cfg.lr, device=self.device, seed=cfg.seed + self.state.rounds + 1, finish=False)
 
@@ -332,7 +324,7 @@ class PrototypeBackend:
     def evaluate(self, found: _Probe, after: _Probe, rep) -> GateInputs:
         import torch
 
-        cfg, state, candidate, previous = self.cfg, self.state, self.candidate, self.previous
+        cfg, state, candidate, previous = self.cfg, self.state, self.model, self.previous
         with torch_threads(self.device, cfg.cpu_threads):
             self.strategy.after_round(candidate.net, torch.as_tensor(self.x, device=self.device),
                                       torch.as_tensor(self.y, device=self.device))
@@ -358,11 +350,8 @@ class PrototypeBackend:
         candidate.meta = {"round": rep.round, "namespace": self.ns, "strategy": cfg.strategy}
         return GateInputs(new_acc, old_before, old_after)
 
-    def gate_check(self) -> str | None:
-        return None
-
     # -- 7. checkpoint --------------------------------------------------------------------------
-    def advance(self, after: _Probe, examples: list[Example]) -> None:
+    def advance(self, after: _Probe, examples: list[Example]):
         """The learned state advances with the model, in the same checkpoint."""
         state, buffer = self.state, self.buffer
         for f in self.plan.new:
@@ -379,18 +368,17 @@ class PrototypeBackend:
                 state.skill_best[skill] = max(acc, state.skill_best.get(skill, 0.0))
         buffer.add(self.x, [ReplayItem(class_label(*e.cls), key=e.key, kind=e.kind) for e in examples])
         state.rounds += 1
-        self.writer = learned_writer(state, buffer, self.strategy.state_tensors())
+        return learned_writer(state, buffer, self.strategy.state_tensors())
 
-    def save(self, decision: GateDecision, rep) -> int:
-        return self.ckpts.save(self.candidate, {"created_at": iso(utcnow()), "promoted": decision.promote,
-                                                "reason": decision.reason, "metrics": rep.metrics,
-                                                "examples": rep.examples, "device": self.device,
-                                                "strategy": self.cfg.strategy, "accuracy": rep.accuracy},
-                               activate=decision.promote, extra=self.writer if decision.promote else None)
+    def candidate(self) -> LocalModel:
+        return self.model  # a copy of the active model, trained: the active one is never touched
+
+    def checkpoint_meta(self, rep) -> dict:
+        return {"metrics": rep.metrics, "device": self.device, "strategy": self.cfg.strategy, "accuracy": rep.accuracy}
 
     def saved(self, rep, promoted: bool, after: _Probe) -> None:
         if promoted:
-            prune_learned(self.ckpts, keep=self.cfg.keep_states)
+            prune_learned(self.checkpoints, keep=self.cfg.keep_states)
             self.log.findings = self._findings(after, rep.checkpoint_id)
         else:
             self.log.findings = self._findings(self.before, rep.active_checkpoint)

@@ -13,10 +13,7 @@ import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from memory_store.timeparse import iso, utcnow
-
 from .examples import UsageRecord, split_usages
-from .gate import GateDecision
 from .lm_stages import (
     anchors,
     ask_slots,
@@ -31,7 +28,7 @@ from .lm_stages import (
 )
 from .lm_state import AdapterWriter, LMCheckpoints, LMConfig, LMState, state_writer
 from .lock import consolidation_lock
-from .pipeline import GateInputs, TrainStats, run_round
+from .pipeline import Backend, GateInputs, TrainStats, run_round
 from .report import ConsolidationReport
 from .scope import scope_of
 from .select import Selection, usage_fingerprint
@@ -78,7 +75,7 @@ class LMProbe:
     forgotten: dict         # name -> {"best", "now", "problems"}
 
 
-class LMBackend:
+class LMBackend(Backend):
     """pipeline.Backend for a causal LM with a LoRA adapter. Classes are slots and tools (typed keys
     Slot/Tool/Anchor); inputs are chat prompts; answers are generations."""
 
@@ -94,9 +91,9 @@ class LMBackend:
                                    device=str(self.lm.device))
 
     def load(self, rep) -> LMState:
-        self.ckpts = LMCheckpoints(self.home, namespace=self.ns)
-        self.active = self.ckpts.active_id()
-        self.state = self.ckpts.load_state(self.active)
+        self.checkpoints = LMCheckpoints(self.home, namespace=self.ns)
+        self.active = self.checkpoints.active_id()
+        self.state = self.checkpoints.load_state(self.active)
         return self.state
 
     def forget(self) -> LMState:
@@ -105,7 +102,7 @@ class LMBackend:
 
     def open(self, rep) -> None:
         lm = self.lm
-        lm.load_adapter(self.ckpts.path(self.active) if self.active is not None else None)
+        lm.load_adapter(self.checkpoints.path(self.active) if self.active is not None else None)
         lm.scope = scope_of(self.state.slots, self.state.tools)
         self.previous_adapter, self.previous_scope = lm.adapter_state(), lm.scope
         rep.active_checkpoint = self.active
@@ -125,9 +122,6 @@ class LMBackend:
     def keep_previous(self) -> None:
         self.lm.set_adapter_state(self.previous_adapter)
         self.lm.scope = self.previous_scope
-
-    def finish(self, rep) -> None:
-        pass
 
     # -- 1. select ----------------------------------------------------------------------------------
     def learned(self) -> dict:
@@ -173,12 +167,6 @@ class LMBackend:
             if u in held_u or len(entry["probes"]) < 2:
                 entry["probes"].append(u.task)
         return examples
-
-    def probe_active(self) -> None:
-        return None  # generation is slow: the candidate is probed, the active adapter is not
-
-    def nothing_new(self, rep, before) -> bool:
-        return False
 
     # -- 3. train with replay -----------------------------------------------------------------------
     def train(self, examples: list[TextExample], rep) -> TrainStats:
@@ -290,7 +278,7 @@ class LMBackend:
         return None
 
     # -- 7. checkpoint ------------------------------------------------------------------------------
-    def advance(self, after: LMProbe, examples: list[TextExample]) -> None:
+    def advance(self, after: LMProbe, examples: list[TextExample]):
         state = self.state
         for slot in self.changed - set(self.new_facts):  # lapsed: no active value any more
             state.slots.pop(slot, None)
@@ -305,16 +293,13 @@ class LMBackend:
         state.usages_seen += [usage_fingerprint(u) for u in self.usages]
         state.store_url = str(self.store.url)
         state.rounds += 1
+        return state_writer(state)
 
-    def save(self, decision: GateDecision, rep) -> int:
-        meta = {"created_at": iso(utcnow()), "promoted": decision.promote, "reason": decision.reason,
-                "examples": rep.examples, "device": str(self.lm.device), "backend": "llm", "base": self.lm.source,
-                "metrics": rep.accuracy}
-        return self.ckpts.save(AdapterWriter(self.lm), meta, activate=decision.promote,
-                               extra=state_writer(self.state) if decision.promote else None)
+    def candidate(self) -> AdapterWriter:
+        return AdapterWriter(self.lm)  # the adapter trained in place; keep_previous puts the old one back
 
-    def saved(self, rep, promoted: bool, after: LMProbe) -> None:
-        pass
+    def checkpoint_meta(self, rep) -> dict:
+        return {"device": str(self.lm.device), "backend": "llm", "base": self.lm.source, "metrics": rep.accuracy}
 
 
 def _valid_example(example: TextExample, signatures: dict) -> bool:

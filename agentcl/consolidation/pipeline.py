@@ -9,23 +9,26 @@ before training, stale slots and forgotten tools found by the probes get one cor
 probed again, the gate rule (gate.gate_decision, then the backend's own extra check), and a candidate
 that is not promoted leaves the previous model in place.
 
-What depends on the model is a `Backend` (a typing.Protocol): the prototype model
-(job.PrototypeBackend: frozen encoder + adapter + prototype heads) and a causal language model trained
-through LoRA (lm_job.LMBackend). A backend is made for one run and keeps that run's intermediate data
-(examples, probe sets, the candidate) on itself; the driver only passes what the stages share."""
+What depends on the model is a `Backend` (a typing.Protocol): load the active model and what it
+learned, build classes and inputs, train a round, answer the probes, measure for the gate, save. Two
+implement it: the prototype model (job.PrototypeBackend: frozen encoder + adapter + prototype heads, the
+default) and a causal language model trained through LoRA (lm_job.LMBackend). A backend is made for one
+run and keeps that run's intermediate data (examples, probe sets, the candidate) on itself; the driver
+passes what the stages share."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
-from .gate import GateDecision, gate_decision
+from memory_store.timeparse import iso, utcnow
+
+from .gate import NOTHING_NEW, GateDecision, gate_decision
 from .report import ConsolidationReport
 from .select import Selection, select_stage
-
-NOTHING_NEW = "nothing new to learn: no validated memories since the last consolidation"
 
 
 @dataclass
@@ -60,76 +63,102 @@ class LearnedState(Protocol):
     usages_seen: list
 
 
+class Saveable(Protocol):
+    def save(self, directory) -> None: ...
+
+
 class Backend(Protocol):
-    """The model-specific parts of a consolidation round. `cfg` has at least correct, gate,
-    learn_threshold, tolerance, min_validations and trusted_sources."""
+    """The model-specific parts of a consolidation round; a class implements it by subclassing it (the
+    optional hooks at the end have defaults). `cfg` has at least correct, gate, learn_threshold,
+    tolerance, min_validations and trusted_sources; `checkpoints` is the CheckpointStore candidates
+    are saved to (set by `load`)."""
     cfg: Any
+    checkpoints: Any
 
     def new_report(self) -> ConsolidationReport: ...
 
-    # load and keep
     def load(self, rep: ConsolidationReport) -> LearnedState:
         """The learned state of the active checkpoint (what the active model has learned)."""
+        ...
 
     def forget(self) -> LearnedState:
         """Start afresh (the state belonged to another database): an empty learned state."""
+        ...
 
     def open(self, rep: ConsolidationReport) -> None:
         """Load the active model; set rep.active_checkpoint."""
+        ...
 
+    # 1. select
+    def learned(self) -> dict:
+        """Slot -> {"value": learned value, ...}: what select compares the store with."""
+        ...
+
+    def forget_stale(self, sel: Selection, rep: ConsolidationReport) -> set[str]:
+        """Changed slots' and retired tools' examples leave the replay buffer (rep.removed_from_buffer);
+        returns the retired tools."""
+        ...
+
+    # 2. build examples (classes and inputs)
+    def build(self, sel: Selection, rep: ConsolidationReport) -> list: ...
+
+    # 3-5. train, probe, correct
+    def train(self, examples: list, rep: ConsolidationReport) -> TrainStats:
+        """A round on the new examples, with replay; the candidate is the trained model."""
+        ...
+
+    def probe(self) -> Findings:
+        """What the candidate answers: stale slots, forgotten tools and the backend's own measurements."""
+        ...
+
+    def correct(self, found: Findings, examples: list) -> TrainStats:
+        """A targeted round (with replay) on the stale slots' current values and the forgotten tools."""
+        ...
+
+    # 6. gate
+    def evaluate(self, found: Findings, after: Findings, rep: ConsolidationReport) -> GateInputs:
+        """Measure the candidate for the gate; fill the report's accuracy, metrics, round, findings."""
+        ...
+
+    # 7. checkpoint
+    def advance(self, after: Findings, examples: list) -> Callable[[Path], None]:
+        """The candidate is promoted: the learned state takes in this round. Returns what writes that
+        state into the checkpoint directory."""
+        ...
+
+    def candidate(self) -> Saveable:
+        """What CheckpointStore.save calls save(directory) on: the trained model (or its adapter)."""
+        ...
+
+    def checkpoint_meta(self, rep: ConsolidationReport) -> dict:
+        """The backend's part of the checkpoint's metrics.json."""
+        ...
+
+    # optional hooks
     def session(self) -> AbstractContextManager:
         """Held around the stages (e.g. torch's CPU threads)."""
+        return nullcontext()
+
+    def probe_active(self) -> Findings | None:
+        """What the active model answers before training (None: this backend does not look)."""
+        return None
+
+    def nothing_new(self, rep: ConsolidationReport, before: Findings | None) -> bool:
+        """No examples: whatever is still worth recording; True when that promoted a checkpoint."""
+        return False
+
+    def gate_check(self) -> str | None:
+        """An extra reason to refuse a candidate the common rule would promote (e.g. locality), or None."""
+        return None
+
+    def saved(self, rep: ConsolidationReport, promoted: bool, after: Findings) -> None:
+        """After the checkpoint is written (prune old states, record findings)."""
 
     def keep_previous(self) -> None:
         """The candidate was not promoted: the model in memory goes back to the active one."""
 
     def finish(self, rep: ConsolidationReport) -> None:
         """Last words of a run (rep.seconds is set): run log, buffer size."""
-
-    # 1. select
-    def learned(self) -> dict:
-        """Slot key -> {"value": learned value}: what select compares the store with."""
-
-    def forget_stale(self, sel: Selection, rep: ConsolidationReport) -> set[str]:
-        """Changed slots' and retired tools' examples leave the replay buffer (rep.removed_from_buffer);
-        returns the retired tools."""
-
-    # 2. build examples
-    def build(self, sel: Selection, rep: ConsolidationReport) -> list:
-        """This round's training examples (classes, inputs)."""
-
-    def probe_active(self) -> Findings | None:
-        """What the active model answers before training (None: this backend does not look)."""
-
-    def nothing_new(self, rep: ConsolidationReport, before: Findings | None) -> bool:
-        """No examples: whatever is still worth recording; True when that promoted a checkpoint."""
-
-    # 3-5. train, probe, correct
-    def train(self, examples: list, rep: ConsolidationReport) -> TrainStats: ...
-
-    def probe(self) -> Findings:
-        """The candidate's probes (stale, forgotten and the backend's own measurements)."""
-
-    def correct(self, found: Findings, examples: list) -> TrainStats:
-        """A targeted round on the stale slots' current values and the forgotten tools' examples."""
-
-    # 6. gate
-    def evaluate(self, found: Findings, after: Findings, rep: ConsolidationReport) -> GateInputs:
-        """Measure the candidate for the gate; fill the report's accuracy, metrics, round, findings."""
-
-    def gate_check(self) -> str | None:
-        """An extra reason to refuse a candidate the common rule would promote (e.g. locality), or None."""
-
-    # 7. checkpoint
-    def advance(self, after: Findings, examples: list) -> None:
-        """The candidate is promoted: the learned state takes in this round."""
-
-    def save(self, decision: GateDecision, rep: ConsolidationReport) -> int:
-        """Save the candidate as a checkpoint (with the learned state when promoted), active when
-        promoted; returns its id."""
-
-    def saved(self, rep: ConsolidationReport, promoted: bool, after: Findings) -> None:
-        """After the checkpoint is written (prune old states, record findings)."""
 
 
 def run_round(backend: Backend, store, registry, *, namespace: str, extra_usages: Iterable = ()
@@ -200,10 +229,11 @@ def _stages(backend: Backend, rep: ConsolidationReport, state: LearnedState, sto
         decision = GateDecision(True, f"gate disabled (would have kept the previous model: {decision.reason})")
     rep.promoted, rep.reason = decision.promote, decision.reason
 
-    # 7. checkpoint
-    if decision.promote:
-        backend.advance(after, examples)
-    rep.checkpoint_id = backend.save(decision, rep)
+    # 7. checkpoint: a rejected candidate is kept for inspection, not activated
+    learned = backend.advance(after, examples) if decision.promote else None
+    meta = {"created_at": iso(utcnow()), "promoted": decision.promote, "reason": decision.reason,
+            "examples": len(examples), **backend.checkpoint_meta(rep)}
+    rep.checkpoint_id = backend.checkpoints.save(backend.candidate(), meta, activate=decision.promote, extra=learned)
     if decision.promote:
         rep.active_checkpoint = rep.checkpoint_id
     backend.saved(rep, decision.promote, after)

@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 
-from agentcl.consolidation.replay import ReplayBuffer, ReplayItem
+from agentcl.consolidation.replay import ReplayBuffer, ReplayItem, class_label, replay_class
 
 
 def _offer(buf, labels, dim=4, key_prefix="k"):
@@ -139,3 +139,13 @@ def test_a_class_whose_last_example_is_evicted_is_gone_from_the_counts():
     balanced = ReplayBuffer(capacity=2, policy="class_balanced")
     _offer(balanced, ["a", "a", "b", "c", "d"])
     assert sorted(balanced.class_counts().values()) == [1, 1] and len(balanced.class_counts()) == 2
+
+
+def test_a_consolidation_example_class_is_read_back_typed_whatever_its_value_holds():
+    """The class name is written by class_label and read by replay_class from the item's typed kind:
+    a value with ':' in it survives, and an older item saved without a kind is still read."""
+    for kind, value in [("fact", "zed"), ("fact", "10:30 a.m."), ("skill", "fx:convert"), ("fact", "")]:
+        item = ReplayItem(class_label(kind, value), key="k", kind=kind)
+        assert item.label == f"{kind}:{value}" and replay_class(item) == (kind, value)
+    assert replay_class(ReplayItem("fact:10:30", key="k")) == ("fact", "10:30")  # saved without a kind
+    assert replay_class(ReplayItem("skill:x", key="k", kind="fact")) == ("skill", "x")  # kind and name disagree
