@@ -64,6 +64,7 @@ def _summary(r) -> dict:
     d = r.to_dict()
     return {k: d[k] for k in ("promoted", "reason", "examples", "replayed", "removed_from_buffer", "stale_detected",
                               "stale_corrected", "stale_remaining", "forgotten_detected", "forgotten_corrected",
+                              "lost_detected", "lost_corrected", "lost_remaining",
                               "forgotten_remaining", "accuracy", "metrics", "seconds", "train_seconds", "device")}
 
 
@@ -143,6 +144,8 @@ def _rows(seeds: list[dict], facts: int, changed: int, new: int) -> list[dict]:
          _mean([s["round1"]["metrics"].get("seconds_per_example") for s in seeds]), None),
         ("round 2: stale answers detected → after correction (replay)",
          f"{num('round2_replay', 'stale_detected')} → {num('round2_replay', 'stale_remaining')}", "→ 0"),
+        ("round 2: unchanged facts lost → after correction (replay)",
+         f"{num('round2_replay', 'lost_detected')} → {num('round2_replay', 'lost_remaining')}", None),
         ("round 2: new values, replay / naive", f"{acc('round2_replay', 'new_trained')} / "
                                                f"{acc('round2_naive', 'new_trained')}", "≥ 0.95"),
         ("round 2: unchanged round-1 facts kept, replay / naive",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .examples import UsageRecord, split_usages
 from .lm_stages import (
@@ -73,6 +73,7 @@ class LMProbe:
     stale: dict             # Slot -> the stale answer
     tools: dict             # name -> valid-call rate and problems
     forgotten: dict         # name -> {"best", "now", "problems"}
+    lost: dict = field(default_factory=dict)  # earlier slot no longer answered right -> its answer
 
 
 class LMBackend(Backend):
@@ -219,6 +220,9 @@ class LMBackend(Backend):
                        unseen=slot_accuracy(unseen, values),
                        kept=slot_accuracy({s: answers[s] for s in kept_slots}, kept_values),
                        kept_ok={s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots},
+                       # what the replay buffer can restore (the naive run has none)
+                       lost={s: answers[s][0] for s in kept_slots
+                             if cfg.replay and slot_accuracy({s: answers[s]}, kept_values) != 1.0},
                        new_ok={s: slot_accuracy({s: answers[s]}, values) == 1.0 for s in new_slots},
                        stale=stale_slots({s: answers[s] for s in self.stale_probe}, self.current, self.superseded),
                        tools=validity, forgotten=forgotten_tools(validity, tools, threshold=cfg.forget_threshold))
@@ -228,11 +232,13 @@ class LMBackend(Backend):
         cfg, lm, current, state = self.cfg, self.lm, self.current, self.state
         fix = [ex for s in found.stale for ex in fact_examples(s, current[s], phrasings=cfg.phrasings)]
         fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in found.forgotten]
-        stale_now = list(found.stale)
+        # Earlier facts the round made the model lose are relearnt from the replay buffer, with their value.
+        fix += [e for e in state.replay if isinstance(e.key, Slot) and e.key in found.lost]
+        wanted = {**{s: current[s] for s in found.stale}, **{s: state.slots[s]["value"] for s in found.lost}}
 
-        def corrected() -> bool:  # stop as soon as the stale slots say their current value
-            answers = ask_slots(lm, stale_now, unseen=False, max_new_tokens=cfg.max_new_tokens)
-            return not stale_now or (slot_accuracy(answers, current) or 0.0) >= 1.0
+        def corrected() -> bool:  # stop as soon as the stale and lost slots say their value
+            answers = ask_slots(lm, list(wanted), unseen=False, max_new_tokens=cfg.max_new_tokens)
+            return not wanted or (slot_accuracy(answers, wanted) or 0.0) >= 1.0
 
         self.fix_stats = train_round(lm, fix, self.replay + examples if cfg.replay else [],
                                      epochs=cfg.corrective_epochs, min_epochs=1, seed=cfg.seed + 7 + state.rounds,

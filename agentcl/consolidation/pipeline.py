@@ -45,9 +45,15 @@ class TrainStats:
 
 
 class Findings(Protocol):
-    """What a probe found: stale slots (slot -> the stale answer) and forgotten tools (name -> detail)."""
+    """What a probe found: stale slots (slot -> the stale answer) and forgotten tools (name -> detail).
+    A backend may also report `lost`: earlier slots the candidate no longer answers right (slot -> answer),
+    which the corrective round then relearns from replay like a forgotten tool."""
     stale: dict
     forgotten: dict
+
+
+def lost_of(found: Findings) -> dict:
+    return getattr(found, "lost", None) or {}
 
 
 @dataclass
@@ -112,7 +118,8 @@ class Backend(Protocol):
         ...
 
     def correct(self, found: Findings, examples: list) -> TrainStats:
-        """A targeted round (with replay) on the stale slots' current values and the forgotten tools."""
+        """A targeted round (with replay) on the stale slots' current values, the forgotten tools and the
+        lost earlier slots (if the backend reports them)."""
         ...
 
     # 6. gate
@@ -207,15 +214,18 @@ def _stages(backend: Backend, rep: ConsolidationReport, state: LearnedState, sto
     # 4. probe
     found = backend.probe()
     rep.stale_detected, rep.forgotten_detected = len(found.stale), len(found.forgotten)
+    rep.lost_detected = len(lost_of(found))
 
     # 5. correct
     after = found
-    if cfg.correct and (found.stale or found.forgotten):
+    if cfg.correct and (found.stale or found.forgotten or lost_of(found)):
         rep.replayed += backend.correct(found, examples).replayed
         after = backend.probe()
         rep.stale_corrected = len(set(found.stale) - set(after.stale))
         rep.forgotten_corrected = len(set(found.forgotten) - set(after.forgotten))
+        rep.lost_corrected = len(set(lost_of(found)) - set(lost_of(after)))
     rep.stale_remaining, rep.forgotten_remaining = len(after.stale), len(after.forgotten)
+    rep.lost_remaining = len(lost_of(after))
 
     # 6. gate
     measured = backend.evaluate(found, after, rep)

@@ -24,6 +24,9 @@ class ConsolidationReport:
     forgotten_detected: int = 0
     forgotten_corrected: int = 0
     forgotten_remaining: int = 0
+    lost_detected: int = 0            # earlier facts the candidate no longer answers right (after the main round)
+    lost_corrected: int = 0
+    lost_remaining: int = 0
     disagreements: int = 0            # learned slots where the candidate's answer differs from the store
     stale_slots: dict = field(default_factory=dict)
     forgotten_skills: dict = field(default_factory=dict)

@@ -77,7 +77,7 @@ def _spawn(tmp_path, db, home, mode):
     return proc, marker, tmp_path / f"{mode}.log"
 
 
-def _kill_when_started(proc, marker, log, timeout=120.0):
+def _kill_when_started(proc, marker, log, timeout=300.0):  # a loaded 2-core machine starts slowly
     deadline = time.monotonic() + timeout
     while not marker.exists():
         if proc.poll() is not None:
