@@ -161,6 +161,9 @@ def bench_llm(seeds: str = typer.Option("0,1,2", "--seeds"),
               locality: int | None = typer.Option(None, "--locality", min=1,
                                                   help="Ask only the first N general questions (default all)."),
               threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's)."),
+              kl_previous: float | None = typer.Option(
+                  None, "--kl-previous", min=0.0,
+                  help="Weight of KL(previous adapter || current) on replayed rows in round 2 (default 0: off)."),
               device: str = DEVICE, quick: bool = QUICK, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """The local LM (packaged SmolLM2) over two consolidation rounds: facts learned, stale values corrected,
     unchanged facts and general answers kept, a tool parameter rename, with replay against the naive run."""
@@ -170,7 +173,8 @@ def bench_llm(seeds: str = typer.Option("0,1,2", "--seeds"),
         from agentcl.model.base_lm import resolve_model_dir
 
         model_dir = str(resolve_model_dir(model_dir))
-    config = {k: v for k, v in (("locality_limit", locality), ("cpu_threads", threads)) if v is not None}
+    config = {k: v for k, v in (("locality_limit", locality), ("cpu_threads", threads), ("kl_previous", kl_previous))
+              if v is not None}
     _run_one("llm", _options(quick=quick, device=device, seeds=seeds, facts=facts, changed=changed, new=new,
                              model_dir=model_dir, config=config or None), json_out, out)
 

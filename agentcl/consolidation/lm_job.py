@@ -85,6 +85,7 @@ class LMBackend(Backend):
         self.extra_usages = usages
         self.tool_arg = tools
         self.fix_stats: TrainStats | None = None
+        self.kl_previous = 0.0  # the weight this round applies (session: 0 without a previous adapter)
 
     # -- load and keep ------------------------------------------------------------------------------
     def new_report(self) -> ConsolidationReport:
@@ -115,10 +116,17 @@ class LMBackend(Backend):
         threads = torch.get_num_threads()
         if self.cfg.cpu_threads and str(self.lm.device) == "cpu":
             torch.set_num_threads(self.cfg.cpu_threads)
+        # kl_previous: the adapter the round starts from is held, frozen, as the replayed rows' teacher.
+        # Not in the first round (no active adapter: the identity, which the base-model anchors cover).
+        self.kl_previous = self.cfg.kl_previous if self.cfg.replay and self.active is not None else 0.0
+        if self.kl_previous > 0:
+            self.lm.hold_previous(self.previous_adapter)
         try:
             yield
         finally:
             torch.set_num_threads(threads)
+            if self.kl_previous > 0:
+                self.lm.hold_previous(None)
 
     def keep_previous(self) -> None:
         self.lm.set_adapter_state(self.previous_adapter)
@@ -197,6 +205,8 @@ class LMBackend(Backend):
 
         self.schedule = dict(batch_size=cfg.batch_size, lr=cfg.lr, anchors=general, anchor_batch=cfg.anchor_batch,
                              kl_weight=cfg.kl_weight, warmup_steps=cfg.warmup_steps)
+        if self.kl_previous > 0:  # the previous adapter knows the buffer, not this round's examples
+            self.schedule.update(kl_previous=self.kl_previous, previous_knows=frozenset(self.replay))
         self.stats = train_round(lm, examples, self.replay, epochs=cfg.epochs, min_epochs=cfg.min_epochs,
                                  min_steps=cfg.min_steps, seed=cfg.seed + state.rounds,
                                  learned=learned if sample or kept_sample else None, **self.schedule)
@@ -272,7 +282,8 @@ class LMBackend(Backend):
         rep.train_seconds = round(stats.seconds + (fix_stats.seconds if fix_stats else 0.0), 3)
         rep.metrics = {"epochs": stats.epochs, "steps": stats.steps, "sequences": stats.sequences,
                        "losses": stats.losses, "corrective_epochs": fix_stats.epochs if fix_stats else 0,
-                       "seconds_per_example": round(stats.seconds / max(1, stats.sequences), 4)}
+                       "seconds_per_example": round(stats.seconds / max(1, stats.sequences), 4),
+                       "kl_previous": self.kl_previous}
         rep.round = state.rounds + 1
         return GateInputs(new_accuracy=new_acc, old_before=kept_before, old_after=after.kept)
 

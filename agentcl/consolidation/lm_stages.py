@@ -44,18 +44,23 @@ def balanced_sample(pool: list[TextExample], n: int, rng: random.Random) -> list
 
 def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, epochs: int, min_epochs: int,
                 batch_size: int, lr: float, seed: int, learned=None, anchors: list[TextExample] = (),
-                anchor_batch: int = 4, kl_weight: float = 1.0, min_steps: int = 0, warmup_steps: int = 0
-                ) -> TrainStats:
+                anchor_batch: int = 4, kl_weight: float = 1.0, min_steps: int = 0, warmup_steps: int = 0,
+                kl_previous: float = 0.0, previous_knows=None) -> TrainStats:
     """Epochs over `examples`; every step is joined by a full batch of class-balanced replay (earlier
     slots and tools) and by `anchor_batch` general questions distilled towards the base model (KL, not
     fitted to its text). Stops once `learned()` (a cheap probe of new and kept material) says True, but
     not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
     few unopposed steps on them. The learning rate warms up over `warmup_steps`, because a fresh Adam's
-    first steps move every adapter weight by about `lr`, whatever the gradient."""
+    first steps move every adapter weight by about `lr`, whatever the gradient.
+
+    `kl_previous` > 0 (the caller holds the previous adapter in `lm`, lm.hold_previous): the replayed
+    rows the previous adapter was trained on (`previous_knows`; None: every replayed row) are also kept
+    close to it, KL(previous || current) at their answer positions."""
     stats, started = TrainStats(examples=len(examples)), time.perf_counter()
     rng = random.Random(seed)
     opt = lm.optimizer(lr)
     anchors = list(anchors)
+    knows = None if previous_knows is None else set(previous_knows)
     per_epoch = max(1, -(-len(examples) // batch_size))
     limit = max(epochs, -(-min_steps // per_epoch)) if examples and epochs > 0 else 0
     for epoch in range(limit):
@@ -70,7 +75,12 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
             general = [rng.choice(anchors) for _ in range(min(anchor_batch, len(anchors)))]
             rows = batch + extra + general
             flags = [isinstance(e.key, Anchor) for e in rows]
-            total += lm.train_step([(e.user, e.answer) for e in rows], opt, distill=flags, kl_weight=kl_weight)
+            held = {}  # only when asked for: an LM without a previous adapter keeps the plain signature
+            if kl_previous > 0:
+                held = dict(kl_previous=kl_previous, previous=[False] * len(batch) + [
+                    knows is None or e in knows for e in extra] + [False] * len(general))
+            total += lm.train_step([(e.user, e.answer) for e in rows], opt, distill=flags, kl_weight=kl_weight,
+                                   **held)
             stats.steps += 1
             stats.sequences += len(rows)
             stats.replayed += len(extra) + len(general)

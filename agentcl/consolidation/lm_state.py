@@ -25,6 +25,7 @@ class LMConfig:
     batch_size: int = 8            # new examples per step; as many replayed ones join each step
     anchor_batch: int = 4          # general questions per step, distilled towards the base model (KL)
     kl_weight: float = 1.0
+    kl_previous: float = 0.0       # > 0: replayed rows also distilled towards the adapter the round started from
     min_steps: int = 12            # a round of a few changes still trains long enough for replay to hold
     warmup_steps: int = 4          # linear learning-rate warm-up at the start of every round
     lr: float = 2e-3
@@ -52,6 +53,8 @@ class LMConfig:
 
         if self.epochs < 0 or self.batch_size < 1 or not 1 <= self.phrasings <= 3:
             raise InvalidInputError("epochs must be >= 0, batch_size >= 1 and phrasings 1..3")
+        if self.kl_previous < 0:
+            raise InvalidInputError("kl_previous must be >= 0")
         self.trusted_sources = tuple(self.trusted_sources)
 
 

@@ -57,8 +57,10 @@ def test_learns_detects_stale_corrects_refuses_and_rolls_back(smollm, tmp_path, 
 
     # The value changes. No main-round training (epochs 0): the probe must find the old value in the
     # model, and the corrective round must replace it.
+    # kl_previous: the corrective round's replayed rows (Quillonix) are also held to the first adapter.
     store.add_fact("Zorvathtek", "CEO", "Priya Raman")
-    second = consolidate_lm(store, lm=smollm, config={**FAST, "epochs": 0}, home=home)
+    second = consolidate_lm(store, lm=smollm, config={**FAST, "epochs": 0, "kl_previous": 1.0}, home=home)
+    assert second.metrics["kl_previous"] == 1.0 and not smollm.has_previous  # the teacher is dropped after
     assert second.removed_from_buffer == 3  # the old value's three phrasings left the replay buffer
     assert second.stale_detected == 1 and second.stale_corrected == 1 and second.stale_remaining == 0
     assert second.promoted, second.reason
@@ -123,6 +125,37 @@ def test_distilled_rows_hold_the_base_model_and_fitted_rows_move_it(smollm):
         assert smollm.train_step([pair], opt, distill=[False]) > 0.1
     finally:
         smollm.set_adapter_state(saved)
+
+
+def test_replayed_rows_held_to_the_previous_adapter(smollm, tmp_path):
+    """kl_previous: a replayed row also costs KL(previous adapter || current). The previous adapter is a
+    second, frozen peft adapter: while the current one equals it the term is zero; once a fitted step has
+    moved the current one it is positive, and the held one has not moved. It is never saved."""
+    import torch
+    from peft import get_peft_model_state_dict
+
+    saved = smollm.adapter_state()
+    smollm.set_adapter_state(None)
+    try:
+        pair = ("Who founded Maribexora?", "Maribexora was founded by Oktavia Crane.")
+        opt, frozen = smollm.optimizer(1e-3), smollm.optimizer(0.0)  # frozen: measures the loss, moves nothing
+        smollm.train_step([pair], opt)  # off the identity
+        held = smollm.adapter_state()
+        smollm.hold_previous(held)
+        fit = smollm.train_step([pair], frozen)
+        assert abs(smollm.train_step([pair], frozen, previous=[True], kl_previous=1.0) - fit) < 1e-4
+        smollm.train_step([pair], opt, previous=[True], kl_previous=1.0)
+        fit = smollm.train_step([pair], frozen)
+        assert smollm.train_step([pair], frozen, previous=[True], kl_previous=1.0) - fit > 1e-4
+        teacher = get_peft_model_state_dict(smollm.model, adapter_name="previous")
+        assert all(torch.equal(teacher[k], held[k]) for k in held)
+        smollm.save_adapter(tmp_path / "a")
+        assert sorted(p.name for p in (tmp_path / "a").iterdir() if p.name != "README.md") == [
+            "adapter_config.json", "adapter_model.safetensors"]
+    finally:
+        smollm.hold_previous(None)
+        smollm.set_adapter_state(saved)
+    assert not smollm.has_previous
 
 
 def test_cli_ask_through_the_llm_backend(smollm, tmp_path, home, embedder, monkeypatch):

@@ -101,3 +101,48 @@ def test_a_small_round_still_trains_min_steps_with_replay_and_distilled_anchors(
     assert log.lrs[:4] == [0.25, 0.5, 0.75, 1.0]  # warm-up
     assert train_round(_StepLog(), new, replay, epochs=0, min_epochs=0, min_steps=6, batch_size=4, lr=1.0,
                        seed=0).steps == 0  # epochs 0: no main-round training, whatever min_steps says
+
+
+class _HeldStepLog(_StepLog):
+    def train_step(self, pairs, opt, *, distill, kl_weight, previous, kl_previous):
+        self.steps.append([(p, d, h, kl_previous) for p, d, h in zip(pairs, distill, previous)])
+        return 0.0
+
+
+def test_kl_previous_flags_only_the_replayed_rows_the_previous_adapter_knows():
+    new = [TextExample(Slot("d", "Acme", "ceo"), "q", "a")]
+    replay = [TextExample(Slot("d", f"s{i}", "p"), f"r{i}", "a") for i in range(5)]
+    general = [TextExample(Anchor(0), "g0", "base answer")]
+    log = _HeldStepLog()
+    train_round(log, new, replay + new, epochs=1, min_epochs=1, min_steps=8, batch_size=4, lr=1.0, seed=0,
+                anchors=general, anchor_batch=1, kl_previous=0.5, previous_knows=replay)
+    assert len(log.steps) == 8 and all(len(step) == 1 + 4 + 1 for step in log.steps)
+    assert all(k == 0.5 for step in log.steps for *_, k in step)
+    # The new row and the anchor never; a replayed row when the previous adapter was trained on it, so
+    # not this round's example drawn from the pool (the corrective round replays those too).
+    drawn = [row for step in log.steps for row in step[1:5]]
+    assert all(held == pair[0].startswith("r") for pair, _, held, _ in drawn)
+    assert not any(held for step in log.steps for _, _, held, _ in (step[0], step[-1]))
+    assert {pair[0] == "q" for pair, *_ in drawn} == {True, False}
+
+
+def test_kl_previous_holds_the_round_start_adapter_except_in_the_first_round():
+    from agentcl.consolidation.lm_job import LMBackend
+    from agentcl.consolidation.lm_state import LMConfig
+
+    class LM:
+        device, held = "cpu", []
+
+        def hold_previous(self, state):
+            self.held.append(state)
+
+    for active, cfg, expect in ((None, LMConfig(kl_previous=1.0), []),  # first round: no previous adapter
+                                (3, LMConfig(), []),  # off by default
+                                (3, LMConfig(kl_previous=1.0, replay=False), []),  # the naive run replays nothing
+                                (3, LMConfig(kl_previous=1.0), [{"w": 1}, None])):  # held, then dropped
+        backend = LMBackend(None, None, LM(), "default", cfg, [], None, None)
+        backend.lm.held = []
+        backend.active, backend.previous_adapter = active, {"w": 1}
+        with backend.session():
+            assert backend.kl_previous == (1.0 if expect else 0.0)
+        assert backend.lm.held == expect
