@@ -130,6 +130,20 @@ def test_stale_findings_get_a_corrective_round_and_are_probed_again():
     assert _run(no_fix).stale_remaining == 1 and "correct" not in no_fix.calls
 
 
+@dataclass
+class FoundLost(Found):
+    lost: dict = field(default_factory=dict)
+
+
+def test_lost_earlier_facts_alone_trigger_the_corrective_round_and_are_counted():
+    b = Stub(probes=[FoundLost(lost={"a": "wrong", "b": "wrong"}), FoundLost(lost={"b": "wrong"})])
+    rep = _run(b)
+    assert b.calls[4:8] == ["train", "probe", "correct", "probe"]
+    assert (rep.lost_detected, rep.lost_corrected, rep.lost_remaining) == (2, 1, 1)
+    plain = Stub(probes=[Found()])  # a backend that reports no `lost` field: no corrective round
+    assert _run(plain).lost_detected == 0 and "correct" not in plain.calls
+
+
 def test_the_backend_check_refuses_and_the_gate_switch_overrides():
     refused = _run(Stub(refuse="general answers kept 0.500 < 0.95 (locality)"))
     assert not refused.promoted and refused.reason.endswith("(locality)")
