@@ -59,13 +59,6 @@ class CompositeMixin:
                       definition={"steps": steps}, tags=list(tags), source="")
         return self.register_many([skill], origin=origin, status="candidate")[0]
 
-    def propose_composite_from_trace(self, name: str, description: str,
-                                     calls: Sequence[tuple[str, dict, Any]], **kwargs) -> Any:
-        """A candidate from one successful sequence of (skill, args, result) calls, values generalised."""
-        schemas = {c[0]: self.get(c[0]).current.parameters for c in calls}
-        steps, parameters = composite_from_trace(calls, schemas=schemas)
-        return self.propose_composite(name, description, steps, parameters, **kwargs)
-
     def verify_composite(self, name: str, args: dict, *, task: str | None = None,
                          expected: Any = _MISSING) -> CallResult:
         """Run a candidate; when it succeeds (and returns `expected`, if given) it is admitted (status
