@@ -1,7 +1,6 @@
 """Learning from use: usage examples and notes, search over skills, OpenAI export."""
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,15 +11,11 @@ from memory_store.timeparse import utcnow
 from . import repo, usage
 from .arguments import fit_to_schema, propose_arguments
 from .models import SearchHit, SkillInfo, UsageExample
+from .openai_format import openai_name, openai_tool
 from .search import SkillDoc, SkillSearchIndex
 from .validate import validate_args
 
 MAX_EXAMPLES_PER_SKILL = 50  # newest learned example tasks searched per skill (and its replacement's)
-
-
-def openai_name(name: str) -> str:
-    """A tool name OpenAI accepts (^[A-Za-z0-9_-]{1,64}$)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
 
 
 class LearningMixin:
@@ -161,10 +156,8 @@ class LearningMixin:
                 continue
             if not s.usable or (s.deprecated and not include_deprecated):
                 continue
-            out.append({"type": "function", "function": {"name": openai_name(s.name),
-                                                         "description": s.current.description,
-                                                         "parameters": s.current.parameters},
-                        "x-agentcl-name": s.name})
+            out.append(openai_tool(openai_name(s.name), s.current.description, s.current.parameters,
+                                   **{"x-agentcl-name": s.name}))
         return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from agentcl.agent.agent import Agent
 from agentcl.agent.config import AgentConfig
+from memory_store.embedding import check_device
 from memory_store.errors import UserError
 
 POLICIES = ("local", "openai", "llm")
@@ -52,18 +53,6 @@ def open_registry(store):
     except ImportError:
         return None
     return SkillRegistry.open(store.url, home=store.home, embedder=store.embedder)
-
-
-def check_device(device: str) -> None:
-    """auto, cpu, cuda or cuda:N, and cuda only where a GPU is visible."""
-    if device in ("auto", "cpu"):
-        return
-    if device != "cuda" and not device.startswith("cuda:"):
-        raise UserError(f"unknown device {device!r}: use auto, cpu or cuda")
-    import torch
-
-    if not torch.cuda.is_available():
-        raise UserError("device cuda requested but no GPU is visible; use --device auto or cpu")
 
 
 def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
