@@ -7,13 +7,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from . import repo
-from .composing import record_in_traces
 from .composite import render
 from .http import HttpExecutor
 from .models import SkillInfo
 from .remote import RemoteExecutor, runs_in_worker
 from .runner import run_with_deadline
 from .spec import CallError, CallResult
+from .traces import record_in_traces
 from .validate import validate_args
 
 if TYPE_CHECKING:

@@ -5,15 +5,14 @@ A verification with `expected` also checks the result: a mined candidate is repl
 of another occurrence of the same sequence and must reproduce what that occurrence produced."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from memory_store.errors import InvalidInputError
 from memory_store.keyword import split_identifier
 
-from . import repo
+from . import repo, traces
 from .composite import composite_from_trace, inputs_for, repeated_sequences, validate_steps
 from .spec import CallError, CallResult, Skill
 
@@ -23,13 +22,6 @@ if TYPE_CHECKING:
     from .registry_state import RegistryState
 
 _MISSING = object()
-_traces = threading.local()  # the call recorders open in this thread
-
-
-def record_in_traces(name: str, args: Any, result: Any) -> None:
-    """Called by the registry after each successful top-level call."""
-    for trace in getattr(_traces, "open", []):
-        trace.append((name, dict(args), result))
 
 
 def composite_name(names: Sequence[str]) -> str:
@@ -45,17 +37,10 @@ class Composites:
         self.catalog = catalog
         self.calls = calls
 
-    @contextmanager
-    def trace(self) -> Iterator[list[tuple[str, dict, Any]]]:
+    def trace(self) -> AbstractContextManager[list[tuple[str, dict, Any]]]:
         """Record the successful calls made through this registry (in this thread) while the block runs:
         one episode's (skill, args, result) sequence, the material `mine_composites` learns from."""
-        calls: list[tuple[str, dict, Any]] = []
-        stack = _traces.__dict__.setdefault("open", [])
-        stack.append(calls)
-        try:
-            yield calls
-        finally:
-            stack.remove(calls)
+        return traces.trace()
 
     def propose_composite(self, name: str, description: str, steps: list[dict], parameters: dict | None = None,
                           *, origin: str = "learned", tags: Sequence[str] = ()) -> Any:

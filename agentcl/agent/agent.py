@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from agentcl.agent.config import AgentConfig
 from agentcl.agent.explore import Exploration
 from agentcl.agent.knowledge import TRUSTED, Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
+from agentcl.agent.percept import Percept
 from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
@@ -35,16 +35,6 @@ LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld le
 def lookup_tool_name(env) -> str:
     spec = getattr(env, "lookup_spec", None)
     return spec().name if callable(spec) else LOOKUP
-
-
-@dataclass
-class Percept:
-    observation: Observation
-    context: PolicyContext
-    belief: Any = None  # the Fact a fact answer would rely on
-    tool: str | None = None
-    sent_args: dict = field(default_factory=dict)
-    model_guess: str | None = None  # what the local model said (fact value or tool), checked once the task ends
 
 
 class Agent(Exploration, Revision):

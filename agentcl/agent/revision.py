@@ -8,16 +8,12 @@
 - the local model's shadow guess is scored against what the task revealed (its trust record)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from agentcl.agent import bandit
 from agentcl.agent.knowledge import TRUSTED
+from agentcl.agent.percept import Percept
 from agentcl.agent.tool_learning import renames_from_error, replacement_from_error
 from agentcl.envs.base import Action, Feedback, Observation, ToolCall
 from memory_store.timeparse import parse_time
-
-if TYPE_CHECKING:
-    from agentcl.agent.agent import Percept
 
 
 class Revision:
