@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
-from agentcl.agent import bandit
 from agentcl.agent.config import AgentConfig
 from agentcl.agent.explore import Exploration
 from agentcl.agent.knowledge import TRUSTED, Knowledge
@@ -20,16 +18,16 @@ from agentcl.agent.percept import Percept
 from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
+from agentcl.agent.run_state import LOOKUP, RunState
 from agentcl.agent.text_tasks import retrieve_facts, revise_text_task
-from agentcl.agent.tool_learning import map_arguments
+from agentcl.agent.tool_choice import ToolChoice
 from agentcl.agent.toolbox import Toolbox
 from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Action, Feedback, Observation
 from agentcl.policies.base import Attempt, ContextItem, PolicyContext
 from memory_store import MemoryStore
+from memory_store.facade import attribute_of
 from memory_store.timeparse import parse_time, utcnow
-
-LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld lets scenarios rename it)
 
 
 def lookup_tool_name(env) -> str:
@@ -37,7 +35,12 @@ def lookup_tool_name(env) -> str:
     return spec().name if callable(spec) else LOOKUP
 
 
-class Agent(Exploration, Revision):
+class Agent:
+    """The loop and its stages. The work of a stage is done by small services with explicit
+    dependencies, all sharing one RunState (run_state.py; its fields are the agent's attributes of the
+    same name): ToolChoice (tool_choice.py: rank tools, map arguments), Revision (revision.py: what an
+    attempt teaches), Exploration (explore.py: spend the exploration budget)."""
+
     def __init__(self, store: MemoryStore, policy, *, registry=None, config: AgentConfig | None = None,
                  plugins: list[AgentPlugin] | None = None, run_id: str | None = None):
         self.store = store
@@ -50,26 +53,30 @@ class Agent(Exploration, Revision):
             registry = registry.for_namespace(self.config.namespace)
         self.toolbox = Toolbox(registry=registry, embedder=store.embedder, source=self.config.env_name)
         self.registry = registry
-        self.arms: dict[str, dict[str, bandit.Arm]] = {}
-        self.last_used: dict[str, int] = {}  # operation -> step of its last successful call
-        self.last_inputs: dict[str, dict] = {}  # operation -> inputs of its last task (for practice)
-        self.usages: list[dict] = []  # successful skill usages (consolidation examples)
         self.model = None
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
                                    lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
-        self.world_time: datetime | None = None
-        self.lookup = LOOKUP
-        self.episode = 0
-        self.step_index = 0
-        self.explore_spent = 0
-        self.counters = {"explore_lookups": 0, "practice_calls": 0, "alternative_calls": 0, "renames_learned": 0,
-                         "replacements_learned": 0, "model_priors_used": 0, "consolidations": 0,
-                         "verify_lookups": 0}
-        self._failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure
+        self.state = RunState()
+        self.tool_choice = ToolChoice(self.state, self.knowledge, self.toolbox)
+        self.revision = Revision(self.state, self.knowledge, self.toolbox, self.prior_trust)
+        self.exploration = Exploration(self.state, self.config, store, self.knowledge, self.verifier,
+                                       self.tool_choice, self.revision)
         self.consolidation_reports: list[dict] = []
         self._events: list[dict] = []
         store.clock = lambda: self.world_time or utcnow()  # the world's clock, when it has one
+
+    # -- the run state, shared by the services -----------------------------------------------
+    lookup = attribute_of("state", "lookup", settable=True)
+    world_time = attribute_of("state", "world_time", settable=True)
+    episode = attribute_of("state", "episode", settable=True)
+    step_index = attribute_of("state", "step_index", settable=True)
+    explore_spent = attribute_of("state", "explore_spent", settable=True)
+    arms = attribute_of("state", "arms", settable=True)
+    last_used = attribute_of("state", "last_used", settable=True)
+    last_inputs = attribute_of("state", "last_inputs", settable=True)
+    usages = attribute_of("state", "usages", settable=True)
+    counters = attribute_of("state", "counters", settable=True)
 
     # -- the loop ----------------------------------------------------------------------------
     def run_episode(self, env, *, seed: int | None = None, on_step=None) -> None:
@@ -163,13 +170,13 @@ class Agent(Exploration, Revision):
     def _perceive_tool(self, obs: Observation, percept: Percept) -> None:
         op = obs.request.operation
         self.last_inputs[op] = dict(obs.request.inputs)
-        ranked = self._rank_tools(op, obs.text, skill_prior=self._skill_prior(op, obs.text, percept))
+        ranked = self.tool_choice.rank(op, obs.text, skill_prior=self._skill_prior(op, obs.text, percept))
         ctx = percept.context
         by_name = {s.name: s for s in ctx.tools}
         ctx.tools = [by_name[n] for n in ranked if n in by_name] + [s for s in ctx.tools if s.name not in ranked]
         if ranked:
             percept.tool = ranked[0]
-            args = self._arguments(ranked[0], obs.request.inputs)
+            args = self.tool_choice.arguments(ranked[0], obs.request.inputs)
             ctx.hints["arguments"] = {ranked[0]: args}
             ctx.usage = {ranked[0]: [f"{k} -> {v}" for k, v in self.knowledge.renames(ranked[0]).items()]}
 
@@ -186,32 +193,6 @@ class Agent(Exploration, Revision):
             return None
         percept.context.hints["skill_prior"] = {"tool": name, "confidence": confidence}
         return name
-
-    def _rank_tools(self, operation: str, text: str, *, skill_prior: str | None = None) -> list[str]:
-        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates,
-        the local model's guess (if any) counting as the best-ranked candidate."""
-        usable = {s.name for s in self.toolbox.usable()} - {self.lookup}
-        known = self.knowledge.tool_for(operation)
-        if known is not None and known.object in usable and known.confidence >= TRUSTED:
-            return [known.object]
-        hits = self.toolbox.candidates(f"{operation.replace('_', ' ')}: {text}", k=3, exclude=(self.lookup,))
-        prior = {n: s for n, s in hits}
-        if skill_prior in usable:
-            prior[skill_prior] = max(prior.values(), default=0.0) + 1.0
-            if skill_prior not in [n for n, _ in hits]:
-                hits = [(skill_prior, prior[skill_prior]), *hits]
-        names = [n for n, _ in hits]
-        if not names:
-            return []
-        arms = self.arms.setdefault(operation, {})
-        first = bandit.ucb_choice(names, arms, prior=prior)
-        return [first] + [n for n in names if n != first]
-
-    def _arguments(self, tool: str, inputs: dict) -> dict:
-        spec = self.toolbox.specs.get(tool)
-        params = [p.name for p in spec.parameters] if spec else []
-        descriptions = {p.name: p.description for p in spec.parameters} if spec else {}
-        return map_arguments(inputs, params, learned=self.knowledge.renames(tool), descriptions=descriptions)
 
     def act(self, percept: Percept) -> Action:
         info = {"percept": percept}
@@ -244,17 +225,32 @@ class Agent(Exploration, Revision):
         call = action.tool_call
         if call is not None and call.name == self.lookup:
             self.verifier.observe_cost(fb.cost)
-            self._learn_lookup(fb, info)
+            self.revision.learn_lookup(fb, info)
         elif obs.kind == "fact" and obs.query is not None:
-            self._revise_fact(obs, action, fb, percept, info)
+            self.revision.revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:
-            self._revise_tool(obs, call, fb, info)
+            self.revision.revise_tool(obs, call, fb, info)
         elif obs.query is None and obs.request is None:
             revise_text_task(self, obs, action, fb, percept.context, info)
         if fb.task_done:
-            self._check_model_guess(percept, action, fb)
+            self.revision.check_model_guess(percept, action, fb)
         dispatch(self.plugins, "after_revise", self, info)
         self._event("revise", {"learned": info["learned"]})
+
+    # -- explore -----------------------------------------------------------------------------
+    def explore_budget_total(self) -> float:
+        """Exploration actions allowed so far: `explore_budget` per task step seen."""
+        return self.exploration.budget_total()
+
+    def explore(self, env, obs: Observation) -> None:
+        """Spend the exploration budget: try another tool when the usual one failed for no reason its
+        error gives, re-verify facts at risk, practise tools not used for a while."""
+        info = {"observation": obs, "actions": [], "learned": []}
+        dispatch(self.plugins, "before_explore", self, info)
+        self.exploration.run(env, obs, info)
+        dispatch(self.plugins, "after_explore", self, info)
+        self._event("explore", {"actions": info["actions"], "learned": info["learned"], "spent": self.explore_spent,
+                                "budget": round(self.explore_budget_total(), 2)})
 
     # -- consolidation -----------------------------------------------------------------------
     def _maybe_consolidate(self, step: int) -> None:
