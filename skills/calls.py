@@ -7,11 +7,11 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from . import repo
-from .composite import render
+from .composite_steps import render
+from .deadline import run_with_deadline
 from .http import HttpExecutor
-from .models import SkillInfo
+from .records import SkillInfo
 from .remote import RemoteExecutor, runs_in_worker
-from .runner import run_with_deadline
 from .spec import CallError, CallResult
 from .traces import record_in_traces
 from .validate import validate_args

@@ -14,9 +14,9 @@ from . import repo
 from .decorator import as_skill
 from .http import HttpExecutor
 from .loader import Found, entry_point_skills
-from .models import SkillInfo
+from .param_schema import changed_fields, describe_diff, diff_parameters
+from .records import SkillInfo
 from .registry_state import RegistryState
-from .schema import changed_fields, describe_diff, diff_parameters
 from .skill_files import load_path
 from .spec import Skill
 

@@ -12,8 +12,8 @@ from memory_store.timeparse import utcnow
 from . import repo, usage
 from .arguments import fit_to_schema, propose_arguments
 from .calls import renames_of
-from .models import SearchHit, SkillInfo, UsageExample
 from .openai_format import openai_name, openai_tool
+from .records import SearchHit, SkillInfo, UsageExample
 from .search import SkillDoc, SkillSearchIndex
 from .validate import validate_args
 

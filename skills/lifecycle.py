@@ -9,7 +9,7 @@ from memory_store.errors import InvalidInputError, NotFoundError
 
 from . import repo
 from .loader import entry_point_skills
-from .models import SkillInfo
+from .records import SkillInfo
 
 if TYPE_CHECKING:
     from .catalog import Catalog

@@ -10,7 +10,7 @@ live in the process (built-ins, plug-ins, files re-imported on demand, HTTP tool
     Lifecycle (lifecycle.py)   enable, disable, deprecate, remove, restore           (uses Catalog)
     Calls (calls.py)           call, record_call, stats                              (uses Catalog)
     Learning (learning.py)     examples, notes, usage, search, propose_args, export  (uses Catalog)
-    Composites (composing.py)  trace, propose, verify and mine composite skills      (uses Catalog, Calls)
+    Composites (composites.py) trace, propose, verify and mine composite skills      (uses Catalog, Calls)
 
 Each public method below forwards to the service that owns it (same signature and docstring)."""
 from __future__ import annotations
@@ -30,12 +30,12 @@ from memory_store.normalize import clean_namespace
 from . import repo
 from .calls import Calls
 from .catalog import Catalog, RegisterResult
-from .composing import Composites
+from .composites import Composites
 from .context import SkillContext
+from .deadline import DEFAULT_MAX_RESULT_CHARS, DEFAULT_TIMEOUT_S
 from .learning import Learning
 from .lifecycle import Lifecycle
 from .registry_state import RegistryState
-from .runner import DEFAULT_MAX_RESULT_CHARS, DEFAULT_TIMEOUT_S
 
 __all__ = ["RegisterResult", "SkillRegistry"]
 

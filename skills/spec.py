@@ -11,7 +11,7 @@ from typing import Any
 from memory_store.errors import InvalidInputError
 
 from .nesting import check_value
-from .schema import normalize_schema, schema_from_function
+from .param_schema import normalize_schema, schema_from_function
 
 # Error kinds a call can end in; statistics count failures by these.
 ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found",

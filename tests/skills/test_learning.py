@@ -121,7 +121,7 @@ def test_composite_is_data_and_admitted_only_after_verification(embedder):
 
 
 def test_composite_from_trace_generalises_values(embedder):
-    from skills.composite import composite_from_trace, repeated_sequences
+    from skills.composite_steps import composite_from_trace, repeated_sequences
 
     calls = [("convert_units", {"value": 5, "from_unit": "km", "to_unit": "m"}, 5000.0),
              ("calculate", {"expression": 5000.0}, 5000.0)]

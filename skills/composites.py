@@ -13,7 +13,7 @@ from memory_store.errors import InvalidInputError
 from memory_store.keyword import split_identifier
 
 from . import repo, traces
-from .composite import composite_from_trace, inputs_for, repeated_sequences, validate_steps
+from .composite_steps import composite_from_trace, inputs_for, repeated_sequences, validate_steps
 from .spec import CallError, CallResult, Skill
 
 if TYPE_CHECKING:
