@@ -53,10 +53,11 @@ class Calls:
     def call(self, name: str, args: dict | None = None, *, task: str | None = None,
              timeout_s: float | None = None) -> CallResult:
         """Call the current version of `name`. With `task` (the task text), a success is kept as a usage example."""
-        return self._call(name, {} if args is None else args, task=task, timeout_s=timeout_s, verifying=False)
+        return self.run(name, {} if args is None else args, task=task, timeout_s=timeout_s, verifying=False)
 
-    def _call(self, name: str, args: Any, *, task: str | None, timeout_s: float | None,
-              verifying: bool) -> CallResult:
+    def run(self, name: str, args: Any, *, task: str | None, timeout_s: float | None,
+            verifying: bool) -> CallResult:
+        """A call; `verifying` (a composite's verification, composites.py) also runs a candidate."""
         info = self.catalog.find(name)
         if info is None:
             close = difflib.get_close_matches(name, [s.name for s in self.catalog.list()], n=3, cutoff=0.6)

@@ -63,7 +63,7 @@ class Composites:
         info = self.catalog.get(name)
         if info.kind != "composite":
             raise InvalidInputError(f"{name} is not a composite skill")
-        outcome = self.calls._call(name, args, task=task, timeout_s=None, verifying=True)
+        outcome = self.calls.run(name, args, task=task, timeout_s=None, verifying=True)
         if outcome.ok and expected is not _MISSING and outcome.result != expected:
             outcome = CallResult(outcome.skill, outcome.version, False, result=outcome.result,
                                  latency_ms=outcome.latency_ms, error=CallError(kind="mismatch", message=f"verification expected {expected!r}, "
