@@ -12,9 +12,10 @@ from typing import Any
 
 from agentcl.agent.config import AgentConfig
 from agentcl.agent.explore import Exploration
-from agentcl.agent.knowledge import TRUSTED, Knowledge
+from agentcl.agent.knowledge import Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
 from agentcl.agent.percept import Percept
+from agentcl.agent.perception import Perception
 from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
@@ -38,8 +39,9 @@ def lookup_tool_name(env) -> str:
 class Agent:
     """The loop and its stages. The work of a stage is done by small services with explicit
     dependencies, all sharing one RunState (run_state.py; its fields are the agent's attributes of the
-    same name): ToolChoice (tool_choice.py: rank tools, map arguments), Revision (revision.py: what an
-    attempt teaches), Exploration (explore.py: spend the exploration budget)."""
+    same name): ToolChoice (tool_choice.py: rank tools, map arguments), Perception (perception.py: what
+    memory and the local model say for a task), Revision (revision.py: what an attempt teaches),
+    Exploration (explore.py: spend the exploration budget)."""
 
     def __init__(self, store: MemoryStore, policy, *, registry=None, config: AgentConfig | None = None,
                  plugins: list[AgentPlugin] | None = None, run_id: str | None = None):
@@ -53,13 +55,14 @@ class Agent:
             registry = registry.for_namespace(self.config.namespace)
         self.toolbox = Toolbox(registry=registry, embedder=store.embedder, source=self.config.env_name)
         self.registry = registry
-        self.model = None
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
                                    lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
         self.state = RunState()
         self.tool_choice = ToolChoice(self.state, self.knowledge, self.toolbox)
         self.revision = Revision(self.state, self.knowledge, self.toolbox, self.prior_trust)
+        self.perception = Perception(self.state, self.config, store, self.knowledge, self.toolbox, self.verifier,
+                                     self.prior_trust, self.tool_choice)
         self.exploration = Exploration(self.state, self.config, store, self.knowledge, self.verifier,
                                        self.tool_choice, self.revision)
         self.consolidation_reports: list[dict] = []
@@ -77,6 +80,7 @@ class Agent:
     last_inputs = attribute_of("state", "last_inputs", settable=True)
     usages = attribute_of("state", "usages", settable=True)
     counters = attribute_of("state", "counters", settable=True)
+    model = attribute_of("perception", "model", settable=True)  # the promoted local model in use
 
     # -- the loop ----------------------------------------------------------------------------
     def run_episode(self, env, *, seed: int | None = None, on_step=None) -> None:
@@ -118,9 +122,9 @@ class Agent:
         ctx = PolicyContext(tools=list(self.toolbox.specs.values()), hints={"lookup_tool": self.lookup})
         percept = Percept(observation=obs, context=ctx)
         if obs.kind == "fact" and obs.query is not None:
-            self._perceive_fact(obs, percept)
+            self.perception.fact(obs, percept)
         elif obs.request is not None:
-            self._perceive_tool(obs, percept)
+            self.perception.tool(obs, percept)
         elif obs.kind == "fact":  # text only: no slot to recall by name, so retrieve by the question's text
             ctx.facts = retrieve_facts(self.knowledge, obs.text, self.config.retrieve_k)
         ctx.notes = [ContextItem.from_search_result(r) for r in
@@ -131,68 +135,6 @@ class Agent:
                                  "belief": ctx.hints.get("belief"), "tool": percept.tool,
                                  "candidates": [t.name for t in ctx.tools[:3]]})
         return percept
-
-    def _perceive_fact(self, obs: Observation, percept: Percept) -> None:
-        q = obs.query
-        fact = self.knowledge.recall(q.subject, q.predicate)
-        ctx = percept.context
-        value, confidence = self._model_fact(obs.text)
-        percept.model_guess = value
-        if value is not None:
-            ctx.prior = value
-        if fact is not None:
-            percept.belief = fact
-            ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
-                                     metadata={"confidence": fact.confidence, "source": fact.source})]
-            trusted = fact.confidence >= TRUSTED
-            if trusted:  # trusted, but maybe changed since: verify when a stale answer costs more than a lookup
-                decision = self.verifier.decide(self.store, self.config.namespace, fact, step=obs.step)
-                ctx.hints["verify"] = decision.to_hint()
-                if decision.verify:
-                    trusted = False
-                    self.verifier.record_lookup()
-                    self.counters["verify_lookups"] += 1
-            ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
-                                   "trusted": trusted}
-        elif value is not None:
-            # Trusted only with a clean track record on this slot, and never for a value memory holds as
-            # expired or superseded (one the model has not unlearned yet).
-            trusted = (confidence >= self.config.prior_confidence and self.prior_trust.trusted(("fact", q.subject, q.predicate))
-                       and not self.knowledge.known_stale(q.subject, q.predicate, value))
-            ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence, "trusted": trusted}
-            self.counters["model_priors_used"] += int(trusted)
-
-    def _model_fact(self, text: str) -> tuple[str | None, float]:
-        if self.model is None or not self.config.use_model_prior:
-            return None, 0.0
-        return self.model.predict_fact(text)
-
-    def _perceive_tool(self, obs: Observation, percept: Percept) -> None:
-        op = obs.request.operation
-        self.last_inputs[op] = dict(obs.request.inputs)
-        ranked = self.tool_choice.rank(op, obs.text, skill_prior=self._skill_prior(op, obs.text, percept))
-        ctx = percept.context
-        by_name = {s.name: s for s in ctx.tools}
-        ctx.tools = [by_name[n] for n in ranked if n in by_name] + [s for s in ctx.tools if s.name not in ranked]
-        if ranked:
-            percept.tool = ranked[0]
-            args = self.tool_choice.arguments(ranked[0], obs.request.inputs)
-            ctx.hints["arguments"] = {ranked[0]: args}
-            ctx.usage = {ranked[0]: [f"{k} -> {v}" for k, v in self.knowledge.renames(ranked[0]).items()]}
-
-    def _skill_prior(self, operation: str, text: str, percept: Percept) -> str | None:
-        """The promoted local model's guess of the tool for a task, when its track record for the
-        operation earns trust (None otherwise); the guess is kept to be checked when the task ends."""
-        if self.model is None or not self.config.use_model_prior:
-            return None
-        name, _, confidence = self.model.predict_skill(text)
-        name = self.toolbox.tool_name(name) if name else None
-        percept.model_guess = name
-        if (name is None or confidence < self.config.prior_confidence or name not in self.toolbox.specs
-                or not self.prior_trust.trusted(("tool", operation))):
-            return None
-        percept.context.hints["skill_prior"] = {"tool": name, "confidence": confidence}
-        return name
 
     def act(self, percept: Percept) -> Action:
         info = {"percept": percept}
