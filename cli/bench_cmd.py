@@ -19,15 +19,10 @@ DATA = typer.Option(None, "--data", help="Data directory (default: ../shared/dat
 def _options(*, quick: bool, device: str, data: Path | None = None, seeds: str | None = None, **extra):
     from agentcl.bench.data import require_bench_packages
     from agentcl.bench.suite import BenchOptions
+    from memory_store.embedding import check_device
 
     require_bench_packages()  # matplotlib and scikit-learn: the [bench] extra, not runtime dependencies
-    if device not in ("auto", "cpu", "cuda"):
-        raise InvalidInputError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidInputError("--device cuda: no CUDA device is visible on this machine")
+    check_device(device)
     parsed_seeds = _int_list(seeds, "--seeds") if seeds else (0, 1, 2)
     return BenchOptions(quick=quick, device=device, data_dir=data, seeds=parsed_seeds,
                         extra={k: v for k, v in extra.items() if v is not None})

@@ -61,8 +61,8 @@ def _run_once(namespace: str, device: str, config):
 
 def _open_lm(model_dir: str | None, device: str):
     """The local language model (the packaged SmolLM2 unless --model-dir), loaded once per command."""
-    from agentcl.model.base_lm import resolve_device
     from agentcl.model.causal_lm import CausalLM
+    from memory_store.embedding import resolve_device
     from memory_store.errors import InvalidInputError
 
     try:

@@ -13,12 +13,10 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 def _config(db: str | None, device: str):
+    from memory_store.embedding import check_device
     from server.backend import ServerConfig
 
-    if device not in ("auto", "cpu", "cuda"):
-        from memory_store.errors import InvalidInputError
-
-        raise InvalidInputError(f"unknown device {device!r}; use auto, cpu or cuda")
+    check_device(device)
     return ServerConfig(db=db or STATE.db, home=STATE.home, device=device)
 
 

@@ -161,6 +161,7 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
     the schema: exit 2, nothing recorded. A call that runs and fails (an exception, a timeout, a skill
     that ends its own process): one line on stderr, exit 1."""
+    from skills.calls import renames_of
     from skills.nesting import check_text
     from skills.validate import validate_args
 
@@ -175,7 +176,7 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
         raise InvalidInputError("--timeout must be positive")
     with _open(namespace) as reg:
         info = reg.get(name)
-        problem = validate_args(info.current.parameters, parsed, renames=reg._renames(info))
+        problem = validate_args(info.current.parameters, parsed, renames=renames_of(info))
         if problem is not None:
             raise InvalidInputError(f"{name}: {problem.message}")
         # Testing a candidate composite is its verification: a success admits it.

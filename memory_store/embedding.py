@@ -9,6 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .errors import InvalidInputError
+
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
@@ -20,8 +22,22 @@ class Embedder(Protocol):
         """float32 array (len(texts), dim), rows L2-normalised so inner product is cosine."""
 
 
+def check_device(device: str | None) -> None:
+    """The one device check: auto, cpu, cuda or cuda:N, and cuda only where a GPU is visible (torch is
+    imported only for cuda). Raises InvalidInputError (a UserError) otherwise."""
+    if device in (None, "", "auto", "cpu"):
+        return
+    if device != "cuda" and not device.startswith("cuda:"):
+        raise InvalidInputError(f"unknown device {device!r}: use auto, cpu or cuda")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
+
+
 def resolve_device(device: str | None = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'. Anything else is passed through."""
+    """The checked device, with auto -> 'cuda' when a GPU is visible, else 'cpu'."""
+    check_device(device)
     if device in (None, "", "auto"):
         import torch
 

@@ -19,7 +19,6 @@ cache is updated after commit and otherwise catches up from SQL when it is next 
 Each public method below forwards to the service that owns it (same signature and docstring)."""
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -35,6 +34,7 @@ from .context import StoreContext
 from .db import make_engine, migrate, redact_url
 from .embedding import Embedder
 from .errors import UserError
+from .facade import attribute_of, forward
 from .fact_reads import FactReads
 from .facts import Facts
 from .index_cache import SearchCache
@@ -47,23 +47,6 @@ from .transfer import Transfer
 from .versions import VersionLog
 
 log = logging.getLogger("memory_store")
-
-
-def _forward(service: str, method: Callable) -> Callable:
-    """A facade method calling `method` on the service held in attribute `service`."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        return getattr(getattr(self, service), name)(*args, **kwargs)
-
-    return call
-
-
-def _context_attr(name: str, *, settable: bool = False) -> property:
-    getter = lambda self: getattr(self.ctx, name)  # noqa: E731
-    setter = (lambda self, value: setattr(self.ctx, name, value)) if settable else None  # noqa: E731
-    return property(getter, setter)
 
 
 class MemoryStore:
@@ -109,14 +92,14 @@ class MemoryStore:
         self.close()
 
     # -- the shared context ------------------------------------------------------------------
-    engine = _context_attr("engine")
-    url = _context_attr("url")
-    home = _context_attr("home")
-    index_dir = _context_attr("index_dir")
-    device = _context_attr("device")
-    embedder = _context_attr("embedder")
-    actor = _context_attr("actor", settable=True)
-    clock = _context_attr("clock", settable=True)  # world time; a simulation sets its own
+    engine = attribute_of("ctx", "engine")
+    url = attribute_of("ctx", "url")
+    home = attribute_of("ctx", "home")
+    index_dir = attribute_of("ctx", "index_dir")
+    device = attribute_of("ctx", "device")
+    embedder = attribute_of("ctx", "embedder")
+    actor = attribute_of("ctx", "actor", settable=True)
+    clock = attribute_of("ctx", "clock", settable=True)  # world time; a simulation sets its own
 
     def now(self) -> datetime:
         return self.ctx.now()
@@ -125,45 +108,45 @@ class MemoryStore:
         return self.ctx.embed(texts)
 
     # -- version log -------------------------------------------------------------------------
-    current_version = _forward("versions", VersionLog.current_version)
-    log = _forward("versions", VersionLog.log)
-    version_at = _forward("versions", VersionLog.version_at)
-    require_version = _forward("versions", VersionLog.require_version)
-    parse_as_of = _forward("versions", VersionLog.parse_as_of)
+    current_version = forward("versions", VersionLog.current_version)
+    log = forward("versions", VersionLog.log)
+    version_at = forward("versions", VersionLog.version_at)
+    require_version = forward("versions", VersionLog.require_version)
+    parse_as_of = forward("versions", VersionLog.parse_as_of)
 
     # -- predicate policies and aliases ------------------------------------------------------
-    set_policy = _forward("rules", PredicateRules.set_policy)
-    policy = _forward("rules", PredicateRules.policy)
-    add_alias = _forward("rules", PredicateRules.add_alias)
-    canonical = _forward("rules", PredicateRules.canonical)
+    set_policy = forward("rules", PredicateRules.set_policy)
+    policy = forward("rules", PredicateRules.policy)
+    add_alias = forward("rules", PredicateRules.add_alias)
+    canonical = forward("rules", PredicateRules.canonical)
 
     # -- facts -------------------------------------------------------------------------------
-    add_fact = _forward("fact_writes", Facts.add_fact)
-    add_facts = _forward("fact_writes", Facts.add_facts)
-    validate_fact = _forward("fact_writes", Facts.validate_fact)
-    adjust_confidence = _forward("fact_writes", Facts.adjust_confidence)
-    retract = _forward("fact_writes", Facts.retract)
-    expire = _forward("fact_writes", Facts.expire)
-    get_fact = _forward("reads", FactReads.get_fact)
-    facts = _forward("reads", FactReads.facts)
-    current = _forward("reads", FactReads.current)
-    history = _forward("reads", FactReads.history)
-    facts_as_of = _forward("reads", FactReads.facts_as_of)
-    vectors = _forward("reads", FactReads.vectors)
-    namespaces = _forward("reads", FactReads.namespaces)
+    add_fact = forward("fact_writes", Facts.add_fact)
+    add_facts = forward("fact_writes", Facts.add_facts)
+    validate_fact = forward("fact_writes", Facts.validate_fact)
+    adjust_confidence = forward("fact_writes", Facts.adjust_confidence)
+    retract = forward("fact_writes", Facts.retract)
+    expire = forward("fact_writes", Facts.expire)
+    get_fact = forward("reads", FactReads.get_fact)
+    facts = forward("reads", FactReads.facts)
+    current = forward("reads", FactReads.current)
+    history = forward("reads", FactReads.history)
+    facts_as_of = forward("reads", FactReads.facts_as_of)
+    vectors = forward("reads", FactReads.vectors)
+    namespaces = forward("reads", FactReads.namespaces)
 
     # -- notes -------------------------------------------------------------------------------
-    add_note = _forward("note_store", Notes.add_note)
-    add_notes = _forward("note_store", Notes.add_notes)
-    write_notes = _forward("note_store", Notes.write_notes)
-    embed_notes = _forward("note_store", Notes.embed_notes)
-    retract_note = _forward("note_store", Notes.retract_note)
-    get_note = _forward("note_store", Notes.get_note)
-    notes = _forward("note_store", Notes.notes)
+    add_note = forward("note_store", Notes.add_note)
+    add_notes = forward("note_store", Notes.add_notes)
+    write_notes = forward("note_store", Notes.write_notes)
+    embed_notes = forward("note_store", Notes.embed_notes)
+    retract_note = forward("note_store", Notes.retract_note)
+    get_note = forward("note_store", Notes.get_note)
+    notes = forward("note_store", Notes.notes)
 
     # -- search and its cache ----------------------------------------------------------------
-    search = _forward("searcher", Search.search)
-    search_many = _forward("searcher", Search.search_many)
+    search = forward("searcher", Search.search)
+    search_many = forward("searcher", Search.search_many)
 
     def index(self, namespace: str, conn=None):
         """The namespace's search cache, loaded or rebuilt and caught up with SQL (memory_store.index_cache)."""
@@ -173,15 +156,15 @@ class MemoryStore:
         self.cache.save_all()
 
     # -- revert, audit, prune, import / export -----------------------------------------------
-    revert = _forward("reverter", Reverter.revert)
-    audit = _forward("maintenance", Maintenance.audit)
-    prune = _forward("maintenance", Maintenance.prune)
-    import_jsonl = _forward("transfer", Transfer.import_jsonl)
-    export_jsonl = _forward("transfer", Transfer.export_jsonl)
+    revert = forward("reverter", Reverter.revert)
+    audit = forward("maintenance", Maintenance.audit)
+    prune = forward("maintenance", Maintenance.prune)
+    import_jsonl = forward("transfer", Transfer.import_jsonl)
+    export_jsonl = forward("transfer", Transfer.export_jsonl)
 
     # -- the agent's event log (not memory) --------------------------------------------------
-    log_events = _forward("event_log", EventLog.log_events)
-    events = _forward("event_log", EventLog.events)
+    log_events = forward("event_log", EventLog.log_events)
+    events = forward("event_log", EventLog.events)
 
 
 # A lost PostgreSQL connection is ridden out by every public operation that committed nothing yet.

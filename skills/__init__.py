@@ -3,7 +3,7 @@ usage examples and notes, search, composite skills and export to the OpenAI tool
 from .context import SkillContext
 from .decorator import as_skill, skill
 from .http import HttpExecutor
-from .models import SearchHit, SkillInfo, SkillVersion, UsageExample, VersionStats
+from .records import SearchHit, SkillInfo, SkillVersion, UsageExample, VersionStats
 from .registry import RegisterResult, SkillRegistry
 from .spec import CallError, CallResult, Skill, skill_from_function, skill_from_spec
 

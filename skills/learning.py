@@ -1,8 +1,8 @@
 """Learning from use: usage examples and notes, search over skills, OpenAI export."""
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,55 +11,64 @@ from memory_store.timeparse import utcnow
 
 from . import repo, usage
 from .arguments import fit_to_schema, propose_arguments
-from .models import SearchHit, SkillInfo, UsageExample
+from .calls import renames_of
+from .openai_format import openai_name, openai_tool
+from .records import SearchHit, SkillInfo, UsageExample
 from .search import SkillDoc, SkillSearchIndex
 from .validate import validate_args
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .registry_state import RegistryState
 
 MAX_EXAMPLES_PER_SKILL = 50  # newest learned example tasks searched per skill (and its replacement's)
 
 
-def openai_name(name: str) -> str:
-    """A tool name OpenAI accepts (^[A-Za-z0-9_-]{1,64}$)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
+class Learning:
+    """Learning from use: usage examples and notes, search over skills (its index is this service's),
+    argument proposals, the OpenAI export."""
 
+    def __init__(self, state: RegistryState, catalog: Catalog):
+        self.state = state
+        self.catalog = catalog
+        self.index: SkillSearchIndex | None = None  # built on first search; a namespace view has its own
 
-class LearningMixin:
     # -- usage examples and notes ------------------------------------------------------------
     def add_example(self, name: str, task: str, args: dict, *, ok: bool = True) -> None:
         """Keep a usage example in this registry's namespace (`SkillContext.namespace`). ok=False records
         that calling `name` for `task` failed: search then counts it against `name` for similar tasks."""
-        info = self.get(name)
+        info = self.catalog.get(name)
         if not isinstance(args, dict):
             raise InvalidInputError("example arguments must be a JSON object")
         if not isinstance(task, str) or not task.strip():
             raise InvalidInputError("an example needs a task text")
-        with repo.transaction(self.engine) as conn:
-            repo.add_example(conn, info.current.id, task, args, namespace=self.context.namespace, ok=bool(ok))
+        with repo.transaction(self.state.engine) as conn:
+            repo.add_example(conn, info.current.id, task, args, namespace=self.state.context.namespace, ok=bool(ok))
 
     def examples(self, name: str, *, namespace: str | None = None) -> list[UsageExample]:
         """Usage examples learned in `namespace` (default: this registry's); never another namespace's."""
-        info = self.get(name)
-        with self.engine.connect() as conn:
-            return repo.examples_of(conn, info, namespace=namespace or self.context.namespace)
+        info = self.catalog.get(name)
+        with self.state.engine.connect() as conn:
+            return repo.examples_of(conn, info, namespace=namespace or self.state.context.namespace)
 
     def add_note(self, name: str, text: str, *, version: int | None = None) -> None:
         """Attach a learned usage note to a version (default: the current one)."""
-        info = self.get(name)
+        info = self.catalog.get(name)
         target = next((v for v in info.versions if v.version == (version or info.current_version)), None)
         if target is None:
             raise InvalidInputError(f"{name} has no version {version}")
         if not text.strip():
             raise InvalidInputError("a usage note cannot be empty")
-        with repo.transaction(self.engine) as conn:
+        with repo.transaction(self.state.engine) as conn:
             repo.add_note(conn, target.id, text.strip())
 
     def usage(self, name: str) -> dict:
         """What an agent should know before calling `name`: schema, notes, renames, recent examples."""
-        info = self.get(name)
+        info = self.catalog.get(name)
         examples = self.examples(name)
         current = [e for e in examples if e.version == info.current_version][-5:]
         return {"name": name, "version": info.current_version, "parameters": info.current.parameters,
-                "notes": [n for v in info.versions for n in v.notes], "renamed": self._renames(info),
+                "notes": [n for v in info.versions for n in v.notes], "renamed": renames_of(info),
                 "deprecated": info.deprecated, "replacement": info.replacement,
                 "examples": [e.to_dict() for e in current]}
 
@@ -67,8 +76,8 @@ class LearningMixin:
     def _search_docs(self, skills: list[SkillInfo]) -> list[SkillDoc]:
         """One document per skill; its examples are its author's and this namespace's learned ones, each
         weighted by outcome, age and signature changes; a deprecated skill's go to its replacement."""
-        with self.engine.connect() as conn:
-            rows = repo.usage_rows(conn, namespace=self.context.namespace)
+        with self.state.engine.connect() as conn:
+            rows = repo.usage_rows(conn, namespace=self.state.context.namespace)
         by_name = {s.name: s for s in skills}
         now = utcnow()
         learned: dict[str, list[tuple[str, float, dict | None, int]]] = {}
@@ -95,16 +104,16 @@ class LearningMixin:
         return docs
 
     def _synced_index(self, skills: list[SkillInfo]) -> SkillSearchIndex:
-        if self._index is None:
-            self._index = SkillSearchIndex(self.embedder)
-        self._index.sync(self._search_docs(skills))
-        return self._index
+        if self.index is None:
+            self.index = SkillSearchIndex(self.state.embedder)
+        self.index.sync(self._search_docs(skills))
+        return self.index
 
     def search_many(self, texts: Sequence[str], k: int = 5, *, include_deprecated: bool = False,
                     include_disabled: bool = False, tags: Sequence[str] | None = None,
                     learned: bool = True) -> list[list[SearchHit]]:
         """Skills for each task text, best first. learned=False ranks by the descriptions alone."""
-        skills = [s for s in self.list() if s.status == "active"]
+        skills = [s for s in self.catalog.list() if s.status == "active"]
         if not skills or not texts:
             return [[] for _ in texts]
         index = self._synced_index(skills)
@@ -130,21 +139,21 @@ class LearningMixin:
         {"args": {...} or None, "from_task": the example used, "similarity": cosine, "valid": schema check}."""
         if not task or not task.strip():
             raise InvalidInputError("task text is empty")
-        info = self.get(name)
-        skills = [s for s in self.list() if s.status == "active"]
+        info = self.catalog.get(name)
+        skills = [s for s in self.catalog.list() if s.status == "active"]
         position = next((i for i, s in enumerate(skills) if s.name == info.name), None)
         if position is None:
             return {"args": None, "from_task": None, "similarity": None, "valid": False}
         index = self._synced_index(skills)
         doc = index.docs[position]
-        query = np.asarray(self.embedder.encode([task]))[0]
+        query = np.asarray(self.state.embedder.encode([task]))[0]
         # Examples recorded against the current signature first; older ones with their renames applied.
         nearest = [(o, sim) for o, sim in index.nearest_examples(query, position, k) if doc.example_args[o] is not None]
         nearest.sort(key=lambda item: doc.example_changes[item[0]] > 0)
         if nearest:
             offset, similarity = nearest[0]
             schema = info.current.parameters
-            renames = self._renames(info)
+            renames = renames_of(info)
             args = fit_to_schema(propose_arguments(doc.examples[offset], doc.example_args[offset], task), schema,
                                  task, renames)
             valid = validate_args(schema, args, renames=renames) is None
@@ -156,15 +165,13 @@ class LearningMixin:
     def export_openai(self, *, names: Sequence[str] | None = None, include_deprecated: bool = False) -> list[dict]:
         """Usable skills in the OpenAI tools format (names made OpenAI-safe; the original kept as x-agentcl-name)."""
         out = []
-        for s in self.list():
+        for s in self.catalog.list():
             if names is not None and s.name not in names:
                 continue
             if not s.usable or (s.deprecated and not include_deprecated):
                 continue
-            out.append({"type": "function", "function": {"name": openai_name(s.name),
-                                                         "description": s.current.description,
-                                                         "parameters": s.current.parameters},
-                        "x-agentcl-name": s.name})
+            out.append(openai_tool(openai_name(s.name), s.current.description, s.current.parameters,
+                                   **{"x-agentcl-name": s.name}))
         return out
 
 

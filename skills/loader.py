@@ -1,6 +1,7 @@
-"""Finding skills: a Python file or a JSON spec file, a directory of them, and installed plug-ins
-(the entry-point group `agentcl.skills`). Loading fails as a whole with one line, before any write.
-Python files are imported in a worker process under a deadline (skills/remote.py), never here."""
+"""Finding skills: in a Python file, in a JSON spec file, and in installed plug-ins (the entry-point group
+`agentcl.skills`). Loading fails as a whole with one line, before any write. `load_python_file` imports
+in the calling process: only the worker process calls it (skills/worker.py); a path a user adds goes
+through skill_files.py, which imports Python files in a worker under a deadline."""
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,6 @@ from memory_store.errors import InvalidInputError, UserError
 from .decorator import as_skill
 from .http import HttpExecutor
 from .nesting import check_text
-from .remote import load_python_file_in_worker
 from .spec import Skill, skill_from_spec
 
 log = logging.getLogger("skills")
@@ -94,32 +94,6 @@ def load_json_file(path: Path) -> list[Skill]:
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
     return skills_from_json(data, str(path))
-
-
-def load_path(path: str | Path) -> list[Found]:
-    """Skills of a file or of the *.py / *.json files of a directory (not recursive, `_private` skipped)."""
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise InvalidInputError(f"no such file or directory: {path}")
-    root = root.resolve()
-    files = sorted(p for p in root.iterdir() if p.suffix in (".py", ".json") and not p.name.startswith("_")) \
-        if root.is_dir() else [root]
-    found: list[Found] = []
-    for file in files:
-        if file.suffix == ".py":
-            skills = load_python_file_in_worker(file)
-        elif file.suffix == ".json":
-            skills = load_json_file(file)
-        else:
-            raise InvalidInputError(f"{file}: skills come from .py or .json files")
-        found.extend(Found(s, f"file:{file}") for s in skills)
-    if not found:
-        raise InvalidInputError(f"no skills found in {path} (decorate functions with @skill, or give JSON specs)")
-    names = [f.skill.name for f in found]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InvalidInputError(f"duplicate skill name in {path}: {', '.join(dupes)}")
-    return found
 
 
 def entry_point_skills() -> list[Found]:

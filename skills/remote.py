@@ -68,7 +68,7 @@ class RemoteExecutor:
 
     def run(self, kwargs: dict, *, fingerprint: str, timeout_s: float, max_result_chars: int,
             context: dict | None) -> tuple[Any, CallError | None, float]:
-        """(result, error, latency_ms), like runner.run_with_deadline; never raises for what the skill does."""
+        """(result, error, latency_ms), like deadline.run_with_deadline; never raises for what the skill does."""
         request = {"op": "call", "origin": self.origin, "name": self.name, "fingerprint": fingerprint,
                    "kwargs": kwargs, "max_result_chars": max_result_chars, "context": context}
         start = time.perf_counter()

@@ -16,7 +16,7 @@ from memory_store.db import make_engine, run_migrations, write_transaction
 from memory_store.timeparse import as_utc, utcnow
 
 from . import tables as t
-from .models import SkillInfo, SkillVersion, UsageExample, VersionStats
+from .records import SkillInfo, SkillVersion, UsageExample, VersionStats
 
 _migrated: set[str] = set()
 _lock = threading.Lock()

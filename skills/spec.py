@@ -11,7 +11,7 @@ from typing import Any
 from memory_store.errors import InvalidInputError
 
 from .nesting import check_value
-from .schema import normalize_schema, schema_from_function
+from .param_schema import normalize_schema, schema_from_function
 
 # Error kinds a call can end in; statistics count failures by these.
 ERROR_KINDS = ("invalid_args", "timeout", "exception", "oversize", "unavailable", "disabled", "not_found",
@@ -51,10 +51,6 @@ class Skill:
                               "v": self.version, "def": self.definition, "k": self.kind},
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    def openai_tool(self) -> dict:
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": self.parameters}}
 
 
 @dataclass

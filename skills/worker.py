@@ -91,7 +91,7 @@ class Worker:
         return self._loaded[origin][1]
 
     def call(self, request: dict) -> dict:
-        from .runner import result_size
+        from .deadline import result_size
 
         origin, name = request["origin"], request["name"]
         try:

@@ -8,28 +8,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from agentcl.agent import bandit
 from agentcl.agent.config import AgentConfig
 from agentcl.agent.explore import Exploration
-from agentcl.agent.knowledge import TRUSTED, Knowledge
+from agentcl.agent.knowledge import Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
+from agentcl.agent.percept import Percept
+from agentcl.agent.perception import Perception
 from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
+from agentcl.agent.run_state import LOOKUP, RunState
 from agentcl.agent.text_tasks import retrieve_facts, revise_text_task
-from agentcl.agent.tool_learning import map_arguments
+from agentcl.agent.tool_choice import ToolChoice
 from agentcl.agent.toolbox import Toolbox
 from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Action, Feedback, Observation
 from agentcl.policies.base import Attempt, ContextItem, PolicyContext
 from memory_store import MemoryStore
+from memory_store.facade import attribute_of
 from memory_store.timeparse import parse_time, utcnow
-
-LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld lets scenarios rename it)
 
 
 def lookup_tool_name(env) -> str:
@@ -37,17 +36,13 @@ def lookup_tool_name(env) -> str:
     return spec().name if callable(spec) else LOOKUP
 
 
-@dataclass
-class Percept:
-    observation: Observation
-    context: PolicyContext
-    belief: Any = None  # the Fact a fact answer would rely on
-    tool: str | None = None
-    sent_args: dict = field(default_factory=dict)
-    model_guess: str | None = None  # what the local model said (fact value or tool), checked once the task ends
+class Agent:
+    """The loop and its stages. The work of a stage is done by small services with explicit
+    dependencies, all sharing one RunState (run_state.py; its fields are the agent's attributes of the
+    same name): ToolChoice (tool_choice.py: rank tools, map arguments), Perception (perception.py: what
+    memory and the local model say for a task), Revision (revision.py: what an attempt teaches),
+    Exploration (explore.py: spend the exploration budget)."""
 
-
-class Agent(Exploration, Revision):
     def __init__(self, store: MemoryStore, policy, *, registry=None, config: AgentConfig | None = None,
                  plugins: list[AgentPlugin] | None = None, run_id: str | None = None):
         self.store = store
@@ -60,26 +55,32 @@ class Agent(Exploration, Revision):
             registry = registry.for_namespace(self.config.namespace)
         self.toolbox = Toolbox(registry=registry, embedder=store.embedder, source=self.config.env_name)
         self.registry = registry
-        self.arms: dict[str, dict[str, bandit.Arm]] = {}
-        self.last_used: dict[str, int] = {}  # operation -> step of its last successful call
-        self.last_inputs: dict[str, dict] = {}  # operation -> inputs of its last task (for practice)
-        self.usages: list[dict] = []  # successful skill usages (consolidation examples)
-        self.model = None
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
                                    lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
-        self.world_time: datetime | None = None
-        self.lookup = LOOKUP
-        self.episode = 0
-        self.step_index = 0
-        self.explore_spent = 0
-        self.counters = {"explore_lookups": 0, "practice_calls": 0, "alternative_calls": 0, "renames_learned": 0,
-                         "replacements_learned": 0, "model_priors_used": 0, "consolidations": 0,
-                         "verify_lookups": 0}
-        self._failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure
+        self.state = RunState()
+        self.tool_choice = ToolChoice(self.state, self.knowledge, self.toolbox)
+        self.revision = Revision(self.state, self.knowledge, self.toolbox, self.prior_trust)
+        self.perception = Perception(self.state, self.config, store, self.knowledge, self.toolbox, self.verifier,
+                                     self.prior_trust, self.tool_choice)
+        self.exploration = Exploration(self.state, self.config, store, self.knowledge, self.verifier,
+                                       self.tool_choice, self.revision)
         self.consolidation_reports: list[dict] = []
         self._events: list[dict] = []
         store.clock = lambda: self.world_time or utcnow()  # the world's clock, when it has one
+
+    # -- the run state, shared by the services -----------------------------------------------
+    lookup = attribute_of("state", "lookup", settable=True)
+    world_time = attribute_of("state", "world_time", settable=True)
+    episode = attribute_of("state", "episode", settable=True)
+    step_index = attribute_of("state", "step_index", settable=True)
+    explore_spent = attribute_of("state", "explore_spent", settable=True)
+    arms = attribute_of("state", "arms", settable=True)
+    last_used = attribute_of("state", "last_used", settable=True)
+    last_inputs = attribute_of("state", "last_inputs", settable=True)
+    usages = attribute_of("state", "usages", settable=True)
+    counters = attribute_of("state", "counters", settable=True)
+    model = attribute_of("perception", "model", settable=True)  # the promoted local model in use
 
     # -- the loop ----------------------------------------------------------------------------
     def run_episode(self, env, *, seed: int | None = None, on_step=None) -> None:
@@ -121,9 +122,9 @@ class Agent(Exploration, Revision):
         ctx = PolicyContext(tools=list(self.toolbox.specs.values()), hints={"lookup_tool": self.lookup})
         percept = Percept(observation=obs, context=ctx)
         if obs.kind == "fact" and obs.query is not None:
-            self._perceive_fact(obs, percept)
+            self.perception.fact(obs, percept)
         elif obs.request is not None:
-            self._perceive_tool(obs, percept)
+            self.perception.tool(obs, percept)
         elif obs.kind == "fact":  # text only: no slot to recall by name, so retrieve by the question's text
             ctx.facts = retrieve_facts(self.knowledge, obs.text, self.config.retrieve_k)
         ctx.notes = [ContextItem.from_search_result(r) for r in
@@ -134,94 +135,6 @@ class Agent(Exploration, Revision):
                                  "belief": ctx.hints.get("belief"), "tool": percept.tool,
                                  "candidates": [t.name for t in ctx.tools[:3]]})
         return percept
-
-    def _perceive_fact(self, obs: Observation, percept: Percept) -> None:
-        q = obs.query
-        fact = self.knowledge.recall(q.subject, q.predicate)
-        ctx = percept.context
-        value, confidence = self._model_fact(obs.text)
-        percept.model_guess = value
-        if value is not None:
-            ctx.prior = value
-        if fact is not None:
-            percept.belief = fact
-            ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
-                                     metadata={"confidence": fact.confidence, "source": fact.source})]
-            trusted = fact.confidence >= TRUSTED
-            if trusted:  # trusted, but maybe changed since: verify when a stale answer costs more than a lookup
-                decision = self.verifier.decide(self.store, self.config.namespace, fact, step=obs.step)
-                ctx.hints["verify"] = decision.to_hint()
-                if decision.verify:
-                    trusted = False
-                    self.verifier.record_lookup()
-                    self.counters["verify_lookups"] += 1
-            ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
-                                   "trusted": trusted}
-        elif value is not None:
-            # Trusted only with a clean track record on this slot, and never for a value memory holds as
-            # expired or superseded (one the model has not unlearned yet).
-            trusted = (confidence >= self.config.prior_confidence and self.prior_trust.trusted(("fact", q.subject, q.predicate))
-                       and not self.knowledge.known_stale(q.subject, q.predicate, value))
-            ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence, "trusted": trusted}
-            self.counters["model_priors_used"] += int(trusted)
-
-    def _model_fact(self, text: str) -> tuple[str | None, float]:
-        if self.model is None or not self.config.use_model_prior:
-            return None, 0.0
-        return self.model.predict_fact(text)
-
-    def _perceive_tool(self, obs: Observation, percept: Percept) -> None:
-        op = obs.request.operation
-        self.last_inputs[op] = dict(obs.request.inputs)
-        ranked = self._rank_tools(op, obs.text, skill_prior=self._skill_prior(op, obs.text, percept))
-        ctx = percept.context
-        by_name = {s.name: s for s in ctx.tools}
-        ctx.tools = [by_name[n] for n in ranked if n in by_name] + [s for s in ctx.tools if s.name not in ranked]
-        if ranked:
-            percept.tool = ranked[0]
-            args = self._arguments(ranked[0], obs.request.inputs)
-            ctx.hints["arguments"] = {ranked[0]: args}
-            ctx.usage = {ranked[0]: [f"{k} -> {v}" for k, v in self.knowledge.renames(ranked[0]).items()]}
-
-    def _skill_prior(self, operation: str, text: str, percept: Percept) -> str | None:
-        """The promoted local model's guess of the tool for a task, when its track record for the
-        operation earns trust (None otherwise); the guess is kept to be checked when the task ends."""
-        if self.model is None or not self.config.use_model_prior:
-            return None
-        name, _, confidence = self.model.predict_skill(text)
-        name = self.toolbox.tool_name(name) if name else None
-        percept.model_guess = name
-        if (name is None or confidence < self.config.prior_confidence or name not in self.toolbox.specs
-                or not self.prior_trust.trusted(("tool", operation))):
-            return None
-        percept.context.hints["skill_prior"] = {"tool": name, "confidence": confidence}
-        return name
-
-    def _rank_tools(self, operation: str, text: str, *, skill_prior: str | None = None) -> list[str]:
-        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates,
-        the local model's guess (if any) counting as the best-ranked candidate."""
-        usable = {s.name for s in self.toolbox.usable()} - {self.lookup}
-        known = self.knowledge.tool_for(operation)
-        if known is not None and known.object in usable and known.confidence >= TRUSTED:
-            return [known.object]
-        hits = self.toolbox.candidates(f"{operation.replace('_', ' ')}: {text}", k=3, exclude=(self.lookup,))
-        prior = {n: s for n, s in hits}
-        if skill_prior in usable:
-            prior[skill_prior] = max(prior.values(), default=0.0) + 1.0
-            if skill_prior not in [n for n, _ in hits]:
-                hits = [(skill_prior, prior[skill_prior]), *hits]
-        names = [n for n, _ in hits]
-        if not names:
-            return []
-        arms = self.arms.setdefault(operation, {})
-        first = bandit.ucb_choice(names, arms, prior=prior)
-        return [first] + [n for n in names if n != first]
-
-    def _arguments(self, tool: str, inputs: dict) -> dict:
-        spec = self.toolbox.specs.get(tool)
-        params = [p.name for p in spec.parameters] if spec else []
-        descriptions = {p.name: p.description for p in spec.parameters} if spec else {}
-        return map_arguments(inputs, params, learned=self.knowledge.renames(tool), descriptions=descriptions)
 
     def act(self, percept: Percept) -> Action:
         info = {"percept": percept}
@@ -254,17 +167,32 @@ class Agent(Exploration, Revision):
         call = action.tool_call
         if call is not None and call.name == self.lookup:
             self.verifier.observe_cost(fb.cost)
-            self._learn_lookup(fb, info)
+            self.revision.learn_lookup(fb, info)
         elif obs.kind == "fact" and obs.query is not None:
-            self._revise_fact(obs, action, fb, percept, info)
+            self.revision.revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:
-            self._revise_tool(obs, call, fb, info)
+            self.revision.revise_tool(obs, call, fb, info)
         elif obs.query is None and obs.request is None:
             revise_text_task(self, obs, action, fb, percept.context, info)
         if fb.task_done:
-            self._check_model_guess(percept, action, fb)
+            self.revision.check_model_guess(percept, action, fb)
         dispatch(self.plugins, "after_revise", self, info)
         self._event("revise", {"learned": info["learned"]})
+
+    # -- explore -----------------------------------------------------------------------------
+    def explore_budget_total(self) -> float:
+        """Exploration actions allowed so far: `explore_budget` per task step seen."""
+        return self.exploration.budget_total()
+
+    def explore(self, env, obs: Observation) -> None:
+        """Spend the exploration budget: try another tool when the usual one failed for no reason its
+        error gives, re-verify facts at risk, practise tools not used for a while."""
+        info = {"observation": obs, "actions": [], "learned": []}
+        dispatch(self.plugins, "before_explore", self, info)
+        self.exploration.run(env, obs, info)
+        dispatch(self.plugins, "after_explore", self, info)
+        self._event("explore", {"actions": info["actions"], "learned": info["learned"], "spent": self.explore_spent,
+                                "budget": round(self.explore_budget_total(), 2)})
 
     # -- consolidation -----------------------------------------------------------------------
     def _maybe_consolidate(self, step: int) -> None:

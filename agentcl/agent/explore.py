@@ -10,9 +10,14 @@ by `AgentConfig.explore_budget` per task step."""
 from __future__ import annotations
 
 from agentcl.agent import bandit
-from agentcl.agent.knowledge import TRUSTED
-from agentcl.agent.plugins import dispatch
+from agentcl.agent.config import AgentConfig
+from agentcl.agent.knowledge import TRUSTED, Knowledge
+from agentcl.agent.revision import Revision
+from agentcl.agent.run_state import RunState
+from agentcl.agent.tool_choice import ToolChoice
+from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Feedback, Observation, ToolCall
+from memory_store import MemoryStore
 from memory_store.audit import at_risk, change_intervals
 from memory_store.change_history import stale_risk
 from memory_store.volatility import should_verify
@@ -21,48 +26,55 @@ TOOL_SUBJECTS = ("operation ", "tool ")  # the agent's own tool knowledge, not f
 
 
 class Exploration:
-    """Mixed into `Agent`: uses its knowledge, toolbox, bandit arms, counters and events."""
-    def explore_budget_total(self) -> float:
+    """Spends the exploration budget. Uses memory (knowledge, the store's history), the verify gate's
+    costs, tool choice, what revision learns from a result, and the run state (budget, arms, counters)."""
+
+    def __init__(self, state: RunState, config: AgentConfig, store: MemoryStore, knowledge: Knowledge,
+                 verifier: VerifyGate, tool_choice: ToolChoice, revision: Revision):
+        self.state = state
+        self.config = config
+        self.store = store
+        self.knowledge = knowledge
+        self.verifier = verifier
+        self.tool_choice = tool_choice
+        self.revision = revision
+
+    def budget_total(self) -> float:
         """Exploration actions allowed so far: `explore_budget` per task step seen."""
-        return self.config.explore_budget * (self.step_index + 1)
+        return self.config.explore_budget * (self.state.step_index + 1)
 
-    def _can_explore(self) -> bool:
-        return self.knowledge.enabled and self.explore_spent < self.explore_budget_total()
+    def can_explore(self) -> bool:
+        return self.knowledge.enabled and self.state.explore_spent < self.budget_total()
 
-    def explore(self, env, obs: Observation) -> None:
-        """Spend the exploration budget: try another tool when the usual one failed for no reason its
-        error gives, re-verify facts at risk, practise tools not used for a while."""
-        info = {"observation": obs, "actions": [], "learned": []}
-        dispatch(self.plugins, "before_explore", self, info)
-        failed, self._failed_tool = self._failed_tool, None
-        if failed is not None and self._can_explore():
-            self._try_alternative(env, *failed, info)
-        if self._can_explore() and obs.step % self.config.reverify_every == 0:
-            self._reverify(env, info)
-        if self._can_explore():
-            self._practise(env, obs.step, info)
-        dispatch(self.plugins, "after_explore", self, info)
-        self._event("explore", {"actions": info["actions"], "learned": info["learned"], "spent": self.explore_spent,
-                                "budget": round(self.explore_budget_total(), 2)})
+    def run(self, env, obs: Observation, info: dict) -> None:
+        """Try another tool when the usual one failed for no reason its error gives, re-verify facts at
+        risk, practise tools not used for a while; what was done goes to info["actions"]/["learned"]."""
+        failed, self.state.failed_tool = self.state.failed_tool, None
+        if failed is not None and self.can_explore():
+            self.try_alternative(env, *failed, info)
+        if self.can_explore() and obs.step % self.config.reverify_every == 0:
+            self.reverify(env, info)
+        if self.can_explore():
+            self.practise(env, obs.step, info)
 
-    def _try_alternative(self, env, op: str, failed_tool: str, inputs: dict, info: dict) -> None:
+    def try_alternative(self, env, op: str, failed_tool: str, inputs: dict, info: dict) -> None:
         """The usual tool failed and its error explains nothing: call the best other candidate once, outside
         the task, and adopt it for the operation if it works."""
-        ranked = [n for n in self._rank_tools(op, op.replace("_", " ")) if n != failed_tool]
+        ranked = [n for n in self.tool_choice.rank(op, op.replace("_", " ")) if n != failed_tool]
         if not ranked:
             return
-        call = ToolCall(ranked[0], self._arguments(ranked[0], inputs))
+        call = ToolCall(ranked[0], self.tool_choice.arguments(ranked[0], inputs))
         result = env.execute_tool(call)
-        self.explore_spent += 1
-        self.counters["alternative_calls"] += 1
-        bandit.update(self.arms.setdefault(op, {}), call.name, 1.0 if result.ok else 0.0)
+        self.state.explore_spent += 1
+        self.state.counters["alternative_calls"] += 1
+        bandit.update(self.state.arms.setdefault(op, {}), call.name, 1.0 if result.ok else 0.0)
         if result.ok:
-            self.knowledge.learn_tool_for(op, call.name, source="exploration", when=self.world_time)
+            self.knowledge.learn_tool_for(op, call.name, source="exploration", when=self.state.world_time)
         else:
-            self._learn_from_tool_error(op, call, inputs, result.error, info)
+            self.revision.learn_from_tool_error(op, call, inputs, result.error, info)
         info["actions"].append({"alternative": op, "tool": call.name, "instead_of": failed_tool, "ok": result.ok})
 
-    def _reverify(self, env, info: dict) -> None:
+    def reverify(self, env, info: dict) -> None:
         everything = self.store.facts(namespace=self.config.namespace, status="all")
         world = [f for f in everything if not f.subject.startswith(TOOL_SUBJECTS)]
         active = [f for f in world if f.status == "active"]
@@ -80,36 +92,36 @@ class Exploration:
                       if should_verify(2 * r["p_changed"], stale_cost=gate.stale_cost, lookup_cost=gate.lookup_cost)
                       and not (gate.mode == "cost" and should_verify(r["p_changed"], stale_cost=gate.stale_cost,
                                                                      lookup_cost=gate.lookup_cost))]
-        if not risky or self.lookup not in {s.name for s in env.tools()}:
+        if not risky or self.state.lookup not in {s.name for s in env.tools()}:
             return
         target = risky[0]
-        result = env.execute_tool(ToolCall(self.lookup, {"subject": target["subject"], "predicate": target["predicate"]}))
-        self.explore_spent += 1
-        self.counters["explore_lookups"] += 1
+        result = env.execute_tool(ToolCall(self.state.lookup, {"subject": target["subject"], "predicate": target["predicate"]}))
+        self.state.explore_spent += 1
+        self.state.counters["explore_lookups"] += 1
         if result.ok:
-            self._learn_lookup(Feedback(step=self.step_index, task_id="explore", correct=None, message="",
+            self.revision.learn_lookup(Feedback(step=self.state.step_index, task_id="explore", correct=None, message="",
                                         tool_result=result), info)
         info["actions"].append({"reverify": [target["subject"], target["predicate"]], "ok": result.ok})
 
-    def _practise(self, env, step: int, info: dict) -> None:
+    def practise(self, env, step: int, info: dict) -> None:
         """Call the tool of the operation unused for longest (with its last task's inputs), so a change made
         while it was idle is found before a task needs it."""
-        stale = [op for op, last in self.last_used.items() if step - last >= self.config.practice_after]
+        stale = [op for op, last in self.state.last_used.items() if step - last >= self.config.practice_after]
         if not stale:
             return
-        op = min(stale, key=lambda o: self.last_used[o])
-        inputs = self.last_inputs.get(op)
-        ranked = self._rank_tools(op, op.replace("_", " "))
+        op = min(stale, key=lambda o: self.state.last_used[o])
+        inputs = self.state.last_inputs.get(op)
+        ranked = self.tool_choice.rank(op, op.replace("_", " "))
         if not inputs or not ranked:
             return
-        call = ToolCall(ranked[0], self._arguments(ranked[0], inputs))
+        call = ToolCall(ranked[0], self.tool_choice.arguments(ranked[0], inputs))
         result = env.execute_tool(call)
-        self.explore_spent += 1
-        self.counters["practice_calls"] += 1
+        self.state.explore_spent += 1
+        self.state.counters["practice_calls"] += 1
         if result.ok:
-            self.last_used[op] = step
-            self.knowledge.learn_tool_for(op, call.name, source="practice", when=self.world_time)
+            self.state.last_used[op] = step
+            self.knowledge.learn_tool_for(op, call.name, source="practice", when=self.state.world_time)
         else:
-            self._learn_from_tool_error(op, call, inputs, result.error, info)
-            self.last_used[op] = step - self.config.practice_after + 1  # retry soon, not every step
+            self.revision.learn_from_tool_error(op, call, inputs, result.error, info)
+            self.state.last_used[op] = step - self.config.practice_after + 1  # retry soon, not every step
         info["actions"].append({"practise": op, "tool": call.name, "ok": result.ok})

@@ -39,7 +39,7 @@ def save_events(agents, run_id: str, directory: Path) -> dict:
 def stop_run(exc: BaseException, *, agents, world, base: dict, url: str | None) -> RunStopped | None:
     """Save the partial report and events for a run stopped by `exc`; the one-line error to raise, or None
     when `exc` is not a fault (a bug keeps its traceback, after the same saving)."""
-    from agentcl.agent.runner import save_report
+    from agentcl.agent.saved_runs import save_report
     from agentcl.envs.scoring import score_run
     from memory_store.config import agentcl_home
     from memory_store.faults import fault_line

@@ -1,17 +1,16 @@
 """`agentcl run`: build the environment, policy, store and registry, run the agent, score, save the report."""
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from agentcl.agent.agent import Agent
 from agentcl.agent.config import AgentConfig
+from agentcl.agent.saved_runs import save_report
+from memory_store.embedding import check_device
 from memory_store.errors import UserError
 
 POLICIES = ("local", "openai", "llm")
@@ -52,18 +51,6 @@ def open_registry(store):
     except ImportError:
         return None
     return SkillRegistry.open(store.url, home=store.home, embedder=store.embedder)
-
-
-def check_device(device: str) -> None:
-    """auto, cpu, cuda or cuda:N, and cuda only where a GPU is visible."""
-    if device in ("auto", "cpu"):
-        return
-    if device != "cuda" and not device.startswith("cuda:"):
-        raise UserError(f"unknown device {device!r}: use auto, cpu or cuda")
-    import torch
-
-    if not torch.cuda.is_available():
-        raise UserError("device cuda requested but no GPU is visible; use --device auto or cpu")
 
 
 def prepare_run(*, env: str = "drift", scenario: str | None = None, episodes: int = 1, policy: str = "local",
@@ -202,15 +189,3 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
     if save:
         report["report_path"] = str(save_report(report))
     return report
-
-
-def save_report(report: dict) -> Path:
-    from memory_store.config import agentcl_home
-
-    directory = agentcl_home() / "runs"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{report['run_id']}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=str))
-    os.replace(tmp, path)
-    return path

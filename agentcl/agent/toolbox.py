@@ -12,6 +12,7 @@ import numpy as np
 
 from agentcl.envs.base import ToolSpec
 from memory_store.keyword import split_identifier
+from skills.openai_format import openai_tool
 
 log = logging.getLogger("agentcl.agent")
 
@@ -67,8 +68,8 @@ class Toolbox:
 
     def _register(self, spec: ToolSpec) -> None:
         try:
-            function = dict(spec.to_openai()["function"], name=self.skill_name(spec.name))
-            self.registry.register_spec(function, executor=None, origin=self.source)
+            tool = openai_tool(self.skill_name(spec.name), spec.description, spec.json_schema())
+            self.registry.register_spec(tool["function"], executor=None, origin=self.source)
             if spec.deprecated:
                 self.registry.deprecate(self.skill_name(spec.name),
                                         replacement=self.skill_name(spec.replacement) if spec.replacement else None)

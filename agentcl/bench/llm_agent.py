@@ -37,8 +37,8 @@ def _run(home: Path, **options) -> dict:
 
 def run_llm_agent_bench(*, every: int = 4, seed: int = 0, scenario: str | None = None, model_dir: str | None = None,
                         device: str = "auto", config: dict | None = None, lm=None) -> dict:
-    from agentcl.model.base_lm import resolve_device
     from agentcl.policies.local_lm import LocalLMPolicy
+    from memory_store.embedding import resolve_device
 
     scenario = str(scenario or SCENARIO)
     device = resolve_device(device)

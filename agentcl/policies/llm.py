@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 from agentcl.envs.base import Action, Observation
 from memory_store.errors import UserError
+from skills.openai_format import openai_name, openai_tool
 
 from .base import PolicyContext
 from .prompt import data, task_lines, tool_result_payload
@@ -60,11 +60,6 @@ def build_messages(observation: Observation, context: PolicyContext,
     return messages
 
 
-def openai_name(name: str) -> str:
-    """A tool name as OpenAI accepts it (^[A-Za-z0-9_-]{1,64}$); skills may use dots or spaces."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "tool"
-
-
 def build_tools(context: PolicyContext) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """OpenAI `tools` for the candidate specs, and the map from the names sent back to the real names."""
     names: dict[str, str] = {}
@@ -74,9 +69,7 @@ def build_tools(context: PolicyContext) -> tuple[list[dict[str, Any]], dict[str,
         if wire in names:
             continue
         names[wire] = spec.name
-        entry = spec.to_openai()
-        entry["function"]["name"] = wire
-        out.append(entry)
+        out.append(openai_tool(wire, spec.description, spec.json_schema()))
     return out, names
 
 

@@ -83,8 +83,8 @@ class LocalLMPolicy:
     def __init__(self, *, lm=None, model_dir: str | None = None, device: str = "auto", home=None,
                  max_new_tokens: int = 32, memory_limits: MemoryLimits | None = None) -> None:
         if lm is None:
-            from agentcl.model.base_lm import resolve_device
             from agentcl.model.causal_lm import CausalLM
+            from memory_store.embedding import resolve_device
 
             lm = CausalLM.open(model_dir, home=home, device=resolve_device(device))
         self.lm = lm  # consolidation trains this object's adapter in place (Agent.consolidate)

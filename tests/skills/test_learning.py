@@ -121,7 +121,7 @@ def test_composite_is_data_and_admitted_only_after_verification(embedder):
 
 
 def test_composite_from_trace_generalises_values(embedder):
-    from skills.composite import composite_from_trace, repeated_sequences
+    from skills.composite_steps import composite_from_trace, repeated_sequences
 
     calls = [("convert_units", {"value": 5, "from_unit": "km", "to_unit": "m"}, 5000.0),
              ("calculate", {"expression": 5000.0}, 5000.0)]
@@ -190,8 +190,8 @@ def test_usage_examples_stay_in_the_namespace_that_learned_them(tmp_path, embedd
         assert {e.task for e in a.examples("stock.price") + a.examples("geo.distance")} == {
             "what is the secret merger target trading at", "how far is Oslo from Bergen"}
         assert b.examples("stock.price") == [] and b.examples("geo.distance") == []
-        assert all(not d.examples for d in b._search_docs(b.list()))
-        assert any("secret merger" in t for d in a._search_docs(a.list()) for t in d.examples)
+        assert all(not d.examples for d in b.learning._search_docs(b.list()))
+        assert any("secret merger" in t for d in a.learning._search_docs(a.list()) for t in d.examples)
         assert registry_usages(a, namespace="tenant-b")[0] == []
         assert len(registry_usages(a, namespace="tenant-a")[0]) == 2
         b.add_example("stock.price", "price of ACME", {"ticker": "ACME"})

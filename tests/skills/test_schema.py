@@ -8,7 +8,7 @@ import pytest
 from memory_store.errors import InvalidInputError
 from skills import skill
 from skills.docstrings import parse_docstring
-from skills.schema import describe_diff, diff_parameters, normalize_schema
+from skills.param_schema import describe_diff, diff_parameters, normalize_schema
 from skills.spec import skill_from_spec
 from skills.validate import validate_args
 

@@ -211,7 +211,7 @@ def test_examples_of_an_older_signature_count_less_and_their_arguments_follow_re
                                          {"place": "City"}), executor=lambda **kw: dict(kw)))
     assert tools.get("weather.forecast").current_version == 2
     tools.search(QUERY, 1)
-    doc = next(d for d in tools._index.docs if d.name == "weather.forecast")
+    doc = next(d for d in tools.learning.index.docs if d.name == "weather.forecast")
     assert doc.example_changes == [1] and doc.weights()[0] == pytest.approx(usage.CHANGED_SIGNATURE_WEIGHT, rel=1e-3)
     proposal = tools.propose_args("weather.forecast", "Will I need a coat in Helsinki tomorrow?")
     assert proposal["args"] == {"place": "Helsinki"} and proposal["valid"] is True

@@ -5,26 +5,23 @@ A verification with `expected` also checks the result: a mined candidate is repl
 of another occurrence of the same sequence and must reproduce what that occurrence produced."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from memory_store.errors import InvalidInputError
 from memory_store.keyword import split_identifier
 
-from . import repo
-from .composite import composite_from_trace, inputs_for, repeated_sequences, validate_steps
+from . import repo, traces
+from .composite_steps import composite_from_trace, inputs_for, repeated_sequences, validate_steps
 from .spec import CallError, CallResult, Skill
 
+if TYPE_CHECKING:
+    from .calls import Calls
+    from .catalog import Catalog
+    from .registry_state import RegistryState
+
 _MISSING = object()
-_traces = threading.local()  # the call recorders open in this thread
-
-
-def record_in_traces(name: str, args: Any, result: Any) -> None:
-    """Called by the registry after each successful top-level call."""
-    for trace in getattr(_traces, "open", []):
-        trace.append((name, dict(args), result))
 
 
 def composite_name(names: Sequence[str]) -> str:
@@ -32,54 +29,47 @@ def composite_name(names: Sequence[str]) -> str:
     return "_then_".join(split_identifier(n).lower().replace(" ", "_") for n in names)[:128]
 
 
-class CompositeMixin:
-    @contextmanager
-    def trace(self) -> Iterator[list[tuple[str, dict, Any]]]:
+class Composites:
+    """Composite skills: traces of calls, proposals, verification and mining."""
+
+    def __init__(self, state: RegistryState, catalog: Catalog, calls: Calls):
+        self.state = state
+        self.catalog = catalog
+        self.calls = calls
+
+    def trace(self) -> AbstractContextManager[list[tuple[str, dict, Any]]]:
         """Record the successful calls made through this registry (in this thread) while the block runs:
         one episode's (skill, args, result) sequence, the material `mine_composites` learns from."""
-        calls: list[tuple[str, dict, Any]] = []
-        stack = _traces.__dict__.setdefault("open", [])
-        stack.append(calls)
-        try:
-            yield calls
-        finally:
-            stack.remove(calls)
+        return traces.trace()
 
     def propose_composite(self, name: str, description: str, steps: list[dict], parameters: dict | None = None,
                           *, origin: str = "learned", tags: Sequence[str] = ()) -> Any:
         """Store a candidate composite skill (data, not code). It is usable only after verify_composite."""
         steps = validate_steps(steps)
         for i, step in enumerate(steps):
-            target = self.find(step["skill"])
+            target = self.catalog.find(step["skill"])
             if target is None:
                 raise InvalidInputError(f"step {i}: no skill named {step['skill']!r}")
             if target.kind == "composite":
                 raise InvalidInputError(f"step {i}: composites of composites are not supported")
         skill = Skill(name=name, description=description, parameters=parameters, kind="composite",
                       definition={"steps": steps}, tags=list(tags), source="")
-        return self.register_many([skill], origin=origin, status="candidate")[0]
-
-    def propose_composite_from_trace(self, name: str, description: str,
-                                     calls: Sequence[tuple[str, dict, Any]], **kwargs) -> Any:
-        """A candidate from one successful sequence of (skill, args, result) calls, values generalised."""
-        schemas = {c[0]: self.get(c[0]).current.parameters for c in calls}
-        steps, parameters = composite_from_trace(calls, schemas=schemas)
-        return self.propose_composite(name, description, steps, parameters, **kwargs)
+        return self.catalog.register_many([skill], origin=origin, status="candidate")[0]
 
     def verify_composite(self, name: str, args: dict, *, task: str | None = None,
                          expected: Any = _MISSING) -> CallResult:
         """Run a candidate; when it succeeds (and returns `expected`, if given) it is admitted (status
         active) with a note saying how it was verified. A failed verification leaves it a candidate."""
-        info = self.get(name)
+        info = self.catalog.get(name)
         if info.kind != "composite":
             raise InvalidInputError(f"{name} is not a composite skill")
-        outcome = self._call(name, args, task=task, timeout_s=None, verifying=True)
+        outcome = self.calls.run(name, args, task=task, timeout_s=None, verifying=True)
         if outcome.ok and expected is not _MISSING and outcome.result != expected:
             outcome = CallResult(outcome.skill, outcome.version, False, result=outcome.result,
                                  latency_ms=outcome.latency_ms, error=CallError(kind="mismatch", message=f"verification expected {expected!r}, "
                                                                           f"got {outcome.result!r}"))
         if outcome.ok and info.status != "active":
-            with repo.transaction(self.engine) as conn:
+            with repo.transaction(self.state.engine) as conn:
                 repo.update_skill(conn, info.id, status="active")
                 repo.add_note(conn, info.current.id, f"verified v{info.current_version} with arguments {args}"
                               + (f" (result {expected!r} reproduced)" if expected is not _MISSING else ""))
@@ -93,7 +83,7 @@ class CompositeMixin:
         if min_count < 2:
             raise InvalidInputError("a composite needs a sequence seen at least twice (min_count >= 2)")
         names = [[c[0] for c in trace] for trace in traces]
-        known = {s.name: s for s in self.list()}
+        known = {s.name: s for s in self.catalog.list()}
         existing = {repr(s.current.definition.get("steps")) for s in known.values()
                     if s.kind == "composite" and s.current.definition}
         taken: list[tuple[str, ...]] = []

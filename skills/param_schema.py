@@ -142,10 +142,6 @@ def normalize_schema(schema: Any) -> dict:
     return out
 
 
-def param_names(schema: dict) -> list[str]:
-    return list(schema.get("properties", {}))
-
-
 def diff_parameters(old: dict, new: dict) -> dict:
     """Readable difference between two parameter schemas, with likely renames paired up."""
     old_p, new_p = old.get("properties", {}), new.get("properties", {})
