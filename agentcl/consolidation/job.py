@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory_store.errors import InvalidInputError
 from memory_store.timeparse import iso, utcnow
 
 from ..model import CheckpointStore, LocalModel
@@ -56,14 +55,7 @@ def consolidate(store, registry=None, *, namespace: str = "default", device: str
 
     cfg = ConsolidationConfig(**config) if isinstance(config, dict) else (config or ConsolidationConfig())
     make_strategy(cfg.strategy)  # validate before anything is written
-    device = resolve_device(device)
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise InvalidInputError(f"unknown device {device!r}: use auto, cpu or cuda")
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
+    device = resolve_device(device)  # the one device check: unknown names and cuda without a GPU
     home = home if home is not None else getattr(store, "home", None)
     with consolidation_lock(store, namespace=namespace, home=home):
         backend = PrototypeBackend(store, registry, namespace, device, cfg, home,

@@ -178,12 +178,6 @@ class ToolSpec:
             "additionalProperties": False,
         }
 
-    def to_openai(self) -> dict[str, Any]:
-        """The OpenAI Chat Completions `tools` entry for this spec."""
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description,
-                             "parameters": self.json_schema()}}
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -102,21 +102,6 @@ def convert_gguf(gguf, target: Path) -> Path:
     return target
 
 
-def resolve_device(device: str = "auto") -> str:
-    """auto -> cuda when a GPU is visible, else cpu; cuda without a GPU is a clear error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return device
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InvalidInputError("device cuda requested but no GPU is visible; use --device auto or cpu")
-        return device
-    raise InvalidInputError(f"unknown device {device!r}: use auto, cpu or cuda")
-
-
 def load_base(model_dir: str | os.PathLike | None = None, *, home=None, device: str = "cpu"):
     """(tokenizer, model) of the base LM in eval mode on `device`. A directory that transformers cannot
     load as a causal LM is one InvalidInputError."""
