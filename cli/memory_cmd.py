@@ -1,4 +1,7 @@
-"""`agentcl init` and `agentcl memory ...`: write, read, audit and prune the versioned memory store."""
+"""`agentcl init` and `agentcl memory ...`: write, read, audit and prune the versioned memory store.
+
+Over 300 lines on purpose: one Typer sub-app, a short function per command, each a thin call into
+memory_store; the commands' shared options are defined once here."""
 from __future__ import annotations
 
 import typer

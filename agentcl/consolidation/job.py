@@ -6,7 +6,10 @@ module is its `PrototypeBackend` and the `consolidate` entry point.
 What the model has learned (slots, probe sets, accuracy matrix, replay buffer, strategy tensors) is
 saved inside each promoted checkpoint (persist.py), so it always describes the active model, and
 promotion or rollback moves both together. Every run starts by removing superseded facts' examples
-from the buffer it loads, so stale data is never replayed, whether or not the last run was promoted."""
+from the buffer it loads, so stale data is never replayed, whether or not the last run was promoted.
+
+Over 300 lines on purpose: one class implementing the pipeline's Backend stages for one model, which
+share that model's state; split across files, a reader would chase one backend through several."""
 from __future__ import annotations
 
 import random

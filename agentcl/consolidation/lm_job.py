@@ -5,7 +5,10 @@ gate -> checkpoint) and the `consolidate_lm` entry point.
 Selection, the round's order and the gate rule are the pipeline's; here examples are text
 (text_examples), probes are generations (lm_stages), and the gate also asks that general answers are
 kept (locality). A rejected candidate is saved for inspection, the previous adapter stays active and is
-put back into the in-memory model, with its scope."""
+put back into the in-memory model, with its scope.
+
+Over 300 lines on purpose: one class implementing the pipeline's Backend stages for the language
+model, which share its state (slots, replay, scope); the model-touching stages are in lm_stages."""
 from __future__ import annotations
 
 import json
