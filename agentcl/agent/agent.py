@@ -14,7 +14,7 @@ from typing import Any
 
 from agentcl.agent import bandit
 from agentcl.agent.config import AgentConfig
-from agentcl.agent.explore import Exploration
+from agentcl.agent.explore import TOOL_SUBJECTS, Exploration
 from agentcl.agent.knowledge import TRUSTED, Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
 from agentcl.agent.plugins import AgentPlugin, dispatch
@@ -67,7 +67,8 @@ class Agent(Exploration, Revision):
         self.model = None
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
-                                   lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
+                                   lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget,
+                                   exclude_subjects=TOOL_SUBJECTS)
         self.world_time: datetime | None = None
         self.lookup = LOOKUP
         self.episode = 0

@@ -15,7 +15,9 @@ DAY = timedelta(days=1)
 
 def _history(store, clock, ns="agent"):
     """A volatile slot (the lead changes every ~4 days) and a stable one, both checked on day 0 of the
-    last value."""
+    last value, in a namespace whose other values (five headquarters, known since day 0) never changed."""
+    for i, city in enumerate(["Oslo", "Lyon", "Porto", "Ghent", "Turin"]):
+        store.add_fact(f"Company {i}", "headquarters", city, namespace=ns, valid_from=T0)
     for day, value in [(0, "Ana Silva"), (4, "Ben Okafor"), (8, "Chloe Moreau"), (12, "Dmitri Petrov")]:
         clock["now"] = T0 + day * DAY
         store.add_fact("payments", "lead", value, namespace=ns, valid_from=clock["now"])
