@@ -95,3 +95,29 @@ def test_another_namespaces_history_is_never_read(world_store):
     other = store.facts(namespace="other", subject="payments", predicate="lead")[0]
     d = VerifyGate(stale_cost=10, lookup_cost=1).decide(store, "other", other, step=15)
     assert not d.verify and d.p_changed < 0.06
+
+
+def test_explore_rechecks_doubted_values_not_values_merely_at_risk(world_store):
+    """A value that passes the verify rule is looked up when asked; explore only re-checks doubted ones."""
+    from agentcl.agent.agent import Agent
+    from agentcl.envs.base import ToolResult, ToolSpec
+
+    store, clock = world_store
+    agent = Agent(store, None, config=AgentConfig(namespace="agent", log_events=False))
+    agent.world_time = clock["now"]
+    assert agent.verifier.decide(store, "agent", _fact(store, "payments", "lead"), step=15).verify  # at risk
+    calls = []
+
+    class Env:
+        def tools(self):
+            return [ToolSpec("lookup", "the truth")]
+
+        def execute_tool(self, call):
+            calls.append(call.arguments)
+            return ToolResult("lookup", True, {**call.arguments, "value": "Oslo"})
+
+    agent._reverify(Env(), {"actions": [], "learned": []})
+    assert calls == []
+    agent.knowledge.doubt(_fact(store, "Acme", "headquarters"), by=1.0)
+    agent._reverify(Env(), {"actions": [], "learned": []})
+    assert [(c["subject"].casefold(), c["predicate"]) for c in calls] == [("acme", "headquarters")]
