@@ -42,9 +42,24 @@ class Span:
     start: datetime
     end: datetime | None = None
     how: str | None = None
+    checked: datetime | None = None  # when the value was last known true (None: unknown, taken as `end` or now)
 
     def length(self, now: datetime) -> float:
         return max(((self.end or now) - self.start).total_seconds(), 0.0)
+
+    def exposure(self, now: datetime) -> float:
+        """Seconds the value is known to have held, as evidence for a change rate: up to its last check while
+        it is open (after that nothing was observed), up to its end when it expired (a known end), and up to
+        half-way between its last check and its supersede (the change happened somewhere in between)."""
+        if self.checked is None:
+            return self.length(now)
+        checked = min(max(self.checked, self.start), self.end or now)
+        known = (checked - self.start).total_seconds()
+        if self.how == "superseded" and self.end is not None:
+            return known + (self.end - checked).total_seconds() / 2
+        if self.how == "expired":
+            return self.length(now)
+        return known
 
     @property
     def changed(self) -> bool:
@@ -84,7 +99,7 @@ def period_of(spans: list[Span]) -> float | None:
 def change_rate(spans: list[Span], now: datetime, *, prior_rate: float, prior_weight: float) -> float:
     """Changes per second: (changes + prior_weight) / (exposure + prior_weight / prior_rate)."""
     changes = sum(1 for s in spans if s.changed)
-    exposure = sum(s.length(now) for s in spans)
+    exposure = sum(s.exposure(now) for s in spans)
     return (changes + prior_weight) / (exposure + prior_weight / prior_rate)
 
 

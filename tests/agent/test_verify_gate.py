@@ -15,13 +15,16 @@ DAY = timedelta(days=1)
 
 def _history(store, clock, ns="agent"):
     """A volatile slot (the lead changes every ~4 days) and a stable one, both checked on day 0 of the
-    last value, in a namespace whose other values (five headquarters, known since day 0) never changed."""
-    for i, city in enumerate(["Oslo", "Lyon", "Porto", "Ghent", "Turin"]):
-        store.add_fact(f"Company {i}", "headquarters", city, namespace=ns, valid_from=T0)
+    last value, in a namespace whose other values (five headquarters, known since day 0, checked on day 12)
+    never changed."""
+    stable = [store.add_fact(f"Company {i}", "headquarters", city, namespace=ns, valid_from=T0)
+              for i, city in enumerate(["Oslo", "Lyon", "Porto", "Ghent", "Turin"])]
     for day, value in [(0, "Ana Silva"), (4, "Ben Okafor"), (8, "Chloe Moreau"), (12, "Dmitri Petrov")]:
         clock["now"] = T0 + day * DAY
         store.add_fact("payments", "lead", value, namespace=ns, valid_from=clock["now"])
     store.add_fact("Acme", "headquarters", "Berlin", namespace=ns, valid_from=clock["now"])
+    for fact in stable:  # still true on day 12: evidence that headquarters rarely change
+        store.validate_fact(fact.fact.id, namespace=ns)
 
 
 @pytest.fixture

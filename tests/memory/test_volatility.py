@@ -87,6 +87,20 @@ def test_values_with_a_lifetime_are_left_out_of_the_namespace_rate():
     assert namespace_rate(stable + rotation, now) == pytest.approx(namespace_rate(stable, now))
 
 
+def test_exposure_counts_only_time_a_value_was_known_to_hold():
+    now = T0 + 30 * DAY
+    checked = T0 + 10 * DAY
+    assert Span("a", "ceo", T0, checked=checked).exposure(now) == 10 * 86400  # unobserved since day 10
+    assert Span("a", "ceo", T0).exposure(now) == 30 * 86400  # no check recorded: all of it, as before
+    # superseded on day 30, last known true on day 10: the change came in between, half-way on average
+    assert Span("a", "ceo", T0, now, "superseded", checked).exposure(now) == 20 * 86400
+    assert Span("a", "on-call", T0, now, "expired", checked).exposure(now) == 30 * 86400  # a known end
+    # the same history, values never re-checked: no evidence of stability, so the rate stays higher
+    seen = [Span(f"org{i}", "cfo", T0, checked=now) for i in range(10)]
+    unseen = [Span(f"org{i}", "cfo", T0, checked=T0) for i in range(10)]
+    assert namespace_rate(unseen, now) > 5 * namespace_rate(seen, now)
+
+
 def test_matching_is_case_and_space_insensitive():
     spans, end = _chain("Acme", "CEO", [2, 2, 9, 1])
     a = stale_probability(spans, subject=" acme", predicate="ceo", validated_at=end, now=end + 3 * DAY)
