@@ -14,11 +14,12 @@ Two models, chosen by what the history shows:
   changes at the namespace's rate), a slot's rate (`SLOT_PRIOR_WEIGHT` changes at its predicate's). So a
   predicate with little history borrows the rate this namespace's world actually shows rather than a fixed
   guess, a slot borrows from its predicate, and a predicate never seen changing over a long exposure becomes
-  nearly stable. A check that found the value unchanged is exposure evidence: the span stays open and keeps
-  counting.
+  nearly stable.
 
-Exposure counts each span from its start to its end (or `now` while it is open); a span ends in a change
-when it was superseded or expired."""
+Exposure is the time a value is known to have held (`Span.exposure`): to its last check while it is open
+(a check that found it unchanged is the evidence; time nobody looked is none), to its end when it expired,
+and half-way from its last check to its supersede. A span ends in a change when it was superseded or
+expired."""
 from __future__ import annotations
 
 import math
