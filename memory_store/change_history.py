@@ -33,13 +33,14 @@ def value_spans(reads, namespace: str, *, predicate: str | None = None, now: dat
 
 def span_of(fact: Fact) -> Span | None:
     """The span a fact covers, as its (world-time) status says; None for values not yet valid or retracted."""
+    checked = last_checked(fact)
     if fact.status == "superseded" and fact.valid_to is not None:
-        return Span(fact.subject, fact.predicate, fact.valid_from, fact.valid_to, "superseded")
+        return Span(fact.subject, fact.predicate, fact.valid_from, fact.valid_to, "superseded", checked)
     if fact.status == "expired":
         end = fact.expires_at or fact.valid_to or fact.retired_at
-        return Span(fact.subject, fact.predicate, fact.valid_from, end, "expired") if end else None
+        return Span(fact.subject, fact.predicate, fact.valid_from, end, "expired", checked) if end else None
     if fact.status == "active":
-        return Span(fact.subject, fact.predicate, fact.valid_from)
+        return Span(fact.subject, fact.predicate, fact.valid_from, checked=checked)
     return None
 
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from agentcl.agent.config import AgentConfig
-from agentcl.agent.explore import Exploration
+from agentcl.agent.explore import TOOL_SUBJECTS, Exploration
 from agentcl.agent.knowledge import Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
 from agentcl.agent.percept import Percept
@@ -57,7 +57,8 @@ class Agent:
         self.registry = registry
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
-                                   lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget)
+                                   lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget,
+                                   exclude_subjects=TOOL_SUBJECTS)
         self.state = RunState()
         self.tool_choice = ToolChoice(self.state, self.knowledge, self.toolbox)
         self.revision = Revision(self.state, self.knowledge, self.toolbox, self.prior_trust)

@@ -32,8 +32,9 @@ class Decision:
 
 class VerifyGate:
     def __init__(self, *, mode: str = "cost", stale_cost: float = 10.0, lookup_cost: float | None = None,
-                 budget: float = 0.35) -> None:
+                 budget: float = 0.35, exclude_subjects: tuple[str, ...] = ()) -> None:
         self.mode, self.stale_cost, self.budget = mode, stale_cost, budget
+        self.exclude_subjects = exclude_subjects  # subjects that are not the world's facts (the agent's tool notes)
         self.fixed_cost = lookup_cost  # --lookup-cost; None: learn it from the world's Feedback.cost
         self.seen_costs: list[float] = []
         self.spent = 0
@@ -58,7 +59,8 @@ class VerifyGate:
         if self.mode == "always":
             return Decision(True, None, "always verify")
         now = store.now()
-        spans = value_spans(store.reads, namespace, predicate=fact.predicate, now=now)
+        # the whole namespace's history (its world facts): the slot's, its predicate's and the namespace's rate
+        spans = value_spans(store.reads, namespace, now=now, exclude_subject_prefixes=self.exclude_subjects)
         p = fact_volatility(fact, spans, now).p_changed
         if not should_verify(p, stale_cost=self.stale_cost, lookup_cost=self.lookup_cost):
             return Decision(False, p, "expected cost of a stale answer below a lookup's")

@@ -118,7 +118,7 @@ def generate_scenario(seed: int, difficulty: str = "default") -> dict:
     questions: dict[str, str] = {}
     # Each predicate has its own volatility in a world (a CEO changes less often than a triage lead), so the
     # rate at which a predicate's values change is something an agent can learn from history.
-    volatility = {p: rng.choice(_VOLATILITY) for p in sorted(_COMPANY_PREDICATES) + sorted(_TEAM_PREDICATES)}
+    volatility = _volatility(rng)
     entities = [_company(rng, names, profile, questions, volatility)
                 for _ in range(rng.randint(*profile.companies))]
     entities += [_team(rng, names, profile, questions, volatility) for _ in range(rng.randint(*profile.teams))]
@@ -143,6 +143,19 @@ def generate_scenario(seed: int, difficulty: str = "default") -> dict:
         "tools": tools,
         "phases": phases,
     }
+
+
+def _volatility(rng: random.Random) -> dict[str, float]:
+    return {p: rng.choice(_VOLATILITY) for p in sorted(_COMPANY_PREDICATES) + sorted(_TEAM_PREDICATES)}
+
+
+def predicate_change_rates(seed: int, difficulty: str = "default") -> dict[str, float]:
+    """The true expected value changes per step of each predicate in the scenario of (seed, difficulty): what
+    an agent can only estimate from history. For analysis (scripts/drift_bound.py), never for an agent.
+    Rotations change by their period instead."""
+    profile = PROFILES[difficulty]
+    rng = random.Random(f"agentcl-scenario:{difficulty}:{seed}")  # the volatilities are its first draws
+    return {p: profile.change_rate / 100 * v for p, v in _volatility(rng).items()}
 
 
 class _Names:

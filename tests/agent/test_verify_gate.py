@@ -15,11 +15,16 @@ DAY = timedelta(days=1)
 
 def _history(store, clock, ns="agent"):
     """A volatile slot (the lead changes every ~4 days) and a stable one, both checked on day 0 of the
-    last value."""
+    last value, in a namespace whose other values (five headquarters, known since day 0, checked on day 12)
+    never changed."""
+    stable = [store.add_fact(f"Company {i}", "headquarters", city, namespace=ns, valid_from=T0)
+              for i, city in enumerate(["Oslo", "Lyon", "Porto", "Ghent", "Turin"])]
     for day, value in [(0, "Ana Silva"), (4, "Ben Okafor"), (8, "Chloe Moreau"), (12, "Dmitri Petrov")]:
         clock["now"] = T0 + day * DAY
         store.add_fact("payments", "lead", value, namespace=ns, valid_from=clock["now"])
     store.add_fact("Acme", "headquarters", "Berlin", namespace=ns, valid_from=clock["now"])
+    for fact in stable:  # still true on day 12: evidence that headquarters rarely change
+        store.validate_fact(fact.fact.id, namespace=ns)
 
 
 @pytest.fixture
@@ -93,3 +98,29 @@ def test_another_namespaces_history_is_never_read(world_store):
     other = store.facts(namespace="other", subject="payments", predicate="lead")[0]
     d = VerifyGate(stale_cost=10, lookup_cost=1).decide(store, "other", other, step=15)
     assert not d.verify and d.p_changed < 0.06
+
+
+def test_explore_rechecks_doubted_values_not_values_merely_at_risk(world_store):
+    """A value that passes the verify rule is looked up when asked; explore only re-checks doubted ones."""
+    from agentcl.agent.agent import Agent
+    from agentcl.envs.base import ToolResult, ToolSpec
+
+    store, clock = world_store
+    agent = Agent(store, None, config=AgentConfig(namespace="agent", log_events=False))
+    agent.world_time = clock["now"]
+    assert agent.verifier.decide(store, "agent", _fact(store, "payments", "lead"), step=15).verify  # at risk
+    calls = []
+
+    class Env:
+        def tools(self):
+            return [ToolSpec("lookup", "the truth")]
+
+        def execute_tool(self, call):
+            calls.append(call.arguments)
+            return ToolResult("lookup", True, {**call.arguments, "value": "Oslo"})
+
+    agent._reverify(Env(), {"actions": [], "learned": []})
+    assert calls == []
+    agent.knowledge.doubt(_fact(store, "Acme", "headquarters"), by=1.0)
+    agent._reverify(Env(), {"actions": [], "learned": []})
+    assert [(c["subject"].casefold(), c["predicate"]) for c in calls] == [("acme", "headquarters")]

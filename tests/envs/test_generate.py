@@ -99,3 +99,19 @@ def test_cli_writes_the_same_valid_file_and_refuses_bad_input(tmp_path):
         run_cli(["scenario", "generate", "--seed", "3", "-o", str(tmp_path / "no" / "such" / "dir.json")], **kw))
     printed = run_cli(["scenario", "generate", "--seed", "3", "--difficulty", "harsh"], **kw)
     assert printed.code == 0 and json.loads(printed.out) == generate_scenario(3, "harsh")
+
+
+def test_predicate_change_rates_are_the_generators_own():
+    from agentcl.envs.generate import predicate_change_rates
+
+    seen_zero = False
+    for seed in range(20):
+        rates = predicate_change_rates(seed, "harsh")
+        data = generate_scenario(seed, "harsh")
+        for entity in data["entities"]:
+            for predicate, fact in entity["facts"].items():
+                if "rotation" not in fact and rates[predicate] == 0:
+                    seen_zero = True
+                    assert not fact.get("changes")  # a predicate of rate 0 never changes
+    assert seen_zero
+    assert set(predicate_change_rates(0, "harsh").values()) <= {0.0, 0.002, 0.004, 0.008}

@@ -9,6 +9,7 @@ import pytest
 from memory_store.volatility import (
     DEFAULT_PRIOR_INTERVAL,
     Span,
+    namespace_rate,
     period_of,
     ranked_by_risk,
     should_verify,
@@ -46,7 +47,9 @@ def test_a_volatile_predicate_is_riskier_than_a_stable_one_with_the_same_age():
     spans = volatile + stable
     p_vol = stale_probability(spans, subject="Acme", predicate="on duty", validated_at=now - 3 * DAY, now=now)
     p_stable = stale_probability(spans, subject="Acme", predicate="headquarters", validated_at=now - 3 * DAY, now=now)
-    assert p_vol.p_changed > 0.3 > 0.05 > p_stable.p_changed
+    # the stable predicate borrows this fast namespace's rate a little (25 days of its own exposure is short)
+    assert p_vol.p_changed > 0.3 > 0.06 > p_stable.p_changed
+    assert p_vol.p_changed > 5 * p_stable.p_changed
     assert p_vol.slot_changes == 5 and p_stable.slot_changes == 0
 
 
@@ -59,6 +62,43 @@ def test_a_slot_without_history_borrows_its_predicates_rate():
                               validated_at=now - 2 * DAY, now=now)
     assert borrowed.p_changed > 2 * alone.p_changed
     assert borrowed.predicate_changes == 4 and borrowed.slot_changes == 0
+
+
+def test_a_new_predicate_borrows_the_namespaces_own_change_rate_not_a_fixed_prior():
+    now = T0 + 300 * DAY
+    # a slow world: 20 values over 300 days, 2 changes seen (one per ~3000 days of exposure)
+    slow = [Span(f"org{i}", "cfo", T0) for i in range(18)] + _chain("org18", "cfo", [150, 100])[0]
+    # a fast one: the same exposure, 30 changes
+    fast = [Span(f"org{i}", "cfo", T0) for i in range(10)]
+    for i in range(10, 20):
+        fast += _chain(f"org{i}", "cfo", [100, 100, 50])[0]
+    kw = {"subject": "Acme", "predicate": "ceo", "validated_at": now - 30 * DAY, "now": now}
+    p_slow, p_fast = stale_probability(slow, **kw).p_changed, stale_probability(fast, **kw).p_changed
+    p_prior = 1 - math.exp(-30 / DEFAULT_PRIOR_INTERVAL.days)  # the fixed prior alone (no history at all)
+    assert p_slow < 0.05 < p_prior
+    assert p_fast > 3 * p_slow
+    assert namespace_rate(slow, now) < 1 / (1000 * 86400)
+
+
+def test_values_with_a_lifetime_are_left_out_of_the_namespace_rate():
+    now = T0 + 200 * DAY
+    stable = [Span(f"org{i}", "cfo", T0) for i in range(10)]
+    rotation, _ = _chain("payments team", "on-call", [7] * 25, how="expired")
+    assert namespace_rate(stable + rotation, now) == pytest.approx(namespace_rate(stable, now))
+
+
+def test_exposure_counts_only_time_a_value_was_known_to_hold():
+    now = T0 + 30 * DAY
+    checked = T0 + 10 * DAY
+    assert Span("a", "ceo", T0, checked=checked).exposure(now) == 10 * 86400  # unobserved since day 10
+    assert Span("a", "ceo", T0).exposure(now) == 30 * 86400  # no check recorded: all of it, as before
+    # superseded on day 30, last known true on day 10: the change came in between, half-way on average
+    assert Span("a", "ceo", T0, now, "superseded", checked).exposure(now) == 20 * 86400
+    assert Span("a", "on-call", T0, now, "expired", checked).exposure(now) == 30 * 86400  # a known end
+    # the same history, values never re-checked: no evidence of stability, so the rate stays higher
+    seen = [Span(f"org{i}", "cfo", T0, checked=now) for i in range(10)]
+    unseen = [Span(f"org{i}", "cfo", T0, checked=T0) for i in range(10)]
+    assert namespace_rate(unseen, now) > 5 * namespace_rate(seen, now)
 
 
 def test_matching_is_case_and_space_insensitive():
