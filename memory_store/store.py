@@ -9,7 +9,6 @@
     Search                     hybrid search (search.py)
     Reverter, Maintenance      revert (revert.py); audit and prune (maintenance.py)
     Transfer                   JSONL import and export (transfer.py)
-    EventLog                   the agent's event log (agent_events.py; not memory)
 
 Every public write runs in one SQL transaction under the store's write lock and produces exactly one
 version record (monotonic, gap-free number; actor; operation; affected ids; before/after snapshots).
@@ -28,7 +27,6 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from . import retry
-from .agent_events import EventLog
 from .config import agentcl_home, database_url
 from .context import StoreContext
 from .db import make_engine, migrate, redact_url
@@ -64,7 +62,6 @@ class MemoryStore:
         self.reverter = Reverter(self.ctx, self.versions, self.cache)
         self.maintenance = Maintenance(self.ctx, self.reads, self.cache)
         self.transfer = Transfer(self.ctx, self.fact_writes, self.reads, self.note_store, self.rules, self.cache)
-        self.event_log = EventLog(engine)
 
     @classmethod
     def open(cls, url: str | None = None, *, home: str | Path | None = None, embedder: Embedder | None = None,
@@ -161,10 +158,6 @@ class MemoryStore:
     prune = forward("maintenance", Maintenance.prune)
     import_jsonl = forward("transfer", Transfer.import_jsonl)
     export_jsonl = forward("transfer", Transfer.export_jsonl)
-
-    # -- the agent's event log (not memory) --------------------------------------------------
-    log_events = forward("event_log", EventLog.log_events)
-    events = forward("event_log", EventLog.events)
 
 
 # A lost PostgreSQL connection is ridden out by every public operation that committed nothing yet.

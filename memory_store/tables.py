@@ -1,6 +1,8 @@
 """The SQL schema (SQLAlchemy Core). SQL is the source of truth; vectors are stored with their rows.
 
-Changes to this file need an Alembic migration in memory_store/migrations/versions."""
+Changes to this file need an Alembic migration in memory_store/migrations/versions. Other components keep
+their own tables on the same database with their own migrations: the skill registry (skills/tables.py) and
+the agent's event log (agentcl/agent/event_log.py, which took over the `events` table of revision 0001)."""
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -142,19 +144,4 @@ aliases = Table(
     Column("kind", String(16), primary_key=True),
     Column("alias", String(500), primary_key=True),
     Column("canonical", String(500), nullable=False),
-)
-
-events = Table(
-    "events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("namespace", String(200), nullable=False),
-    Column("run_id", String(64), nullable=False),
-    Column("episode", Integer, nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("stage", String(40), nullable=False),
-    Column("at", TZ, nullable=False),
-    Column("payload", JSON, nullable=False),
-    Index("ix_events_run", "run_id", "step"),
-    sqlite_autoincrement=True,
 )

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from agentcl.agent.config import AgentConfig
+from agentcl.agent.event_log import EventLog
 from agentcl.agent.explore import TOOL_SUBJECTS, Exploration
 from agentcl.agent.knowledge import Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
@@ -68,6 +69,7 @@ class Agent:
                                        self.tool_choice, self.revision)
         self.consolidation_reports: list[dict] = []
         self._events: list[dict] = []
+        self.event_log = EventLog(store.engine)  # the agent's own table, on the store's database
         store.clock = lambda: self.world_time or utcnow()  # the world's clock, when it has one
 
     # -- the run state, shared by the services -----------------------------------------------
@@ -247,8 +249,12 @@ class Agent:
 
     def flush_events(self) -> None:
         if self._events:
-            self.store.log_events(self._events)
+            self.event_log.log_events(self._events)
             self._events = []
+
+    def events(self, run_id: str | None = None, *, stage: str | None = None) -> list[dict]:
+        """Logged events of `run_id` (default: this agent's run) in this agent's namespace."""
+        return self.event_log.events(run_id or self.run_id, namespace=self.config.namespace, stage=stage)
 
 
 def _jsonable(value: Any) -> Any:

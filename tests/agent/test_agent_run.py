@@ -53,7 +53,7 @@ def test_stages_are_logged_and_hookable(mem):
     agent.run_episode(world, seed=1)
     steps = {s for stage, s in seen if stage == "perceive"}
     assert steps == set(range(world.horizon))
-    events = mem.events(agent.run_id)
+    events = agent.events()
     for stage in ("perceive", "explore"):  # once per task
         assert sorted(e["step"] for e in events if e["stage"] == stage) == list(range(world.horizon))
     for stage in ("act", "feedback", "revise"):  # once per action (a lookup is an action too)

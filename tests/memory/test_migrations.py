@@ -1,5 +1,5 @@
 """Upgrades: a database created with the FIRST schema (Alembic revision 0001 of the memory store,
-skills_0001 of the skill registry), filled the way that release wrote it, opens with today's code, is
+skills_0001 of the skill registry, the agent's events in the store's `events` table), filled the way that release wrote it, opens with today's code, is
 migrated to head, and keeps every memory. Also: the migrations at head match the SQLAlchemy models
 (a schema change without a migration fails here), and downgrade/upgrade round-trips.
 
@@ -19,8 +19,10 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import agentcl.agent
 import memory_store
 import skills
+from agentcl.agent import event_log
 from memory_store import MemoryStore
 from memory_store.db import make_engine
 from memory_store.integrity import check_integrity
@@ -115,6 +117,7 @@ def fresh(monkeypatch):
 
     monkeypatch.setattr(memory_store.db, "_migrated", set())
     monkeypatch.setattr(skills.repo, "_migrated", set())
+    monkeypatch.setattr(event_log, "_migrated", set())
 
 
 def test_a_first_schema_store_upgrades_and_keeps_its_memory(db_url, home, embedder, fresh):
@@ -193,13 +196,21 @@ def test_a_first_schema_skill_registry_upgrades(db_url, home, embedder, fresh):
         assert registry.examples("legacy_lookup", namespace="tenant-b") == []
 
 
+MODELS = {memory_store: memory_store.tables.metadata, skills: skills.tables.metadata,
+          agentcl.agent: event_log.metadata}
+
+
 @pytest.mark.parametrize("package,version_table", [(memory_store, "alembic_version"),
-                                                   (skills, "skills_alembic_version")])
+                                                   (skills, "skills_alembic_version"),
+                                                   (agentcl.agent, "agent_alembic_version")])
 def test_migrations_at_head_match_the_models(db_url, package, version_table, fresh):
-    """A change to memory_store/tables.py or skills/tables.py without its migration fails here."""
-    models = memory_store.tables.metadata if package is memory_store else skills.tables.metadata
+    """A change to memory_store/tables.py, skills/tables.py or agentcl/agent/event_log.py without its
+    migration fails here. The agent's migrations run on a database the store created, as in use."""
+    models = MODELS[package]
     engine = make_engine(db_url)
     try:
+        if package is agentcl.agent:
+            run(engine, memory_store, "upgrade", "head")
         run(engine, package, "upgrade", "head")
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={
@@ -207,5 +218,58 @@ def test_migrations_at_head_match_the_models(db_url, package, version_table, fre
                 "include_name": lambda name, type_, parent: type_ != "table" or name in models.tables})
             diff = compare_metadata(ctx, models)
         assert diff == [], diff
+    finally:
+        engine.dispose()
+
+
+def _write_old_events(engine) -> None:
+    """Events as the previous release's MemoryStore.log_events wrote them: the store's `events` table."""
+    with engine.begin() as conn:
+        t = reflect(conn).tables["events"]
+        conn.execute(t.insert(), [dict(namespace=ns, run_id="run-old", episode=0, step=step, stage=stage, at=T2,
+                                       payload={"step": step})
+                                  for ns in ("tenant-a", "tenant-b") for step in range(3)
+                                  for stage in ("perceive", "act")])
+
+
+def test_events_written_by_the_previous_release_are_still_shown(db_url, home, embedder, fresh):
+    """A database whose events lived in the store's schema (`events`, store revision 0001 to 0003): after
+    today's store and agent open it they are the agent's (`agent_events`), every one readable, still one
+    namespace at a time, and new events follow them."""
+    engine = make_engine(db_url)
+    run(engine, memory_store, "upgrade", "head")  # the previous release was at the store's head
+    _write_old_events(engine)
+    engine.dispose()
+
+    with MemoryStore.open(db_url, home=home, embedder=embedder) as store:
+        log = event_log.EventLog(store.engine)
+        assert current(store.engine, "agent_alembic_version") == revisions(agentcl.agent)[-1]
+        assert "events" not in sa.inspect(store.engine).get_table_names()
+        old = log.events("run-old", namespace="tenant-a")
+        assert [(e["step"], e["stage"], e["payload"]) for e in old] == \
+            [(s, stage, {"step": s}) for s in range(3) for stage in ("perceive", "act")]
+        assert {e["namespace"] for e in old} == {"tenant-a"}
+        assert len(log.events("run-old", namespace="tenant-b", stage="act")) == 3
+        assert log.events("run-old", namespace="tenant-c") == []
+        log.log_events([dict(namespace="tenant-a", run_id="run-old", episode=1, step=0, stage="act", payload={})])
+        ids = [e["id"] for e in log.events("run-old", namespace="tenant-a")]
+        assert len(ids) == 7 and ids == sorted(ids) and len(set(ids)) == 7  # the id sequence went on
+
+
+def test_the_agent_migration_downgrades_to_the_store_table(db_url, fresh):
+    """Down gives the store's revision-0001 `events` back (rows kept), so the store can downgrade in turn."""
+    engine = make_engine(db_url)
+    try:
+        run(engine, memory_store, "upgrade", "head")
+        _write_old_events(engine)
+        run(engine, agentcl.agent, "upgrade", "head")
+        run(engine, agentcl.agent, "downgrade", "base")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 12
+        run(engine, memory_store, "downgrade", "base")
+        run(engine, memory_store, "upgrade", "head")
+        run(engine, agentcl.agent, "upgrade", "head")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM agent_events")).scalar_one() == 0
     finally:
         engine.dispose()

@@ -138,7 +138,7 @@ def _events(url: str, run_id: str) -> int:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT count(*) FROM events WHERE run_id = :r"), {"r": run_id}).scalar())
+            return int(conn.execute(sa.text("SELECT count(*) FROM agent_events WHERE run_id = :r"), {"r": run_id}).scalar())
     finally:
         engine.dispose()
 
