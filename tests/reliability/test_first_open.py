@@ -1,6 +1,7 @@
 """Two processes opening one fresh store at the same moment (two `agentcl run` on a new home): both must
-work. The first migrates, the second waits for it (a file lock beside a SQLite database, an advisory lock
-on PostgreSQL) and finds the schema at head. Real processes, released together from a start file."""
+work, for the store's, the skill registry's and the agent's migrations alike. The first migrates, the
+second waits for it (a file lock beside a SQLite database, an advisory lock on PostgreSQL) and finds the
+schema at head. Real processes, released together from a start file."""
 from __future__ import annotations
 
 import subprocess
@@ -22,12 +23,14 @@ go, url, home, me = Path(sys.argv[1]), sys.argv[2] or None, sys.argv[3], sys.arg
 import alembic.command, alembic.config  # imported before the start: what races is the open itself
 from memory_store import MemoryStore
 from skills import SkillRegistry
+from agentcl.agent.event_log import EventLog
 Path(f"{go}.ready.{me}").write_text("")
 while not go.exists():
     time.sleep(0.001)
-with MemoryStore.open(url, home=home) as store:  # what `agentcl run` opens first: the store, then the registry
+with MemoryStore.open(url, home=home) as store:  # what `agentcl run` opens: the store, the registry, the agent
     with SkillRegistry.open(url, home=home) as registry:
         skills = len(registry.list())
+    EventLog(store.engine).log_events([dict(namespace=me, run_id=me, episode=0, step=0, stage="act", payload={})])
     print("opened", store.current_version(), skills)
 """
 
