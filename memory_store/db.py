@@ -79,20 +79,27 @@ def take_write_lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
 
 
-def run_migrations(engine: Engine, script_location: Path, revision: str, *, lock_key: int) -> None:
+def run_migrations(engine: Engine, script_location: Path, revision: str, *, lock_key: int,
+                   immediate: bool = False) -> None:
     """Alembic upgrade of `script_location`'s migrations to `revision` in one transaction. On PostgreSQL
-    two processes creating the schema at once would race, so one waits for the other on `lock_key`."""
+    two processes creating the schema at once would race, so one waits for the other on `lock_key`.
+    `immediate`: on SQLite take the write lock at BEGIN (waiting for it), for migrations that run while
+    other processes may already be writing to the database (a deferred transaction that read first
+    cannot take the lock then, in WAL mode, and fails at once)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     with _sqlite_file_lock(engine):  # SQLite: a second first-open would meet "database is locked"
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        with engine.connect() as conn:
+            if immediate:
+                conn.execution_options(agentcl_write=True)  # SQLite: BEGIN IMMEDIATE (see _configure_sqlite)
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
 
 
 @contextmanager

@@ -47,7 +47,10 @@ def migrate(engine: Engine) -> None:
     with _lock:
         if key in _migrated:
             return
-        run_migrations(engine, Path(__file__).parent / "migrations", "head", lock_key=MIGRATE_LOCK_KEY)
+        # immediate: the agent migrates after the store and registry opened, when another process's
+        # run may already be writing to a SQLite database
+        run_migrations(engine, Path(__file__).parent / "migrations", "head", lock_key=MIGRATE_LOCK_KEY,
+                       immediate=True)
         _migrated.add(key)
 
 
