@@ -119,8 +119,8 @@ def test_explore_rechecks_doubted_values_not_values_merely_at_risk(world_store):
             calls.append(call.arguments)
             return ToolResult("lookup", True, {**call.arguments, "value": "Oslo"})
 
-    agent._reverify(Env(), {"actions": [], "learned": []})
+    agent.exploration.reverify(Env(), {"actions": [], "learned": []})
     assert calls == []
     agent.knowledge.doubt(_fact(store, "Acme", "headquarters"), by=1.0)
-    agent._reverify(Env(), {"actions": [], "learned": []})
+    agent.exploration.reverify(Env(), {"actions": [], "learned": []})
     assert [(c["subject"].casefold(), c["predicate"]) for c in calls] == [("acme", "headquarters")]
