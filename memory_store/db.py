@@ -79,6 +79,19 @@ def take_write_lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
 
 
+def configure_component_env(metadata, *, version_table: str, table_prefix: str) -> None:
+    """The body of a component's Alembic env.py (the skill registry's, the agent's): its own version
+    table, and only its own tables (names starting with `table_prefix`) compared, on the connection
+    run_migrations hands over."""
+    from alembic import context
+
+    context.configure(connection=context.config.attributes["connection"], target_metadata=metadata,
+                      render_as_batch=True, version_table=version_table,
+                      include_name=lambda name, type_, parent: type_ != "table" or name.startswith(table_prefix))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations(engine: Engine, script_location: Path, revision: str, *, lock_key: int,
                    immediate: bool = False) -> None:
     """Alembic upgrade of `script_location`'s migrations to `revision` in one transaction. On PostgreSQL

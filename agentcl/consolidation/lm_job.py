@@ -229,13 +229,13 @@ class LMBackend(Backend):
         unseen = ask_slots(lm, new_slots, unseen=True, max_new_tokens=cfg.max_new_tokens)
         kept_values = {s: state.slots[s]["value"] for s in kept_slots}
         validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens) if tools else {}
+        kept_ok = {s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots}
         return LMProbe(new=slot_accuracy({s: answers[s] for s in new_slots}, values),
                        unseen=slot_accuracy(unseen, values),
                        kept=slot_accuracy({s: answers[s] for s in kept_slots}, kept_values),
-                       kept_ok={s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots},
+                       kept_ok=kept_ok,
                        # what the replay buffer can restore (the naive run has none)
-                       lost={s: answers[s][0] for s in kept_slots
-                             if cfg.replay and slot_accuracy({s: answers[s]}, kept_values) != 1.0},
+                       lost={s: answers[s][0] for s, ok in kept_ok.items() if cfg.replay and not ok},
                        new_ok={s: slot_accuracy({s: answers[s]}, values) == 1.0 for s in new_slots},
                        stale=stale_slots({s: answers[s] for s in self.stale_probe}, self.current, self.superseded),
                        tools=validity, forgotten=forgotten_tools(validity, tools, threshold=cfg.forget_threshold))

@@ -273,3 +273,16 @@ def test_the_agent_migration_downgrades_to_the_store_table(db_url, fresh):
             assert conn.execute(sa.text("SELECT count(*) FROM agent_events")).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_event_log_keeps_punctuation_twins_apart(tmp_path):
+    import sqlalchemy as sa
+
+    from agentcl.agent.event_log import EventLog
+
+    log = EventLog(sa.create_engine(f"sqlite:///{tmp_path / 'twins.db'}"))
+    for ns in ("team.a", "team-a"):
+        log.log_events([dict(namespace=ns, run_id="run", episode=0, step=0, stage="act", payload={"who": ns})])
+    assert [e["payload"]["who"] for e in log.events("run", namespace="team.a")] == ["team.a"]
+    assert [e["payload"]["who"] for e in log.events("run", namespace="team-a")] == ["team-a"]
+    assert log.events("run", namespace="team_a") == []
