@@ -12,7 +12,7 @@ from typing import Any
 
 from agentcl.agent.config import AgentConfig
 from agentcl.agent.event_log import EventLog
-from agentcl.agent.explore import TOOL_SUBJECTS, Exploration
+from agentcl.agent.explore import Exploration
 from agentcl.agent.knowledge import Knowledge
 from agentcl.agent.lm_consolidation import consolidate_policy_lm
 from agentcl.agent.percept import Percept
@@ -23,6 +23,7 @@ from agentcl.agent.revision import Revision
 from agentcl.agent.run_state import LOOKUP, RunState
 from agentcl.agent.text_tasks import retrieve_facts, revise_text_task
 from agentcl.agent.tool_choice import ToolChoice
+from agentcl.agent.tool_facts import TOOL_SUBJECT_PREFIXES
 from agentcl.agent.toolbox import Toolbox
 from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Action, Feedback, Observation
@@ -59,7 +60,7 @@ class Agent:
         self.prior_trust = PriorTrust(checks=self.config.prior_checks)
         self.verifier = VerifyGate(mode=self.config.verify, stale_cost=self.config.stale_cost,
                                    lookup_cost=self.config.lookup_cost, budget=self.config.verify_budget,
-                                   exclude_subjects=TOOL_SUBJECTS)
+                                   exclude_subjects=TOOL_SUBJECT_PREFIXES)
         self.state = RunState()
         self.tool_choice = ToolChoice(self.state, self.knowledge, self.toolbox)
         self.revision = Revision(self.state, self.knowledge, self.toolbox, self.prior_trust)
@@ -170,7 +171,7 @@ class Agent:
         call = action.tool_call
         if call is not None and call.name == self.lookup:
             self.verifier.observe_cost(fb.cost)
-            self.revision.learn_lookup(fb, info)
+            self.revision.learn_lookup(fb, info, percept)
         elif obs.kind == "fact" and obs.query is not None:
             self.revision.revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:

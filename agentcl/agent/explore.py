@@ -16,12 +16,11 @@ from agentcl.agent.knowledge import TRUSTED, Knowledge
 from agentcl.agent.revision import Revision
 from agentcl.agent.run_state import RunState
 from agentcl.agent.tool_choice import ToolChoice
+from agentcl.agent.tool_facts import is_tool_subject
 from agentcl.agent.verify import VerifyGate
 from agentcl.envs.base import Feedback, Observation, ToolCall
 from memory_store import MemoryStore
 from memory_store.audit import at_risk, change_intervals
-
-TOOL_SUBJECTS = ("operation ", "tool ")  # the agent's own tool knowledge, not facts of the world
 
 
 class Exploration:
@@ -59,7 +58,7 @@ class Exploration:
     def try_alternative(self, env, op: str, failed_tool: str, inputs: dict, info: dict) -> None:
         """The usual tool failed and its error explains nothing: call the best other candidate once, outside
         the task, and adopt it for the operation if it works."""
-        ranked = [n for n in self.tool_choice.rank(op, op.replace("_", " ")) if n != failed_tool]
+        ranked = [n for n in self.tool_choice.rank(op) if n != failed_tool]
         if not ranked:
             return
         call = ToolCall(ranked[0], self.tool_choice.arguments(ranked[0], inputs))
@@ -75,7 +74,7 @@ class Exploration:
 
     def reverify(self, env, info: dict) -> None:
         everything = self.store.facts(namespace=self.config.namespace, status="all")
-        world = [f for f in everything if not f.subject.startswith(TOOL_SUBJECTS)]
+        world = [f for f in everything if not is_tool_subject(f.subject)]  # the world's facts, not tool knowledge
         active = [f for f in world if f.status == "active"]
         # Doubted facts (an announced change, a wrong answer): they would be looked up when next asked anyway.
         # Values merely at risk are not checked here but when asked (agentcl/agent/verify.py): a value that
@@ -106,7 +105,7 @@ class Exploration:
             return
         op = min(stale, key=lambda o: self.state.last_used[o])
         inputs = self.state.last_inputs.get(op)
-        ranked = self.tool_choice.rank(op, op.replace("_", " "))
+        ranked = self.tool_choice.rank(op)
         if not inputs or not ranked:
             return
         call = ToolCall(ranked[0], self.tool_choice.arguments(ranked[0], inputs))

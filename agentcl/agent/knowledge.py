@@ -7,12 +7,13 @@
   that return "older first" do.
 - `none`: no memory: nothing is written, nothing is recalled.
 
-Tool knowledge lives here too, as ordinary facts, so it is versioned and superseded like any other:
-("operation <op>", "tool", <tool name>) and ("tool <name>", "param <input>", <parameter name>)."""
+Tool knowledge lives here too, as ordinary facts, so it is versioned and superseded like any other; its
+slots are typed (`OperationTool`, `ToolParam`) and encoded to fact slots in one place (tool_facts.py)."""
 from __future__ import annotations
 
 from datetime import datetime
 
+from agentcl.agent.tool_facts import OperationTool, ToolParam, decode, encode, params_subject
 from memory_store import Fact, MemoryStore, WriteResult, current_value
 
 MEMORY_MODES = ("full", "append", "none")
@@ -99,32 +100,35 @@ class Knowledge:
 
     # -- tool knowledge ----------------------------------------------------------------------
     def tool_for(self, operation: str) -> Fact | None:
-        return self.recall(f"operation {operation}", "tool")
+        return self.recall(*encode(OperationTool(operation)))
 
     def learn_tool_for(self, operation: str, tool: str, *, source: str, when: datetime | None) -> None:
         current = self.tool_for(operation)
         if current is None or current.object != tool or self.mode == "full":
-            self.learn(f"operation {operation}", "tool", tool, source=source, valid_from=when)
+            self.learn(*encode(OperationTool(operation)), tool, source=source, valid_from=when)
+
+    def _param_facts(self, tool: str) -> list[tuple[ToolParam, Fact]]:
+        facts = self.store.facts(namespace=self.namespace, subject=params_subject(tool))
+        return [(slot, f) for f in facts if isinstance(slot := decode(f.subject, f.predicate), ToolParam)]
 
     def renames(self, tool: str) -> dict[str, str]:
         """canonical input name -> parameter name, as learned for this tool."""
         if not self.enabled:
             return {}
         out: dict[str, str] = {}
-        facts = self.store.facts(namespace=self.namespace, subject=f"tool {tool}")
-        ordered = sorted(facts, key=lambda f: f.id, reverse=self.mode != "append")
-        for f in ordered:
-            if f.predicate.startswith("param ") and f.confidence >= TRUSTED:
-                out.setdefault(f.predicate[len("param "):], f.object)
+        ordered = sorted(self._param_facts(tool), key=lambda sf: sf[1].id, reverse=self.mode != "append")
+        for slot, f in ordered:
+            if f.confidence >= TRUSTED:
+                out.setdefault(slot.canonical, f.object)
         return out
 
     def learn_rename(self, tool: str, canonical: str, param: str, *, source: str, when: datetime | None) -> None:
-        self.learn(f"tool {tool}", f"param {canonical}", param, source=source, valid_from=when)
+        self.learn(*encode(ToolParam(tool, canonical)), param, source=source, valid_from=when)
 
     def confirm_renames(self, tool: str, params: set[str]) -> None:
         """A call that worked validates the learned parameter names it used."""
         if not self.enabled or not params:
             return
-        for f in self.store.facts(namespace=self.namespace, subject=f"tool {tool}"):
-            if f.predicate.startswith("param ") and f.object in params:
+        for _, f in self._param_facts(tool):
+            if f.object in params:
                 self.confirm(f)

@@ -14,7 +14,10 @@ from agentcl.policies.base import PolicyContext
 class Percept:
     observation: Observation
     context: PolicyContext
-    belief: Any = None  # the Fact a fact answer would rely on
+    belief: Any = None  # the Fact memory holds for `belief_slot` (None: nothing), read once at perceive
+    # The (subject, predicate) `belief` is current for; None once the task wrote to memory, so revise reads
+    # the slot again only then (a lookup's answer, a correction), not on every attempt.
+    belief_slot: tuple[str, str] | None = None
     tool: str | None = None
     sent_args: dict = field(default_factory=dict)
     model_guess: str | None = None  # what the local model said (fact value or tool), checked once the task ends

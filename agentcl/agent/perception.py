@@ -37,13 +37,13 @@ class Perception:
         the local model's guess, trusted only on a clean record for the slot."""
         q = obs.query
         fact = self.knowledge.recall(q.subject, q.predicate)
+        percept.belief, percept.belief_slot = fact, (q.subject, q.predicate)  # carried into revise
         ctx = percept.context
         value, confidence = self._model_fact(obs.text)
         percept.model_guess = value
         if value is not None:
             ctx.prior = value
         if fact is not None:
-            percept.belief = fact
             ctx.facts = [ContextItem(text=fact.text, kind="fact", id=fact.id,
                                      metadata={"confidence": fact.confidence, "source": fact.source})]
             trusted = fact.confidence >= TRUSTED

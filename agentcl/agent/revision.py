@@ -16,6 +16,7 @@ from agentcl.agent.run_state import RunState
 from agentcl.agent.tool_learning import renames_from_error, replacement_from_error
 from agentcl.agent.toolbox import Toolbox
 from agentcl.envs.base import Action, Feedback, Observation, ToolCall
+from memory_store import Fact
 from memory_store.timeparse import parse_time
 
 
@@ -52,7 +53,8 @@ class Revision:
             elif guess == action.tool_call.name:
                 self.prior_trust.record_outcome(key, False)
 
-    def learn_lookup(self, fb: Feedback, info: dict) -> None:
+    def learn_lookup(self, fb: Feedback, info: dict, percept: Percept | None = None) -> None:
+        """A lookup's answer becomes a fact; the task's percept (if any) no longer holds the slot's current fact."""
         result = fb.tool_result
         if result is None or not result.ok or not isinstance(result.output, dict):
             return
@@ -60,12 +62,24 @@ class Revision:
         expires = parse_time(out["valid_until"]) if out.get("valid_until") else None
         res = self.knowledge.learn(out["subject"], out["predicate"], str(out["value"]), source="lookup",
                                    valid_from=self.state.world_time, expires_at=expires)
+        if percept is not None and percept.belief_slot == (out["subject"], out["predicate"]):
+            percept.belief_slot = None
         info.setdefault("learned", []).append({"fact": [out["subject"], out["predicate"], out["value"]],
                                 "action": res.action if res else None})
 
+    def relied_on(self, percept: Percept) -> Fact | None:
+        """The fact the answer relied on: the one perceived, carried in the percept; read again only when
+        this task wrote to the slot since (or the percept is for another slot)."""
+        q = percept.observation.query
+        slot = (q.subject, q.predicate)
+        if percept.belief_slot != slot:
+            percept.belief, percept.belief_slot = self.knowledge.recall(*slot), slot
+        return percept.belief
+
     def revise_fact(self, obs: Observation, action: Action, fb: Feedback, percept: Percept, info: dict) -> None:
         q = obs.query
-        used = self.knowledge.recall(q.subject, q.predicate)
+        used = self.relied_on(percept)
+        percept.belief_slot = None  # what follows confirms, doubts or supersedes it: a further attempt reads again
         answered = (action.answer or "").strip()
         if fb.correct:
             if used is not None and used.object.strip().casefold() == answered.casefold():

@@ -10,21 +10,28 @@ from agentcl.agent.tool_learning import map_arguments
 from agentcl.agent.toolbox import Toolbox
 
 
+def operation_label(operation: str) -> str:
+    """The words of an operation's name, as skill search reads them ("convert_units" -> "convert units")."""
+    return operation.replace("_", " ")
+
+
 class ToolChoice:
     def __init__(self, state: RunState, knowledge: Knowledge, toolbox: Toolbox):
         self.state = state
         self.knowledge = knowledge
         self.toolbox = toolbox
 
-    def rank(self, operation: str, text: str, *, skill_prior: str | None = None) -> list[str]:
-        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates,
-        the local model's guess (if any) counting as the best-ranked candidate."""
+    def rank(self, operation: str, text: str | None = None, *, skill_prior: str | None = None) -> list[str]:
+        """The known tool for the operation first; otherwise a UCB bandit over skill-search candidates for
+        the task's `text` (default: the operation's label), the local model's guess (if any) counting as
+        the best-ranked candidate."""
         lookup = self.state.lookup
         usable = {s.name for s in self.toolbox.usable()} - {lookup}
         known = self.knowledge.tool_for(operation)
         if known is not None and known.object in usable and known.confidence >= TRUSTED:
             return [known.object]
-        hits = self.toolbox.candidates(f"{operation.replace('_', ' ')}: {text}", k=3, exclude=(lookup,))
+        label = operation_label(operation)
+        hits = self.toolbox.candidates(f"{label}: {label if text is None else text}", k=3, exclude=(lookup,))
         prior = {n: s for n, s in hits}
         if skill_prior in usable:
             prior[skill_prior] = max(prior.values(), default=0.0) + 1.0

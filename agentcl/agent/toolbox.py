@@ -3,7 +3,11 @@
 Each spec is registered as a JSON-declared skill (a changed signature becomes a new skill version with
 a parameter diff; a deprecated tool is deprecated with its replacement), candidate tools come from the
 registry's search, and every call's outcome, usage example and learned usage note goes back to it.
-Without a registry (a bare agent) the same calls work over an in-memory index of the specs."""
+Without a registry (a bare agent) the same calls work over an in-memory index of the specs.
+
+A tool's name is converted here only, once per tool (when the toolbox first sees it): the world's name
+("convert_units") is the agent's own everywhere; its registry name ("drift.convert_units") is used for
+the registry's calls and mapped back for what comes from the registry or the model trained on it."""
 from __future__ import annotations
 
 import logging
@@ -36,6 +40,8 @@ class Toolbox:
         self.specs: dict[str, ToolSpec] = {}
         self._fingerprints: dict[str, tuple] = {}
         self._vectors: dict[str, np.ndarray] = {}
+        self._skills: dict[str, str] = {}  # world name -> registry name
+        self._tools: dict[str, str] = {}  # registry name -> world name
 
     def sync(self, specs: list[ToolSpec]) -> list[str]:
         """Bring the registry up to date with what the world publishes; returns names that changed."""
@@ -48,6 +54,7 @@ class Toolbox:
             changed.append(name)
             self._fingerprints[name] = fp
             self.specs[name] = spec
+            self.skill_name(name)
             self._vectors.pop(name, None)
             if self.registry is not None:
                 self._register(spec)
@@ -57,14 +64,18 @@ class Toolbox:
         return changed
 
     def skill_name(self, tool: str) -> str:
-        """The world's tools live in the registry under the world's prefix ("drift.convert_units"), so they
-        never collide with built-in or plug-in skills of the same name."""
-        return f"{self.source}.{tool}"
+        """The registry name of a world tool, made once: the world's tools live in the registry under the
+        world's prefix ("drift.convert_units"), so they never collide with built-in or plug-in skills."""
+        skill = self._skills.get(tool)
+        if skill is None:
+            skill = self._skills[tool] = f"{self.source}.{tool}"
+            self._tools[skill] = tool
+        return skill
 
     def tool_name(self, skill: str) -> str:
-        """The world's name of a registry skill name (the inverse of `skill_name`)."""
-        prefix = f"{self.source}."
-        return skill.removeprefix(prefix)
+        """The world's name of a registry name (a name that is no registry name of a tool is returned as
+        given: a model trained without a registry learnt the world's names)."""
+        return self._tools.get(skill, skill)
 
     def _register(self, spec: ToolSpec) -> None:
         try:
@@ -86,8 +97,8 @@ class Toolbox:
         if self.registry is not None:
             try:
                 hits = self.registry.search(text, k=len(self.specs) + 20)
-                wanted = {self.skill_name(n): n for n in names}
-                ranked = [(wanted[h.name], float(h.score)) for h in hits if h.name in wanted]
+                wanted = set(names)
+                ranked = [(self._tools[h.name], float(h.score)) for h in hits if self._tools.get(h.name) in wanted]
                 if ranked:
                     return ranked[:k]
             except Exception as exc:  # noqa: BLE001 - the registry only aids learning
