@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from memory_store.errors import InvalidInputError, NotFoundError, UserError
-from memory_store.models import Fact, Note, SearchResult, VersionRecord, WriteResult
+from memory_store.record_types import Fact, Note, SearchResult, VersionRecord, WriteResult
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TIMEOUT_S = 120.0  # a first search may build a namespace's index

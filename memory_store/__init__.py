@@ -2,14 +2,14 @@
 free-text notes searched through FAISS + BM25. Usable alone as a library.
 
 The names below are imported on first use (PEP 562), so `from memory_store.errors import ...` or
-`memory_store.models` does not pull in SQLAlchemy: a CLI talking to a server starts in a fraction of the time."""
+`memory_store.record_types` does not pull in SQLAlchemy: a CLI talking to a server starts in a fraction of the time."""
 from __future__ import annotations
 
 import importlib
 
 _EXPORTS = {
-    "MemoryStore": "store", "Fact": "models", "Note": "models", "SearchResult": "models", "VersionRecord": "models",
-    "WriteResult": "models", "PredicatePolicy": "rules", "FactInput": "facts", "NoteInput": "notes",
+    "MemoryStore": "store", "Fact": "record_types", "Note": "record_types", "SearchResult": "record_types",
+    "VersionRecord": "record_types", "WriteResult": "record_types", "PredicatePolicy": "rules", "FactInput": "facts", "NoteInput": "notes",
     "validate_fact_input": "facts", "validate_note_input": "notes", "UserError": "errors",
     "NotFoundError": "errors", "InvalidInputError": "errors",
     # the two rules every layer shares: how names are compared, and which value of a slot is current

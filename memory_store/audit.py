@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .models import Fact
+from .record_types import Fact
 
 LOW_CONFIDENCE = 0.5
 NEAR_DUPLICATE_COSINE = 0.95

@@ -10,8 +10,8 @@ from sqlalchemy import bindparam, select
 
 from . import tables
 from .index_keys import make_key
-from .models import SearchResult, fact_text
 from .note_text import keyword_text
+from .record_types import SearchResult, fact_text
 from .row_masks import RowAttrs
 from .rules import status_at
 from .timeparse import as_utc, iso

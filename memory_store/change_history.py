@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from . import tables
 from .fact_reads import READ_COLUMNS, with_status_at
-from .models import Fact
 from .normalize import clean_namespace
+from .record_types import Fact
 from .volatility import Span, Volatility, stale_probability
 
 F = tables.facts

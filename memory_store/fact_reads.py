@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from . import tables
 from .errors import InvalidInputError, NotFoundError, shown
-from .models import Fact
 from .normalize import MAX_TEXT, MAX_WHOLE, clean_filter, clean_name, clean_namespace
+from .record_types import Fact
 from .rules import current_value, status_at
 from .states import as_of_query, narrow
 from .timeparse import parse_time

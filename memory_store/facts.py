@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 from . import tables
 from .errors import InvalidInputError, NotFoundError, shown
 from .fact_reads import facts_by_ids, require_id, with_status_at
-from .models import Fact, WriteResult, fact_text
 from .normalize import (
     MAX_NAME,
     clean_confidence,
@@ -25,6 +24,7 @@ from .normalize import (
     clean_text,
     normalize_name,
 )
+from .record_types import Fact, WriteResult, fact_text
 from .rules import Assertion, resolve, status_at
 from .timeparse import add_duration, parse_duration, parse_time, utcnow
 from .versions import next_version

@@ -17,7 +17,7 @@ from . import cache_check, tables
 from .cache_rows import FACT_ROW, NOTE_ROW, fact_attrs, fact_payload, note_attrs, note_entries, note_payload
 from .faults import DATABASE_ERRORS, first_line
 from .index_keys import make_key
-from .models import fact_text
+from .record_types import fact_text
 from .vector_index import NamespaceIndex
 
 if TYPE_CHECKING:

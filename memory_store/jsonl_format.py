@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .errors import InvalidInputError, UserError, shown
 from .facts import FactInput, validate_fact_input
-from .models import FACT_STATUSES, NOTE_STATUSES
 from .notes import NoteInput, validate_note_input
 from .predicate_rules import alias_row, policy_row
+from .record_types import FACT_STATUSES, NOTE_STATUSES
 from .timeparse import parse_time
 
 FACT_KEYS = {"subject", "predicate", "object", "namespace", "valid_from", "ttl", "expires_at", "confidence",

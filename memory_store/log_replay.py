@@ -4,7 +4,7 @@ writes that state back as a *new* version; as-of reads of facts use fact_states 
 from __future__ import annotations
 
 from . import tables
-from .models import Fact, VersionRecord
+from .record_types import Fact, VersionRecord
 
 F, N, V = tables.facts, tables.notes, tables.versions
 FACT_FIELDS = ("status", "valid_from", "valid_to", "retired_at", "expires_at", "confidence", "validation_count",

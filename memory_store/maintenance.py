@@ -11,8 +11,8 @@ from . import audit as rules
 from . import tables
 from .change_history import stale_risk
 from .errors import InvalidInputError
-from .models import Fact, Note
 from .normalize import clean_namespace
+from .record_types import Fact, Note
 from .timeparse import parse_duration, utcnow
 from .versions import next_version
 

@@ -13,9 +13,9 @@ from sqlalchemy import insert, select, update
 from . import tables
 from .errors import InvalidInputError, NotFoundError, shown
 from .fact_reads import require_id
-from .models import NOTE_STATUSES, Note
 from .normalize import clean_metadata, clean_namespace, clean_text, clean_whole
 from .note_text import embedding_texts
+from .record_types import NOTE_STATUSES, Note
 from .timeparse import add_duration, parse_duration, parse_time, utcnow
 from .versions import next_version
 

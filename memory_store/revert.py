@@ -15,8 +15,8 @@ from sqlalchemy import insert, select, update
 from . import tables
 from .errors import InvalidInputError, NotFoundError
 from .log_replay import FACT_FIELDS, fact_from_snapshot, rows_as_of
-from .models import Fact, Note, VersionRecord, fact_text
 from .normalize import clean_namespace
+from .record_types import Fact, Note, VersionRecord, fact_text
 from .timeparse import parse_time, utcnow
 from .versions import next_version
 

@@ -14,8 +14,8 @@ from . import ranking, search_filters
 from .cache_rows import FETCH_FACTS, FETCH_NOTES, fact_payload, note_payload, search_result
 from .errors import InvalidInputError, shown
 from .index_keys import make_key, split_key
-from .models import SearchResult
 from .normalize import clean_namespace, clean_text
+from .record_types import SearchResult
 from .timeparse import parse_time
 from .vector_index import NamespaceIndex
 

@@ -27,10 +27,10 @@ from .bulk_notes import BULK_BATCH, StagedVectors, batches, is_streamed, present
 from .errors import InvalidInputError, UserError
 from .fact_reads import facts_by_ids
 from .jsonl_format import Line, iter_records
-from .models import Note, fact_text
 from .normalize import MAX_WHOLE, clean_namespace
 from .note_text import embedding_texts
 from .predicate_rules import put_alias, put_policy
+from .record_types import Note, fact_text
 from .safe_write import write_atomically
 from .timeparse import utcnow
 from .versions import next_version

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import tables
 from .errors import NotFoundError
-from .models import VersionRecord
 from .normalize import clean_namespace, clean_whole
+from .record_types import VersionRecord
 from .states import record_states
 from .timeparse import as_utc, parse_time, utcnow
 

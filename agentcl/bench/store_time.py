@@ -44,7 +44,7 @@ class HashVectors:
 def fill_history(store, *, namespace: str, versions: int, slots: int, rounds: int, seed: int = 0) -> dict:
     from memory_store import tables
     from memory_store.facts import validate_fact_input
-    from memory_store.models import Fact
+    from memory_store.record_types import Fact
     from memory_store.states import OPEN, ROW_COLUMNS
     from memory_store.timeparse import utcnow
     from memory_store.versions import next_version

@@ -11,7 +11,7 @@ from memory_store.audit import (
     conflicts,
     near_duplicates,
 )
-from memory_store.models import Fact
+from memory_store.record_types import Fact
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

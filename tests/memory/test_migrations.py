@@ -26,7 +26,7 @@ from agentcl.agent import event_log
 from memory_store import MemoryStore
 from memory_store.db import make_engine
 from memory_store.integrity import check_integrity
-from memory_store.models import fact_text
+from memory_store.record_types import fact_text
 
 UTC = UTC
 T0, T1, T2 = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC))

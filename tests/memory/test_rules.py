@@ -5,8 +5,8 @@ import pytest
 
 from memory_store.audit import at_risk, change_intervals, conflicts
 from memory_store.errors import InvalidInputError
-from memory_store.models import Fact
 from memory_store.normalize import clean_confidence, normalize_name
+from memory_store.record_types import Fact
 from memory_store.rules import Assertion, PredicatePolicy, resolve, source_rank
 from memory_store.timeparse import parse_duration, parse_time
 

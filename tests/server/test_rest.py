@@ -9,7 +9,7 @@ import pytest
 
 from agentcl.client import AccessDenied, AsyncClient, Client
 from memory_store.errors import InvalidInputError, NotFoundError
-from memory_store.models import Fact, Note, SearchResult, WriteResult
+from memory_store.record_types import Fact, Note, SearchResult, WriteResult
 
 
 def _state(http, ns: str) -> tuple:

@@ -1,4 +1,5 @@
-"""Typed records returned by the store. Plain dataclasses with a stable `to_dict()` JSON shape."""
+"""Typed records returned by the store (Fact, Note, SearchResult, WriteResult, VersionRecord). Plain
+dataclasses with a stable `to_dict()` JSON shape; the SQL tables they are read from are tables.py."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
