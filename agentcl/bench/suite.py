@@ -40,7 +40,7 @@ def require_data(bench: Benchmark, opts: BenchOptions) -> Path:
 
 # -- adapters: common options -> each module's parameters ------------------------------------------
 def _store(o: BenchOptions) -> dict:
-    from agentcl.bench.store import run_store_bench
+    from agentcl.bench.store_speed import run_store_bench
 
     sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
     imports = o.extra.get("import_notes", 2_000 if o.quick else None)

@@ -20,7 +20,7 @@ def _contract(result: dict, name: str) -> None:
 
 
 def test_store_bench_contract(tmp_path, embedder, monkeypatch):
-    from agentcl.bench import store as bench
+    from agentcl.bench import store_speed as bench
     from memory_store import dense_index
 
     monkeypatch.setattr(dense_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
@@ -50,7 +50,7 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
 
 
 def test_store_bench_rejects_bad_sizes(embedder):
-    from agentcl.bench.store import run_store_bench
+    from agentcl.bench.store_speed import run_store_bench
 
     for sizes in ((), (5,), (True,), ("100",)):
         with pytest.raises(UserError):
