@@ -128,37 +128,41 @@ class CausalLM:
         flags = torch.tensor(list(distill) if distill is not None else [False] * len(pairs), device=self.device)
         held = torch.tensor(list(previous) if previous is not None and kl_previous > 0 else [False] * len(pairs),
                             device=self.device) & ~flags
-        answer = labels[:, 1:] != -100
+        # Only answer positions are scored, and answers are each row's tail: the vocabulary projection (a fifth
+        # of this model's compute) runs from the batch's first answer token on, not over the prompts.
+        target = labels[:, 1:]
+        first = int((target != -100).float().argmax(1).min())
+        keep = {"logits_to_keep": ids.shape[1] - first} if self._keeps_logits else {}
+        cut = first if keep else 0
+        target = target[:, cut:]
+        answer = target != -100
+
+        def logits_of(rows: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=ids[rows], attention_mask=mask[rows], **keep).logits[:, -target.shape[1] - 1:-1]
+
         teacher = None
         if bool(held.any()):
             if not self.has_previous:
                 raise ValueError("rows flagged `previous` but no previous adapter is held (hold_previous)")
-            rows = answer[held]
-            first = int(rows.float().argmax(1).min())  # answers are each row's tail: logits from here on
-            keep = {"logits_to_keep": ids.shape[1] - first} if self._keeps_logits else {}
             self.model.set_adapter(PREVIOUS)
             try:
                 with torch.no_grad():
-                    teacher = self.model(input_ids=ids[held], attention_mask=mask[held], **keep).logits[:, :-1]
-                    teacher = teacher[rows[:, first:] if keep else rows].float()
+                    teacher = logits_of(held)[answer[held]].float()
             finally:
                 self.model.set_adapter(TRAINED)
-        if not bool(flags.any()) and teacher is None:
-            loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        else:
-            logits = self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            target = labels[:, 1:]
-            fit = answer & ~flags[:, None]
-            loss = logits.new_zeros(())
-            if bool(fit.any()):
-                loss = loss + torch.nn.functional.cross_entropy(logits[fit], target[fit])
-            if bool(flags.any()):
-                with torch.no_grad(), self.model.disable_adapter():
-                    base = self.model(input_ids=ids[flags], attention_mask=mask[flags]).logits[:, :-1].float()
-                rows = answer[flags]
-                loss = loss + kl_weight * _kl(logits[flags][rows], base[rows])
-            if teacher is not None:
-                loss = loss + kl_previous * _kl(logits[held[:, None] & answer], teacher)  # one gather, row-major
+        everyone = torch.ones_like(flags)
+        logits = logits_of(everyone).float()
+        fit = answer & ~flags[:, None]
+        loss = logits.new_zeros(())
+        if bool(fit.any()):
+            loss = loss + torch.nn.functional.cross_entropy(logits[fit], target[fit])
+        if bool(flags.any()):
+            with torch.no_grad(), self.model.disable_adapter():
+                base = logits_of(flags).float()
+            rows = answer[flags]
+            loss = loss + kl_weight * _kl(logits[flags][rows], base[rows])
+        if teacher is not None:
+            loss = loss + kl_previous * _kl(logits[held][answer[held]], teacher)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
