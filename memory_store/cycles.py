@@ -80,6 +80,8 @@ def detect_cycle(observed: list[tuple[datetime, str]], *, tolerance: float = PER
         if by_index.setdefault(k, value) != value and _key(by_index[k]) != _key(value):
             return None  # two values for one index: not a grid of single values
     distinct = len({_key(v) for v in by_index.values()})
+    if distinct < 2:
+        return None  # one value, however regular its renewals, is no rotation
     for length in range(max(distinct, 2), min(max_length, len(by_index) - 1) + 1):
         residue: dict[int, str] = {}
         if all(_key(residue.setdefault(k % length, v)) == _key(v) for k, v in sorted(by_index.items())):
