@@ -173,6 +173,7 @@ class Agent:
             self.verifier.observe_cost(fb.cost)
             self.revision.learn_lookup(fb, info, percept)
         elif obs.kind == "fact" and obs.query is not None:
+            self.perception.settle_cycle(percept, action.answer, fb.correct)  # before revise_fact recalls the slot
             self.revision.revise_fact(obs, action, fb, percept, info)
         elif obs.request is not None and call is not None:
             self.revision.revise_tool(obs, call, fb, info)

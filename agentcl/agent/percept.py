@@ -21,3 +21,4 @@ class Percept:
     tool: str | None = None
     sent_args: dict = field(default_factory=dict)
     model_guess: str | None = None  # what the local model said (fact value or tool), checked once the task ends
+    cycle: Any = None  # the cycle Prediction (memory_store.cycles) a fact answer relied on, settled once graded

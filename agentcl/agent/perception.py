@@ -56,6 +56,8 @@ class Perception:
                     self.state.counters["verify_lookups"] += 1
             ctx.hints["belief"] = {"value": fact.object, "source": "memory", "confidence": fact.confidence,
                                    "trusted": trusted}
+        elif self._cycle(q.subject, q.predicate, percept):
+            pass
         elif value is not None:
             # Trusted only with a clean track record on this slot, and never for a value memory holds as
             # expired or superseded (one the model has not unlearned yet).
@@ -63,6 +65,34 @@ class Perception:
                        and not self.knowledge.known_stale(q.subject, q.predicate, value))
             ctx.hints["belief"] = {"value": value, "source": "model", "confidence": confidence, "trusted": trusted}
             self.state.counters["model_priors_used"] += int(trusted)
+
+    def _cycle(self, subject: str, predicate: str, percept: Percept) -> bool:
+        """No current value: the one the slot's cycle predicts, trusted when a wrong one costs less than a
+        lookup (verify.py); False when the slot shows no cycle."""
+        prediction, decision = self.verifier.predict_cycle(self.store, self.config.namespace, subject, predicate)
+        if prediction is None:
+            return False
+        ctx = percept.context
+        ctx.hints["verify"] = decision.to_hint()
+        ctx.hints["belief"] = {"value": prediction.value, "source": "cycle", "confidence": prediction.p_right,
+                               "trusted": not decision.verify}
+        if not decision.verify:
+            percept.cycle = prediction
+            self.state.counters["cycle_answers"] += 1
+        return True
+
+    def settle_cycle(self, percept: Percept, answer: str | None, correct: bool | None) -> None:
+        """A graded answer that relied on a cycle prediction: a right one is learnt with its predicted end (it
+        joins the slot's history), a wrong one is recorded against the cycle."""
+        prediction, q = percept.cycle, percept.observation.query
+        if prediction is None or correct is None or (answer or "").strip().casefold() != prediction.value.strip().casefold():
+            return
+        self.verifier.record_prediction(q.subject, q.predicate, correct)
+        if correct:
+            self.knowledge.learn(q.subject, q.predicate, prediction.value, source="cycle",
+                                 valid_from=self.state.world_time, expires_at=prediction.valid_until)
+        else:
+            self.state.counters["cycle_misses"] += 1
 
     def _model_fact(self, text: str) -> tuple[str | None, float]:
         if self.model is None or not self.config.use_model_prior:

@@ -12,7 +12,8 @@ from agentcl.agent import bandit
 
 LOOKUP = "lookup"  # default name of a world's truth-telling tool (DriftWorld lets scenarios rename it)
 COUNTERS = ("explore_lookups", "practice_calls", "alternative_calls", "renames_learned", "replacements_learned",
-            "model_priors_used", "consolidations", "verify_lookups")
+            "model_priors_used", "consolidations", "verify_lookups",
+            "cycle_answers", "cycle_misses")
 
 
 @dataclass

@@ -175,6 +175,9 @@ def run_agent(*, env: str = "drift", scenario: str | None = None, episodes: int 
             "learned": {k: int(counters.get(k, 0)) for k in ("renames_learned", "replacements_learned")},
             "model_priors_used": int(counters.get("model_priors_used", 0)),
             "verify_lookups": int(counters.get("verify_lookups", 0)),
+            # answers predicted from a slot's cycle without a lookup (agentcl/agent/verify.py), and how many were wrong
+            "cycle_predictions": {"answered": int(counters.get("cycle_answers", 0)),
+                                  "wrong": int(counters.get("cycle_misses", 0))},
             # the local model's guesses, made in the shadow of every task and checked against its outcome
             "model_guesses": {"checked": sum(a.prior_trust.checked for a in agents),
                               "right": sum(a.prior_trust.right for a in agents)},

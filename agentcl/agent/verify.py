@@ -7,6 +7,12 @@ or a fixed `--lookup-cost`), and `stale_cost` is what a wrong answer costs in th
 capped by a budget of `verify_budget` lookups per task step (cumulative), so a world that changes faster
 than the agent can afford to check does not turn it into a no-memory agent.
 
+A slot whose remembered value has ended (a rotation) is looked up again, unless its history shows a cycle
+(`memory_store.cycles`): then the current value is predicted from the cycle and the elapsed time, and the
+same rule decides with P(stale) = 1 - P(the prediction is right), so a confident prediction answers without a
+lookup and an uncertain one is looked up. A prediction that turned out wrong is recorded against the slot's
+cycle (`record_prediction`); one that turned out right is learnt with its end and so joins the history.
+
 Modes: `cost` (the rule above), `always` (verify every remembered value: the always-verify baseline) and
 `trust` (never verify a trusted value: the agent before this rule)."""
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memory_store.change_history import fact_volatility, value_spans
+from memory_store.cycles import Prediction, predict, prior_odds
 from memory_store.volatility import should_verify
 
 VERIFY_MODES = ("cost", "always", "trust")
@@ -38,6 +45,8 @@ class VerifyGate:
         self.fixed_cost = lookup_cost  # --lookup-cost; None: learn it from the world's Feedback.cost
         self.seen_costs: list[float] = []
         self.spent = 0
+        self.cycle_misses: dict[tuple[str, str], int] = {}  # slot -> predictions from its cycle that were wrong
+        self.cycle_record = [0, 0]  # every slot's cycle predictions: right, wrong (the prior for the next)
 
     @property
     def lookup_cost(self) -> float:
@@ -70,3 +79,29 @@ class VerifyGate:
 
     def record_lookup(self) -> None:
         self.spent += 1
+
+    def predict_cycle(self, store, namespace: str, subject: str, predicate: str) -> tuple[Prediction | None, Decision]:
+        """For a slot with no current value: the value its cycle predicts now (None without a cycle) and
+        whether to look it up anyway (always, outside the `cost` mode)."""
+        if self.mode != "cost":
+            return None, Decision(True, None, f"{self.mode}: no prediction")
+        history = store.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
+        observed = [(f.expires_at, f.object) for f in history if f.expires_at is not None and f.status != "retracted"]
+        prediction = predict(observed, store.now(), misses=self.cycle_misses.get(_slot(subject, predicate), 0),
+                             odds=prior_odds(*self.cycle_record))
+        if prediction is None:
+            return None, Decision(True, None, "no cycle")
+        p = 1.0 - prediction.p_right
+        if should_verify(p, stale_cost=self.stale_cost, lookup_cost=self.lookup_cost):
+            return prediction, Decision(True, p, "cycle prediction: expected cost of a wrong one above a lookup's")
+        return prediction, Decision(False, p, "cycle prediction: expected cost of a wrong one below a lookup's")
+
+    def record_prediction(self, subject: str, predicate: str, correct: bool) -> None:
+        self.cycle_record[0 if correct else 1] += 1
+        if not correct:
+            key = _slot(subject, predicate)
+            self.cycle_misses[key] = self.cycle_misses.get(key, 0) + 1
+
+
+def _slot(subject: str, predicate: str) -> tuple[str, str]:
+    return " ".join(subject.casefold().split()), " ".join(predicate.casefold().split())

@@ -119,7 +119,7 @@ def _run(agent: GeneratedAgent, scenario_path: str, seed: int, embedder) -> dict
     return {"seed": seed, "success_rate": report["success_rate"], "stale_answer_rate": report["stale_answer_rate"],
             "median_recovery_tasks": report["median_recovery_tasks"], "lookups": report["lookups"],
             "lookups_per_task": report["lookups"] / report["tasks"] if report["tasks"] else None,
-            "seconds": report["seconds"]}
+            "cycle_predictions": report.get("cycle_predictions"), "seconds": report["seconds"]}
 
 
 def run_generated_worlds(*, worlds: int = 10, difficulty: str = "harsh", seeds=(0, 1, 2), embedder,

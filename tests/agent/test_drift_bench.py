@@ -104,6 +104,9 @@ def test_generated_worlds_report_every_agent_and_the_frontier(home, embedder, tm
     assert {p["agent"] for p in result["frontier"]} == {a.label for a in agents}
     assert any("lookups per task, full system / no memory" in r["metric"] for r in result["summary"])
     assert summarise(result["agents"]["full_system"]["runs"]) == means["full_system"]
+    # the baselines never answer from a predicted cycle: no memory has no history, always-verify looks up
+    assert all(r["cycle_predictions"] == {"answered": 0, "wrong": 0}
+               for k in ("no_memory", "always_verify") for r in result["agents"][k]["runs"])
     path = plot_frontier(result, tmp_path / "frontier.png")
     assert path is None or path.stat().st_size > 0
 

@@ -124,3 +124,78 @@ def test_explore_rechecks_doubted_values_not_values_merely_at_risk(world_store):
     agent.knowledge.doubt(_fact(store, "Acme", "headquarters"), by=1.0)
     agent.exploration.reverify(Env(), {"actions": [], "learned": []})
     assert [(c["subject"].casefold(), c["predicate"]) for c in calls] == [("acme", "headquarters")]
+
+
+# -- cycles: a rotation's current value predicted instead of looked up ------------------------------------
+PEOPLE = ("Ana Silva", "Ben Okafor", "Chloe Moreau")
+
+
+def _rotation_store(store, clock, seen):
+    """The on-call values looked up at the given rotation indexes (period 5 days), each with its end."""
+    for k in seen:
+        clock["now"] = T0 + (5 * k - 2) * DAY
+        store.add_fact("payments", "on-call", PEOPLE[k % 3], namespace="agent", valid_from=clock["now"],
+                       expires_at=T0 + 5 * k * DAY)
+
+
+def test_a_seen_cycle_predicts_the_current_value_and_the_costs_decide(store):
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    _rotation_store(store, clock, range(7))  # ends on days 0..30, each seen
+    clock["now"] = T0 + 31 * DAY  # the last value ended on day 30: memory holds no current one
+    assert store.facts(namespace="agent", subject="payments", predicate="on-call") == []
+    prediction, decision = VerifyGate(stale_cost=10, lookup_cost=1).predict_cycle(store, "agent", "payments", "on-call")
+    assert prediction.value == PEOPLE[7 % 3] and prediction.valid_until == T0 + 35 * DAY
+    assert not decision.verify and decision.p_changed < 0.1  # four confirmations: answer without a lookup
+    dear_mistake = VerifyGate(stale_cost=1000, lookup_cost=1).predict_cycle(store, "agent", "payments", "on-call")[1]
+    assert dear_mistake.verify
+    for mode in ("always", "trust"):  # the baselines never predict
+        assert VerifyGate(mode=mode).predict_cycle(store, "agent", "payments", "on-call")[0] is None
+
+
+def test_a_wrong_prediction_is_evidence_against_the_cycle(store):
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    _rotation_store(store, clock, range(7))
+    clock["now"] = T0 + 31 * DAY
+    gate = VerifyGate(stale_cost=10, lookup_cost=1)
+    before = gate.predict_cycle(store, "agent", "payments", "on-call")[0].p_right
+    gate.record_prediction("Payments", "on-call", correct=False)
+    prediction, decision = gate.predict_cycle(store, "agent", "payments", "on-call")
+    assert prediction.p_right < before and decision.verify  # one miss: look it up
+    assert gate.cycle_record == [0, 1]
+
+
+def test_no_cycle_before_a_repeat(store):
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    _rotation_store(store, clock, range(3))
+    clock["now"] = T0 + 11 * DAY
+    prediction, decision = VerifyGate().predict_cycle(store, "agent", "payments", "on-call")
+    assert prediction is None and decision.verify
+
+
+def _rotation_world(path):
+    import json
+
+    path.write_text(json.dumps({
+        "name": "rota", "seed": 3, "start_time": "2026-03-02T08:00:00Z", "step_duration": "1d",
+        "feedback": {"correction_probability": 0.2},
+        "entities": [{"name": "payments team", "facts": {"on-call": {"rotation": {"values": list(PEOPLE),
+                                                                                 "period": 4}}}},
+                     {"name": "Acme", "facts": {"headquarters": {"initial": "Oslo"}}}],
+        "phases": [{"name": "all", "steps": 90, "fact_share": 1.0}]}))
+    return str(path)
+
+
+def test_the_agent_answers_a_rotation_from_its_cycle_with_fewer_lookups(store, tmp_path):
+    from agentcl.agent.runner import run_agent
+
+    scenario = _rotation_world(tmp_path / "rota.json")
+    runs = {mode: run_agent(scenario=scenario, store=store, registry=None, save=False,
+                            config=AgentConfig(verify=mode, use_model_prior=False)) for mode in ("cost", "trust")}
+    cost, trust = runs["cost"], runs["trust"]
+    assert cost["cycle_predictions"]["answered"] >= 5 and trust["cycle_predictions"]["answered"] == 0
+    assert cost["cycle_predictions"]["wrong"] == 0  # a real rotation: its predictions hold
+    assert cost["lookups"] < trust["lookups"]
+    assert cost["success_rate"] >= trust["success_rate"] and cost["stale_answer_rate"] <= trust["stale_answer_rate"]
