@@ -17,8 +17,8 @@ DATA = typer.Option(None, "--data", help="Data directory (default: ../shared/dat
 
 
 def _options(*, quick: bool, device: str, data: Path | None = None, seeds: str | None = None, **extra):
-    from agentcl.bench.data import require_bench_packages
-    from agentcl.bench.suite import BenchOptions
+    from agentcl_bench.data import require_bench_packages
+    from agentcl_bench.suite import BenchOptions
     from memory_store.embedding import check_device
 
     require_bench_packages()  # matplotlib and scikit-learn: the [bench] extra, not runtime dependencies
@@ -48,8 +48,8 @@ def _out_dir(out: Path | None) -> Path | None:
 
 
 def _show(name: str, result: dict, json_out: bool, out: Path | None) -> None:
-    from agentcl.bench.report import table_rows, write_json
-    from agentcl.bench.suite import SUITE
+    from agentcl_bench.report import table_rows, write_json
+    from agentcl_bench.suite import SUITE
 
     if out is not None:
         write_json(result, out / f"{name}.json")
@@ -62,7 +62,7 @@ def _show(name: str, result: dict, json_out: bool, out: Path | None) -> None:
 
 
 def _run_one(name: str, opts, json_out: bool, out: Path | None) -> None:
-    from agentcl.bench.suite import run_benchmark
+    from agentcl_bench.suite import run_benchmark
 
     out = _out_dir(out)
     _show(name, run_benchmark(name, opts), json_out, out)
@@ -122,7 +122,7 @@ def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Path | 
         raise InvalidInputError(f"unknown difficulty {difficulty!r}; use {', '.join(DIFFICULTIES)}")
     if worlds_only and generated == 0:
         raise InvalidInputError("--worlds-only needs generated worlds (--generated > 0)")
-    from agentcl.bench.suite import run_benchmark
+    from agentcl_bench.suite import run_benchmark
 
     opts = _options(quick=quick, device=device, seeds=seeds, scenario=str(scenario) if scenario else None,
                     generated=generated, difficulty=difficulty, worlds_only=worlds_only or None)
@@ -130,7 +130,7 @@ def bench_drift(seeds: str = typer.Option("0,1,2", "--seeds"), scenario: Path | 
     result = run_benchmark("drift", opts)
     _show("drift", result, json_out, out)
     if out is not None and result.get("generated"):
-        from agentcl.bench.drift_generated import plot_frontier
+        from agentcl_bench.drift_generated import plot_frontier
 
         path = plot_frontier(result["generated"], out / "drift_frontier.png")
         if path is not None and not json_out:
@@ -223,8 +223,8 @@ def bench_all(out: Path = typer.Option(Path("bench-out"), "--out", help="Directo
               only: list[str] | None = typer.Option(None, "--only", help="Run only these (repeatable)."),
               device: str = DEVICE, quick: bool = QUICK, data: Path | None = DATA, json_out: bool = JSON) -> None:
     """Every benchmark in one run; writes DIR/report.md, DIR/<name>.json and PNG plots, prints the tables."""
-    from agentcl.bench.report import markdown_report, write_json, write_plots
-    from agentcl.bench.suite import ALL, SUITE, run_benchmark
+    from agentcl_bench.report import markdown_report, write_json, write_plots
+    from agentcl_bench.suite import ALL, SUITE, run_benchmark
     from memory_store.errors import UserError
 
     names = list(only) if only else list(ALL)

@@ -9,7 +9,7 @@ of the task appears anywhere in the skill (name, description, parameters), witho
 frequency damping. A second task vector drops the values (numbers and quoted strings), which describe the
 arguments rather than the tool. Each signal is z-normalised over the candidate
 skills and combined with fixed weights (chosen on one half of a public benchmark, checked on the other;
-see agentcl/bench/tools.py). Adding coverage and the value-free vector (0.075 each, the same choice on
+see agentcl_bench/tools.py). Adding coverage and the value-free vector (0.075 each, the same choice on
 either half) moved BFCL hit@1 from 0.825 to 0.8375 (even half 0.830 -> 0.840, odd 0.820 -> 0.835).
 
 Example tasks are not pooled into the description evidence: pooling made every skill with examples pull in

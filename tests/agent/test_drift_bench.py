@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcl.bench.drift import (
+from agentcl_bench.drift import (
     VARIANTS,
     aggregate,
     mean_curve,
@@ -90,7 +90,7 @@ def test_bench_refuses_bad_options():
 
 def test_generated_worlds_report_every_agent_and_the_frontier(home, embedder, tmp_path):
     from agentcl.agent.embedcache import caching
-    from agentcl.bench.drift_generated import AGENTS, plot_frontier, run_generated_worlds, summarise
+    from agentcl_bench.drift_generated import AGENTS, plot_frontier, run_generated_worlds, summarise
 
     agents = [a for a in AGENTS if a.key in ("full_system", "no_memory", "always_verify")]
     result = run_generated_worlds(worlds=1, difficulty="easy", seeds=(0,), embedder=caching(embedder),

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from agentcl.bench import report
-from agentcl.bench.suite import ALL, SUITE, BenchOptions, run_benchmark
+from agentcl_bench import report
+from agentcl_bench.suite import ALL, SUITE, BenchOptions, run_benchmark
 from memory_store.errors import UserError
 
 RESULT = {

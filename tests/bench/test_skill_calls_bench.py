@@ -1,7 +1,7 @@
 """`agentcl bench skills` measures worker against thread calls in one run and stops a GIL-holding skill."""
 from __future__ import annotations
 
-from agentcl.bench.skill_calls import run_skill_calls_bench
+from agentcl_bench.skill_calls import run_skill_calls_bench
 
 
 def test_skill_calls_bench_reports_both_paths_and_the_timeout():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agentcl.bench.tools import TARGET_HIT1, near_duplicate_misses, same_function_name, tools_summary
-from agentcl.bench.tools_learning import fit_temperature, hit_rates, nearest_task_tools
+from agentcl_bench.tools import TARGET_HIT1, near_duplicate_misses, same_function_name, tools_summary
+from agentcl_bench.tools_learning import fit_temperature, hit_rates, nearest_task_tools
 
 
 def test_same_function_name_ignores_case_plural_and_module():
@@ -65,7 +65,7 @@ def test_learning_metrics_are_plain_counts():
 
 
 def test_ground_truth_calls_take_the_first_accepted_value_at_every_level():
-    from agentcl.bench.tools import first_options
+    from agentcl_bench.tools import first_options
 
     truth = {"body": [{"mode": ["COOL", "cool"], "temp": [20], "note": ["", "x"]}], "unit": ["celsius"],
              "opt": [""], "ids": [[1, 2]]}

@@ -52,7 +52,7 @@ def test_lwf_distils_only_old_classes():
 
 
 def test_digits_gap_naive_forgets_replay_remembers():
-    from agentcl.bench.cl import run_cl_bench
+    from agentcl_bench.cl import run_cl_bench
 
     result = run_cl_bench(seed=0, device="cpu", strategies=("naive", "replay"), drift=False)
     naive, replay = result["results"]["naive"], result["results"]["replay"]
@@ -66,7 +66,7 @@ def test_digits_gap_naive_forgets_replay_remembers():
 
 
 def test_summary_rows_from_results():
-    from agentcl.bench.cl import drift_summary
+    from agentcl_bench.cl import drift_summary
 
     seed_run = {"stale_before_by_round": [0, 3], "stale_answers_by_round": [0, 0], "tool_forgetting_points": 1.5}
     rows = drift_summary({"runs": {"full": [seed_run], "replay": [seed_run],

@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("memory_store", "skills", "agentcl", "cli", "server")
+PACKAGES = ("memory_store", "skills", "agentcl", "agentcl_bench", "cli", "server")
+RUNTIME = ("memory_store", "skills", "agentcl", "server")  # what an installed agent runs; never the benchmarks
 
 
 def _modules() -> dict[str, Path]:
@@ -96,3 +97,12 @@ def test_no_import_cycles():
     graph = import_graph()
     assert len(graph) > 100  # the walk found the packages
     assert cycles(graph) == []
+
+
+def test_the_runtime_never_imports_the_benchmarks():
+    """Benchmarks are out of the runtime (issue 13): only the CLI's `bench` commands and tests reach them."""
+    graph = import_graph()
+    leaks = sorted(f"{m} -> {t}" for m, targets in graph.items() if m.split(".")[0] in RUNTIME
+                   for t in targets if t.split(".")[0] == "agentcl_bench")
+    assert leaks == []
+    assert any(t.startswith("agentcl_bench") for t in graph["cli.bench_cmd"])  # the check can see such an import

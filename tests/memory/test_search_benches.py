@@ -20,7 +20,7 @@ def _contract(result: dict, name: str) -> None:
 
 
 def test_store_bench_contract(tmp_path, embedder, monkeypatch):
-    from agentcl.bench import store_speed as bench
+    from agentcl_bench import store_speed as bench
     from memory_store import dense_index
 
     monkeypatch.setattr(dense_index, "HNSW_THRESHOLD", 250)  # so the larger size is approximate
@@ -50,7 +50,7 @@ def test_store_bench_contract(tmp_path, embedder, monkeypatch):
 
 
 def test_store_bench_rejects_bad_sizes(embedder):
-    from agentcl.bench.store_speed import run_store_bench
+    from agentcl_bench.store_speed import run_store_bench
 
     for sizes in ((), (5,), (True,), ("100",)):
         with pytest.raises(UserError):
@@ -70,7 +70,7 @@ def _conversation(sample_id: str, facts: list[tuple[str, str]]) -> dict:
 
 
 def test_locomo_bench_contract(tmp_path, embedder):
-    from agentcl.bench.locomo import run_locomo_bench
+    from agentcl_bench.locomo import run_locomo_bench
 
     chat = [("Bo", "Hi Ann, how was your week?"), ("Ann", "Great, I adopted a dog from the shelter!"),
             ("Bo", "Lovely. I have news too."), ("Bo", "I went to Lisbon last weekend for a conference."),

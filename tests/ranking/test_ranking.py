@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcl.bench import locomo_eval as L
+from agentcl_bench import locomo_eval as L
 from memory_store import note_text, ranking
 from memory_store.note_text import embedding_text, keyword_text
 from memory_store.ranking import (
@@ -153,7 +153,7 @@ def test_search_and_note_indexing_use_the_ranking_defaults():
     assert note_text.CONTEXT_TURNS == 1  # what the ranking was tuned on
 
 
-# --- the LoCoMo evaluation harness (agentcl.bench.locomo_eval): pure parts ---------------------------
+# --- the LoCoMo evaluation harness (agentcl_bench.locomo_eval): pure parts ---------------------------
 
 SAMPLE = {
     "sample_id": "s1",
@@ -213,7 +213,7 @@ def test_parse_questions_filters_categories_and_unknown_evidence():
 
 
 def test_conversation_lines_are_the_generic_import_format():
-    from agentcl.bench.locomo import conversation_lines
+    from agentcl_bench.locomo import conversation_lines
 
     lines = conversation_lines(L.parse_conversation(SAMPLE))
     assert lines[1] == {"id": "D1:2", "speaker": "Bo", "text": "I adopted a dog.", "thread": "session_1",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from agentcl.bench.load import run_load_bench
+from agentcl_bench.load import run_load_bench
 from memory_store import UserError
 from tests.conftest import PG_URL
 

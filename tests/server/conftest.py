@@ -25,7 +25,7 @@ class Served:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    from agentcl.bench.server_process import ServerProcess
+    from agentcl_bench.server_process import ServerProcess
     from server.keys import KeyFile
 
     home = tmp_path_factory.mktemp("served")

@@ -124,7 +124,7 @@ def test_a_command_not_served_says_so(served):
 
 
 def test_an_unreachable_server_is_one_line(served, tmp_path):
-    from agentcl.bench.server_process import free_port
+    from agentcl_bench.server_process import free_port
 
     env = _env(served, True) | {"AGENTCL_SERVER": f"http://127.0.0.1:{free_port()}"}
     result = subprocess.run([sys.executable, "-m", "cli.main", "memory", "facts"], env=env, cwd=REPO,

@@ -12,7 +12,7 @@ from agentcl.client import Client, ServerError
 
 
 def test_sigterm_during_writes_loses_no_acknowledged_write(tmp_path, embedder):
-    from agentcl.bench.server_process import ServerProcess
+    from agentcl_bench.server_process import ServerProcess
     from memory_store import MemoryStore
     from memory_store.integrity import check_integrity
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import bindparam, insert, select, update
 
-from agentcl.bench.machine import latency_summary
+from agentcl_bench.machine import latency_summary
 
 TARGET_RATIO = 2.0
 BULK = 1000  # versions per executemany (each touches a distinct fact)

@@ -19,19 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from agentcl.bench.corpus import note_texts, query_texts
-from agentcl.bench.import_scale import DEFAULT_NOTES as DEFAULT_IMPORT_NOTES
-from agentcl.bench.import_scale import measure_import
-from agentcl.bench.import_scale import summary_rows as import_rows
-from agentcl.bench.machine import latency_summary, machine_info
-from agentcl.bench.rows import summary_row
+from agentcl_bench.corpus import note_texts, query_texts
+from agentcl_bench.import_scale import DEFAULT_NOTES as DEFAULT_IMPORT_NOTES
+from agentcl_bench.import_scale import measure_import
+from agentcl_bench.import_scale import summary_rows as import_rows
+from agentcl_bench.machine import latency_summary, machine_info
+from agentcl_bench.rows import summary_row
 
 BATCH = 64
 TARGET_INSERT_RATIO = 0.9
 TARGET_SEARCH_RATIO = 1.25
 FILL_CHUNK = 5000
 QUICK = {"sizes": (2_000,), "insert_notes": 512, "queries": 50, "import_notes": 2_000, "versions": 3_000}
-VERSIONS = 100_000  # history length for the as-of / valid-at reads (agentcl.bench.store_time)
+VERSIONS = 100_000  # history length for the as-of / valid-at reads (agentcl_bench.store_time)
 
 
 def measure_insert(store, texts: list[str], *, namespace: str, batch: int = BATCH) -> dict:
@@ -149,7 +149,7 @@ def measure_dense_index(store, *, namespace: str, queries: list[str], k: int = 1
 
 
 def summary_rows(result: dict) -> list[dict]:
-    from agentcl.bench.store_time import summary_rows as time_rows
+    from agentcl_bench.store_time import summary_rows as time_rows
 
     ins = result["insert"]
     rows = [
@@ -226,7 +226,7 @@ def run_store_bench(*, sizes=(10_000, 100_000), insert_notes: int = 1536, querie
             entry["dense_index"] = measure_dense_index(store, namespace="bench-search", queries=qs[:100])
             result["search"].append(entry)
         if versions:
-            from agentcl.bench.store_time import run_time_reads
+            from agentcl_bench.store_time import run_time_reads
 
             result["time_reads"] = run_time_reads(store.url, home, dim=embedder.dim, versions=versions)
     finally:

@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from agentcl.bench.machine import latency_summary, machine_info
+from agentcl_bench.machine import latency_summary, machine_info
 from memory_store.errors import UserError
 
 NAMESPACE = "bench-load"
@@ -76,7 +76,7 @@ def _worker(role: str, wid: int, cfg: dict) -> None:
 
 
 def _texts(role: str, wid: int, seed: int) -> list[str]:
-    from agentcl.bench.corpus import note_texts, query_texts
+    from agentcl_bench.corpus import note_texts, query_texts
 
     if role == "reader":
         return query_texts(400, seed=seed * 100 + wid + 1)

@@ -1,5 +1,5 @@
 """LoCoMo evidence-recall evaluation: load conversations and questions, score any search function, and
-the plain baselines (dense, BM25, RRF). The benchmark of the store itself is agentcl.bench.locomo.
+the plain baselines (dense, BM25, RRF). The benchmark of the store itself is agentcl_bench.locomo.
 
 Each conversation is its own namespace; each turn is one note whose external id is its `dia_id`.
 A question's recall@k is the share of its evidence ids found in the top k results, averaged over the

@@ -15,7 +15,7 @@ Both systems get the same work, interleaved so a shared machine's noise hits bot
 - search p50 at each size beside the latency of embedding the query alone, each call after a short idle
   in an order that cycles through all permutations (measure_search, timed_rounds); also back to back
   and after the query embedding (both systems given the same precomputed query vector);
-- LoCoMo evidence recall (agentcl.bench.locomo_eval): one namespace / mem0 user per conversation, dia_id
+- LoCoMo evidence recall (agentcl_bench.locomo_eval): one namespace / mem0 user per conversation, dia_id
   as the external id, the plain dense baseline computed in the same run;
 - changed facts: a fact, then a new value of it; what each returns when asked."""
 from __future__ import annotations
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from agentcl.bench.corpus import note_texts, query_texts
-from agentcl.bench.machine import latency_summary, machine_info
-from agentcl.bench.mem0_side import Mem0Side, NetworkWatch, load_mem0
-from agentcl.bench.peers_summary import summary_rows
+from agentcl_bench.corpus import note_texts, query_texts
+from agentcl_bench.machine import latency_summary, machine_info
+from agentcl_bench.mem0_side import Mem0Side, NetworkWatch, load_mem0
+from agentcl_bench.peers_summary import summary_rows
 from memory_store.errors import UserError
 
 BATCH = 64
@@ -221,7 +221,7 @@ def select_conversations(conversations, questions, which):
 
 
 def measure_locomo(store, peer: Mem0Side | None, conversations, questions) -> dict:
-    from agentcl.bench import locomo_eval as L
+    from agentcl_bench import locomo_eval as L
 
     turns, ingest = sum(len(c.turns) for c in conversations), {"agentcl": 0.0, "mem0": 0.0}
     for conv in conversations:
@@ -300,8 +300,8 @@ def run_peers_bench(*, sizes=(2_000, 10_000), data_dir=None, device=None, locomo
     """agentcl and mem0 on the same workloads in one run; without mem0ai, agentcl alone and the summary
     says so. `locomo_conversations`: the first N conversations, or sample ids (None: all).
     `add_budget_s` bounds each size's timed adds; a size cut short is marked in the result."""
-    from agentcl.bench.data import default_data_dir
-    from agentcl.bench.locomo_eval import load_locomo
+    from agentcl_bench.data import default_data_dir
+    from agentcl_bench.locomo_eval import load_locomo
     from memory_store import MemoryStore
     from memory_store.embedding import default_model_path, get_default_embedder
 

@@ -24,14 +24,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agentcl.bench.machine import latency_summary, machine_info
+from agentcl_bench.machine import latency_summary, machine_info
 from memory_store.errors import InvalidInputError
 
 NAMESPACE = "bench-serve"
 SHARED_SLOTS = (("acme", "ceo"), ("acme", "hq"), ("globex", "ceo"))
 TOPICS = ("the quarterly plan", "a delayed shipment", "the new office in Lyon", "hiring for the data team",
           "a customer complaint about billing", "the board meeting", "a security review", "the product launch")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ONE_TORCH_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one call at a time: no spinning pool
 
 
@@ -213,8 +213,8 @@ def _integrity(db_url: str, home: Path, device: str, acks: dict) -> dict:
 
 def run_serve_bench(*, clients: int = 8, seconds: float = 30, url: str | None = None, device: str | None = "cpu",
                     quick: bool = False, seed: int = 0) -> dict:
-    from agentcl.bench.load import _Database
-    from agentcl.bench.server_process import ServerProcess
+    from agentcl_bench.load import _Database
+    from agentcl_bench.server_process import ServerProcess
 
     if not 1 <= clients <= 64:
         raise InvalidInputError("--clients must be from 1 to 64")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentcl.bench.data import default_data_dir
+from agentcl_bench.data import default_data_dir
 from memory_store.errors import UserError
 
 
@@ -40,7 +40,7 @@ def require_data(bench: Benchmark, opts: BenchOptions) -> Path:
 
 # -- adapters: common options -> each module's parameters ------------------------------------------
 def _store(o: BenchOptions) -> dict:
-    from agentcl.bench.store_speed import run_store_bench
+    from agentcl_bench.store_speed import run_store_bench
 
     sizes = o.extra.get("sizes") or ((2_000,) if o.quick else (10_000, 100_000))
     imports = o.extra.get("import_notes", 2_000 if o.quick else None)
@@ -51,20 +51,20 @@ def _store(o: BenchOptions) -> dict:
 
 
 def _locomo(o: BenchOptions) -> dict:
-    from agentcl.bench.locomo import run_locomo_bench
+    from agentcl_bench.locomo import run_locomo_bench
 
     root = require_data(SUITE["locomo"], o)
     return run_locomo_bench(path=root / "locomo" / "locomo_dev.json", device=o.device)
 
 
 def _tools(o: BenchOptions) -> dict:
-    from agentcl.bench.tools import run_tools_bench
+    from agentcl_bench.tools import run_tools_bench
 
     return run_tools_bench(data_dir=require_data(SUITE["tools"], o), device=o.device)
 
 
 def _drift(o: BenchOptions) -> dict:
-    from agentcl.bench.drift import VARIANTS, run_drift_bench
+    from agentcl_bench.drift import VARIANTS, run_drift_bench
 
     generated = o.extra.get("generated")
     return run_drift_bench(seeds=o.seeds[:1] if o.quick else o.seeds, device=o.device,
@@ -75,27 +75,27 @@ def _drift(o: BenchOptions) -> dict:
 
 
 def _cl(o: BenchOptions) -> dict:
-    from agentcl.bench.cl import run_cl_bench
+    from agentcl_bench.cl import run_cl_bench
 
     return run_cl_bench(seeds=o.seeds, device=o.device, quick=o.quick)
 
 
 def _consolidation(o: BenchOptions) -> dict:
-    from agentcl.bench.consolidation_scale import run_consolidation_scale
+    from agentcl_bench.consolidation_scale import run_consolidation_scale
 
     n = o.extra.get("memories") or (5_000 if o.quick else 100_000)
     return run_consolidation_scale(n=int(n), device=o.device, quick=o.quick)
 
 
 def _peers(o: BenchOptions) -> dict:
-    from agentcl.bench.peers import run_peers_bench
+    from agentcl_bench.peers import run_peers_bench
 
     sizes = (500, 1_000) if o.quick else (2_000, 10_000)
     return run_peers_bench(sizes=sizes, data_dir=require_data(SUITE["peers"], o), device=o.device)
 
 
 def _load(o: BenchOptions) -> dict:
-    from agentcl.bench.load import run_load_bench
+    from agentcl_bench.load import run_load_bench
 
     seconds = o.extra.get("seconds") or (5 if o.quick else 20)
     return run_load_bench(writers=o.extra.get("writers") or 2, readers=o.extra.get("readers") or 2,
@@ -103,13 +103,13 @@ def _load(o: BenchOptions) -> dict:
 
 
 def _skills(o: BenchOptions) -> dict:
-    from agentcl.bench.skill_calls import run_skill_calls_bench
+    from agentcl_bench.skill_calls import run_skill_calls_bench
 
     return run_skill_calls_bench(calls=50 if o.quick else 300)
 
 
 def _serve(o: BenchOptions) -> dict:
-    from agentcl.bench.serve import run_serve_bench
+    from agentcl_bench.serve import run_serve_bench
 
     seconds = o.extra.get("seconds") or (5 if o.quick else 30)
     return run_serve_bench(clients=o.extra.get("clients") or 8, seconds=seconds, url=o.extra.get("url"),
@@ -117,7 +117,7 @@ def _serve(o: BenchOptions) -> dict:
 
 
 def _llm(o: BenchOptions) -> dict:
-    from agentcl.bench.llm import run_llm_bench
+    from agentcl_bench.llm import run_llm_bench
 
     sizes = {k: o.extra[k] for k in ("facts", "changed", "new") if o.extra.get(k) is not None}
     return run_llm_bench(seeds=o.seeds, device=o.device or "auto", model_dir=o.extra.get("model_dir"),
@@ -125,7 +125,7 @@ def _llm(o: BenchOptions) -> dict:
 
 
 def _llm_agent(o: BenchOptions) -> dict:
-    from agentcl.bench.llm_agent import run_llm_agent_bench
+    from agentcl_bench.llm_agent import run_llm_agent_bench
 
     return run_llm_agent_bench(every=o.extra.get("every") or 4, seed=o.seeds[0], scenario=o.extra.get("scenario"),
                                model_dir=o.extra.get("model_dir"), device=o.device or "auto")

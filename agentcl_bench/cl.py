@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agentcl.bench.rows import summary_row
+from agentcl_bench.rows import summary_row
 from agentcl.consolidation.metrics import accuracy, summarize
 from agentcl.consolidation.replay import ReplayBuffer, ReplayItem
 from agentcl.consolidation.strategies import make_strategy
@@ -146,7 +146,7 @@ def run_cl_bench(*, seeds=(0, 1, 2), device: str | None = None, quick: bool = Fa
                  strategies=STRATEGIES, seed: int | None = None) -> dict:
     """Digits with every strategy over `seeds`, then (with `drift`) the consolidation job on DriftWorld.
     `quick`: one seed and fewer DriftWorld tasks (a smoke run). `seed` is shorthand for seeds=(seed,)."""
-    from agentcl.bench.machine import machine_info
+    from agentcl_bench.machine import machine_info
     from memory_store.embedding import resolve_device
 
     device = resolve_device(device or "auto")
@@ -195,7 +195,7 @@ def run_cl_bench(*, seeds=(0, 1, 2), device: str | None = None, quick: bool = Fa
     }
     summary = digits_summary(results)
     if drift:
-        from agentcl.bench.cl_drift import run_drift_consolidation
+        from agentcl_bench.cl_drift import run_drift_consolidation
         from memory_store.embedding import get_default_embedder
 
         embedder = get_default_embedder(device)

@@ -6,7 +6,7 @@ ranked against all skills; hit@k checks the function of possible_answer_simple_p
 baselines: one dense MiniLM vector per function, BM25 over all its text, and their reciprocal-rank
 fusion. A second phase measures learning from use on live_simple (user-written questions) and on
 simple_python: usage examples from the even-numbered questions are recorded (task text -> ground-truth
-arguments) and the odd-numbered questions are ranked again (agentcl/bench/tools_learning.py)."""
+arguments) and the odd-numbered questions are ranked again (agentcl_bench/tools_learning.py)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_HIT1 = 0.85  # issue 3: hit@1 with the registry's ordinary search, no special case for this data
 NEAR_DUPLICATE_COSINE = 0.9
 
@@ -116,8 +116,8 @@ def baselines(specs_by_name: dict[str, dict], questions: list[str], embedder) ->
 
 
 def run_tools_bench(*, data_dir: str | Path = "../shared/data", device: str | None = None) -> dict:
-    from agentcl.bench.machine import machine_info
-    from agentcl.bench.tools_learning import run_learning_from_use
+    from agentcl_bench.machine import machine_info
+    from agentcl_bench.tools_learning import run_learning_from_use
     from memory_store.embedding import get_default_embedder
     from skills import SkillRegistry
 

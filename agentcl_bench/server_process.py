@@ -34,7 +34,7 @@ class ServerProcess:
         import httpx
 
         self.home.mkdir(parents=True, exist_ok=True)
-        repo = str(Path(__file__).resolve().parents[2])
+        repo = str(Path(__file__).resolve().parents[1])
         env = os.environ | {"AGENTCL_HOME": str(self.home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                             "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")} | self.extra_env
         env.pop("AGENTCL_SERVER", None)

@@ -28,7 +28,7 @@ DEFAULT_NOTES = 200_000
 
 def write_conversation(path: Path, n: int, *, seed: int = 0) -> int:
     """A conversation file of n messages (ids, two speakers, 50 threads), written line by line."""
-    from agentcl.bench.corpus import note_texts
+    from agentcl_bench.corpus import note_texts
 
     chunk = 10_000
     with open(path, "w", encoding="utf-8") as fh:
@@ -59,7 +59,7 @@ def _raw_rate(store, path: Path) -> float:
 
 def child(path: str, device: str) -> dict:
     """One import in this (fresh) process: raw encode, import, raw encode again, peak RSS."""
-    from agentcl.bench.corpus import note_texts
+    from agentcl_bench.corpus import note_texts
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder
 
@@ -92,7 +92,7 @@ def measure_import(n: int = DEFAULT_NOTES, *, device: str = "auto", workdir: str
         for size in sizes:
             path = Path(tmp) / f"conversation-{size}.jsonl"
             file_bytes = write_conversation(path, size)
-            proc = subprocess.run([sys.executable, "-m", "agentcl.bench.import_scale", str(path), device],
+            proc = subprocess.run([sys.executable, "-m", "agentcl_bench.import_scale", str(path), device],
                                   capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
             if proc.returncode != 0:
                 raise RuntimeError(f"import of {size} notes failed: {proc.stderr.strip()[-500:]}")

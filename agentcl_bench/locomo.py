@@ -18,9 +18,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agentcl.bench import locomo_eval as L
-from agentcl.bench.machine import latency_summary, machine_info
-from agentcl.bench.rows import summary_row
+from agentcl_bench import locomo_eval as L
+from agentcl_bench.machine import latency_summary, machine_info
+from agentcl_bench.rows import summary_row
 
 TARGETS = {5: 0.60, 10: 0.70}  # issue 2: evidence recall@5 and @10 of categories 1-4
 HOLDOUT = ("conv-41", "conv-42")

@@ -16,7 +16,7 @@ def default_data_dir() -> Path:
     here = Path("..") / "shared" / "data"
     if here.exists():
         return here
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def missing_bench_packages() -> list[str]:

@@ -2,7 +2,7 @@
 agentcl's advantage as a ratio measured in the same run."""
 from __future__ import annotations
 
-from agentcl.bench.rows import summary_row
+from agentcl_bench.rows import summary_row
 
 
 def compare(label: str, ours: float, theirs: float | None, *, higher_is_better: bool) -> list[dict]:

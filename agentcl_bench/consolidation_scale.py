@@ -23,7 +23,7 @@ import random
 import tempfile
 import time
 
-from agentcl.bench.rows import summary_row
+from agentcl_bench.rows import summary_row
 
 FIRST = ["Ada", "Bruno", "Chen", "Dara", "Elif", "Femi", "Greta", "Hugo", "Ines", "Jonas", "Kofi", "Lena", "Mateo",
          "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tariq", "Uma", "Viktor", "Wen", "Ximena", "Yusuf",
@@ -84,7 +84,7 @@ def run_consolidation_scale(n: int = 100_000, device: str | None = None, *, quic
     """Fill a fresh store with `n` validated facts (not timed against the target), then time one full
     consolidation of all of them and one more run. `config` overrides ConsolidationConfig defaults.
     `quick` caps n at 5,000 (a smoke run)."""
-    from agentcl.bench.machine import machine_info
+    from agentcl_bench.machine import machine_info
     from agentcl.consolidation import ConsolidationConfig, consolidate
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder, resolve_device

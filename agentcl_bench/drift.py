@@ -255,10 +255,10 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
     """Every variant on every seed of the scenario (default: the packaged one); the result contract of
     `agentcl bench`: benchmark, machine, seeds, summary rows, plus per-variant means and per-seed numbers,
     "curves" (rolling success per step, mean over seeds) and "change_points" (fact and tool changes).
-    `generated` > 0 adds that many generated worlds of `difficulty` (agentcl/bench/drift_generated.py), under
+    `generated` > 0 adds that many generated worlds of `difficulty` (agentcl_bench/drift_generated.py), under
     "generated", their target rows appended to the summary."""
     from agentcl.agent.embedcache import caching
-    from agentcl.bench.machine import machine_info
+    from agentcl_bench.machine import machine_info
     from agentcl.envs.drift import DriftWorld
     from memory_store.embedding import get_default_embedder, resolve_device
     from memory_store.errors import UserError
@@ -295,7 +295,7 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
     summary = summary_rows(out_variants, seeds)
     worlds = None
     if generated:
-        from agentcl.bench.drift_generated import run_generated_worlds
+        from agentcl_bench.drift_generated import run_generated_worlds
 
         worlds = run_generated_worlds(worlds=generated, difficulty=difficulty, seeds=seeds, embedder=embedder,
                                       progress=progress)
