@@ -8,6 +8,9 @@ The metrics are the world's own scoring (`agentcl.envs.scoring`); this module on
 In the consolidating variants the agent asks the promoted local model in the shadow of every task and
 scores its guesses; it relies on them only with a clean track record (`agentcl.agent.prior`), so the
 summary also says how often those guesses were right and what the rounds did to the model (ACC, BWT).
+
+Over 300 lines on purpose: the variants, the per-seed run and the aggregation of one benchmark, read
+together; the generated worlds are apart (drift_generated.py).
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ the tests do not notice "survives": either a test is missing or the change is eq
 Mutants are written into a temporary copy of the repository, never into this checkout, so an
 interrupted run (Ctrl-C, a kill) leaves the source untouched. The parent process imports the heavy
 third-party libraries once and forks one child per mutant, which imports the mutated module fresh.
+Over 300 lines on purpose: one standalone script (mutant kinds, the sandbox copy, the forking runner)
+that must run without the package's own test helpers.
 
     python scripts/mutate.py                      # every module below
     python scripts/mutate.py memory_store/rules.py --json

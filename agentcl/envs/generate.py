@@ -7,7 +7,11 @@ parameter renames (documented on time, late or never, the same parameter renamed
 whose parameter names differ, and tools that appear late. `harsh`: most changes silent, corrections on at
 most 20 % of wrong answers, every tool drifts at least once.
 
-The output is a plain dict in the format of `agentcl/envs/SCENARIO.md`; `load_scenario` validates it."""
+The output is a plain dict in the format of `agentcl/envs/SCENARIO.md`; `load_scenario` validates it.
+
+Over 300 lines on purpose: every part of a world (facts, rotations, tools, renames, questions) draws from
+one seeded random stream in a fixed order, so a seed means the same world; split across modules, that
+order would be spread over several files."""
 from __future__ import annotations
 
 import random
