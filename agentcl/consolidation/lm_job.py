@@ -265,7 +265,7 @@ class LMBackend(Backend):
         rep.forgotten_skills = after.forgotten
         general_answers: list[str] = []
         now_right = locality(lm, limit=cfg.locality_limit, base=False, max_new_tokens=cfg.max_new_tokens,
-                             answers_out=general_answers)
+                             answers_out=general_answers, base_right=state.locality_base)
         self.kept_general = kept_general = locality_kept(state.locality_base, now_right)
         unscoped = None
         if cfg.locality_unscoped:  # what the weights alone keep, every prompt through the adapter

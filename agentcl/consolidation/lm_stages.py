@@ -140,16 +140,27 @@ def forgotten_tools(validity: dict[str, dict], tools: dict[str, dict], *, thresh
 
 
 def locality(lm, *, limit: int | None, base: bool, max_new_tokens: int, answers_out: list | None = None,
-             scoped: bool = True) -> list[bool]:
+             scoped: bool = True, base_right: list[bool] | None = None) -> list[bool]:
     """Per general question: answered right? (`answers_out` receives the answers, for the report.)
     `scoped`: as the model is used (out-of-scope prompts go to the base model); False: every prompt
-    through the adapter."""
+    through the adapter. With `base_right` (the base model's grades), a scoped probe generates only the
+    prompts inside the adapter's scope: the others are answered by the base model, greedily, so their
+    grade is the base model's (their answer is left empty: they can never be lost)."""
     items = general_questions()["locality"][:limit]
-    answers = lm.generate([it["q"] for it in items], max_new_tokens=max_new_tokens, adapter=not base,
-                          scoped=scoped)
+    questions = [it["q"] for it in items]
+    scope = getattr(lm, "scope", None)
+    if base or not scoped or base_right is None or scope is None or len(base_right) != len(items):
+        answers = lm.generate(questions, max_new_tokens=max_new_tokens, adapter=not base, scoped=scoped)
+        graded = [grade_general(a, it["a"]) for a, it in zip(answers, items)]
+    else:
+        inside = [i for i, q in enumerate(questions) if scope.covers(q)]
+        asked = lm.generate([questions[i] for i in inside], max_new_tokens=max_new_tokens) if inside else []
+        answers, graded = [""] * len(items), list(base_right)
+        for i, a in zip(inside, asked):
+            answers[i], graded[i] = a, grade_general(a, items[i]["a"])
     if answers_out is not None:
         answers_out.extend(answers)
-    return [grade_general(a, it["a"]) for a, it in zip(answers, items)]
+    return graded
 
 
 def locality_lost(base_right: list[bool], now_right: list[bool], answers: list[str], *, limit: int = 5) -> list:
