@@ -151,7 +151,7 @@ def run_generated_worlds(*, worlds: int = 10, difficulty: str = "harsh", seeds=(
 def plot_frontier(generated: dict, path: Path) -> Path | None:
     """Success against lookups per task, one point per agent; None (no plot) when matplotlib is missing."""
     try:
-        from agentcl_bench.report import _pyplot
+        from agentcl_bench.suite_report import _pyplot
 
         plt = _pyplot()
     except ImportError:

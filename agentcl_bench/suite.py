@@ -64,7 +64,7 @@ def _tools(o: BenchOptions) -> dict:
 
 
 def _drift(o: BenchOptions) -> dict:
-    from agentcl_bench.drift import VARIANTS, run_drift_bench
+    from agentcl_bench.drift_ablations import VARIANTS, run_drift_bench
 
     generated = o.extra.get("generated")
     return run_drift_bench(seeds=o.seeds[:1] if o.quick else o.seeds, device=o.device,

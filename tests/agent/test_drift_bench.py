@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcl_bench.drift import (
+from agentcl_bench.drift_ablations import (
     VARIANTS,
     aggregate,
     mean_curve,

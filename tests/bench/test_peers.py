@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agentcl_bench import mem0_side, peers, peers_summary
-from agentcl_bench.report import table_rows
+from agentcl_bench.suite_report import table_rows
 from memory_store.errors import UserError
 from tests.conftest import DATA_DIR, require_data
 

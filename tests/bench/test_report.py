@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from agentcl_bench import report
+from agentcl_bench import suite_report as report
 from agentcl_bench.suite import ALL, SUITE, BenchOptions, run_benchmark
 from memory_store.errors import UserError
 
