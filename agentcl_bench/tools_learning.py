@@ -83,7 +83,7 @@ def _protocol(specs, questions, gold, gold_args, embedder, recorded: list[int], 
                        "hit@1_functions_with_examples_at_100pct": hit_rates(rows, gold, with_ex)["hit@1"]})
     after_rows, after_ms = _ranked(registry, texts)
     after = by_position(after_rows)
-    index = getattr(registry, "_index", None)
+    index = registry.learning.index  # the registry's search index, with the parameters it fitted
     fitted = [round(float(p), 3) for p in index.parameters] if index is not None else None
     vecs = np.asarray(embedder.encode(questions))
     nn = nearest_task_tools(vecs, recorded, asked, gold)
