@@ -87,7 +87,7 @@ class Perception:
         prediction, q = percept.cycle, percept.observation.query
         if prediction is None or correct is None or (answer or "").strip().casefold() != prediction.value.strip().casefold():
             return
-        self.verifier.record_prediction(q.subject, q.predicate, correct)
+        self.verifier.record_prediction(self.config.namespace, q.subject, q.predicate, correct)
         if correct:
             self.knowledge.learn(q.subject, q.predicate, prediction.value, source="cycle",
                                  valid_from=self.state.world_time, expires_at=prediction.valid_until)

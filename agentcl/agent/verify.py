@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from memory_store.change_history import fact_volatility, value_spans
 from memory_store.cycles import Prediction, predict, prior_odds
+from memory_store.normalize import normalize_name
 from memory_store.volatility import should_verify
 
 VERIFY_MODES = ("cost", "always", "trust")
@@ -45,8 +46,10 @@ class VerifyGate:
         self.fixed_cost = lookup_cost  # --lookup-cost; None: learn it from the world's Feedback.cost
         self.seen_costs: list[float] = []
         self.spent = 0
-        self.cycle_misses: dict[tuple[str, str], int] = {}  # slot -> predictions from its cycle that were wrong
-        self.cycle_record = [0, 0]  # every slot's cycle predictions: right, wrong (the prior for the next)
+        # per namespace (tenants never inform each other): slot -> wrong predictions from its cycle, and
+        # namespace -> [right, wrong] over all its cycle predictions (the prior for the next one)
+        self.cycle_misses: dict[tuple[str, str, str], int] = {}
+        self.cycle_record: dict[str, list[int]] = {}
 
     @property
     def lookup_cost(self) -> float:
@@ -87,8 +90,8 @@ class VerifyGate:
             return None, Decision(True, None, f"{self.mode}: no prediction")
         history = store.facts(namespace=namespace, subject=subject, predicate=predicate, status="all")
         observed = [(f.expires_at, f.object) for f in history if f.expires_at is not None and f.status != "retracted"]
-        prediction = predict(observed, store.now(), misses=self.cycle_misses.get(_slot(subject, predicate), 0),
-                             odds=prior_odds(*self.cycle_record))
+        prediction = predict(observed, store.now(), misses=self.cycle_misses.get(_slot(namespace, subject, predicate), 0),
+                             odds=prior_odds(*self.cycle_record.get(namespace, (0, 0))))
         if prediction is None:
             return None, Decision(True, None, "no cycle")
         p = 1.0 - prediction.p_right
@@ -96,12 +99,12 @@ class VerifyGate:
             return prediction, Decision(True, p, "cycle prediction: expected cost of a wrong one above a lookup's")
         return prediction, Decision(False, p, "cycle prediction: expected cost of a wrong one below a lookup's")
 
-    def record_prediction(self, subject: str, predicate: str, correct: bool) -> None:
-        self.cycle_record[0 if correct else 1] += 1
+    def record_prediction(self, namespace: str, subject: str, predicate: str, correct: bool) -> None:
+        self.cycle_record.setdefault(namespace, [0, 0])[0 if correct else 1] += 1
         if not correct:
-            key = _slot(subject, predicate)
+            key = _slot(namespace, subject, predicate)
             self.cycle_misses[key] = self.cycle_misses.get(key, 0) + 1
 
 
-def _slot(subject: str, predicate: str) -> tuple[str, str]:
-    return " ".join(subject.casefold().split()), " ".join(predicate.casefold().split())
+def _slot(namespace: str, subject: str, predicate: str) -> tuple[str, str, str]:
+    return namespace, normalize_name(subject), normalize_name(predicate)

@@ -160,10 +160,24 @@ def test_a_wrong_prediction_is_evidence_against_the_cycle(store):
     clock["now"] = T0 + 31 * DAY
     gate = VerifyGate(stale_cost=10, lookup_cost=1)
     before = gate.predict_cycle(store, "agent", "payments", "on-call")[0].p_right
-    gate.record_prediction("Payments", "on-call", correct=False)
+    gate.record_prediction("agent", "Payments", "on-call", correct=False)
     prediction, decision = gate.predict_cycle(store, "agent", "payments", "on-call")
     assert prediction.p_right < before and decision.verify  # one miss: look it up
-    assert gate.cycle_record == [0, 1]
+    assert gate.cycle_record["agent"] == [0, 1]
+
+
+def test_one_tenants_misses_never_change_anothers_prediction(store):
+    """Namespaces differing only in punctuation keep separate cycle evidence."""
+    clock = {"now": T0}
+    store.clock = lambda: clock["now"]
+    _rotation_store(store, clock, range(7))
+    clock["now"] = T0 + 31 * DAY
+    gate = VerifyGate(stale_cost=10, lookup_cost=1)
+    before = gate.predict_cycle(store, "agent", "payments", "on-call")[0].p_right
+    gate.record_prediction("agent.", "payments", "on-call", correct=False)
+    gate.record_prediction("agent-", "payments", "on-call", correct=False)
+    assert gate.predict_cycle(store, "agent", "payments", "on-call")[0].p_right == before
+    assert "agent" not in gate.cycle_record
 
 
 def test_no_cycle_before_a_repeat(store):
