@@ -8,6 +8,8 @@ lines without a status (hand-written files) are active. `conversation` lines are
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from .errors import InvalidInputError, UserError, shown
 from .facts import FactInput, validate_fact_input
+from .normalize import MAX_INPUT_BYTES, parse_json
 from .notes import NoteInput, validate_note_input
 from .predicate_rules import alias_row, policy_row
 from .record_types import FACT_STATUSES, NOTE_STATUSES
@@ -64,11 +67,9 @@ def _restore(obj: dict, kind: str, allowed: tuple[str, ...]) -> dict:
 
 def _parse_object(raw: str, number: int) -> dict:
     try:
-        obj = json.loads(raw)
+        obj = parse_json(raw, what=f"line {number}")  # no NaN/Infinity, no duplicate keys, bounded depth
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"line {number}: not valid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise InvalidInputError(f"line {number}: JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise InvalidInputError(f"line {number}: expected a JSON object")
     return obj
@@ -138,15 +139,20 @@ def iter_records(path: str | Path, fmt: str, namespace: str | None) -> Iterator[
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     with fh:
+        # Import reads the file more than once (validate, then write), so a pipe or a device (/dev/zero,
+        # /dev/stdin) cannot be imported: refused before one byte is read.
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise UserError(f"cannot read {path}: not a regular file (pipes and devices cannot be imported)")
         offset = 0
-        lines = iter(fh)
         for number in count(1):
             try:
-                raw = next(lines)
-            except StopIteration:
-                return
+                raw = fh.readline(MAX_INPUT_BYTES + 1)  # a line without end never fills memory
             except OSError as exc:
                 raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+            if not raw:
+                return
+            if len(raw) > MAX_INPUT_BYTES:
+                raise InvalidInputError(f"{path}: line {number} is longer than {MAX_INPUT_BYTES // 2 ** 20} MiB")
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -40,12 +40,87 @@ def _require_utf8(text: str, what: str) -> None:
         raise InvalidInputError(f"{what} is not valid Unicode (it contains a lone surrogate)") from None
 
 
+MAX_JSON_DEPTH = 64  # nesting of arrays/objects in one user value: far beyond any real metadata or scenario
+MAX_JSON_ITEMS = 1_000_000  # scalars, keys and containers in one value
+MAX_INPUT_BYTES = 16 * 1024 * 1024  # what the CLI reads from one file, stdin or one import line
+
+
+def json_value(value: object, *, what: str = "value", max_depth: int = MAX_JSON_DEPTH,
+               max_items: int = MAX_JSON_ITEMS) -> object:
+    """`value` itself if it is a JSON value every backend stores and reads back unchanged: finite numbers
+    only, string keys, no lone surrogates, at most `max_depth` levels and `max_items` parts. Otherwise
+    InvalidInputError with one line naming where (e.g. `metadata.a[3] must be a finite number`). Pure;
+    walks iteratively, so a deep or self-referencing value cannot exhaust the stack. `what=""` names
+    places by their path alone (`seed`, `tools[0].name`)."""
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    items = 0
+    while stack:
+        item, path, depth = stack.pop()
+        where = (f"{what}.{path}" if what and not path.startswith("[") else f"{what}{path}") if path else \
+            (what or "the value")
+        items += 1
+        if items > max_items:
+            raise InvalidInputError(f"{what or 'the value'} is too large (more than {max_items:,} parts)")
+        if item is None or isinstance(item, (bool, int)):
+            continue
+        if isinstance(item, str):
+            _require_utf8(item, where)
+        elif isinstance(item, float):
+            if not math.isfinite(item):  # NaN, Infinity and 1e999 (which parses to inf)
+                raise InvalidInputError(f"{where} must be a finite number, got {item!r}")
+        elif isinstance(item, (dict, list, tuple)):
+            if depth >= max_depth:
+                raise InvalidInputError(f"{what or 'the value'} is nested too deeply (more than {max_depth} levels)")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        raise InvalidInputError(f"{where} has a key that is not text ({shown(key)})")
+                    _require_utf8(key, f"a key of {where}")
+                    stack.append((child, f"{path}.{shown(key, 40)[1:-1]}" if path else shown(key, 40)[1:-1],
+                                  depth + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        else:
+            raise InvalidInputError(f"{where} must be a JSON value, got {type(item).__name__}")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twin = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise InvalidInputError(f"duplicate key {shown(twin, 40)} in one object (which one counts is ambiguous)")
+    return dict(pairs)
+
+
+def parse_json(text: str, *, what: str = "JSON") -> object:
+    """User JSON text -> a value that passed `json_value`. Refuses what json.loads lets through: NaN,
+    Infinity, 1e999 (named by their path: json.loads gives them as floats, json_value refuses them),
+    duplicate keys in one object, integers too long to convert, nesting that would overflow the stack.
+    json.JSONDecodeError (with its line and column) is re-raised for the caller to word; every other
+    problem is InvalidInputError with one line starting with `what`."""
+    if len(text) > MAX_INPUT_BYTES:
+        raise InvalidInputError(f"{what} is too large (more than {MAX_INPUT_BYTES // 2 ** 20} MiB)")
+    try:
+        return json_value(json.loads(text, object_pairs_hook=_unique_keys), what="")
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{what}: {exc}") from None
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise InvalidInputError(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (sys.get_int_max_str_digits)
+        problem = "an integer has too many digits" if "digits" in str(exc) else str(exc).splitlines()[0][:120]
+        raise InvalidInputError(f"{what}: {problem}") from None
+
+
 def clean_metadata(value: object, *, what: str = "metadata") -> dict:
     """An object of JSON values (no NaN/Infinity, no lone surrogates): what every backend can store."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidInputError(f"{what} must be an object of key/value pairs")
+    json_value(value, what=what)
     try:
         encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as exc:
