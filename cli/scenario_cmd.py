@@ -32,5 +32,17 @@ def generate(seed: int = typer.Option(..., "--seed", help="Seed: the same seed a
     typer.echo(f"wrote {out} ({difficulty}, seed {seed})", err=True)
 
 
+@scenario.command("validate")
+def validate(file: Path = typer.Argument(..., metavar="FILE", help="Scenario JSON file.")) -> None:
+    """Check a scenario file as `agentcl run --scenario FILE` would load it: one line and exit 2 if it
+    cannot be run (bad JSON, a schema or reference error, a phase with nothing to ask)."""
+    from agentcl.envs.drift import DriftWorld
+
+    world = DriftWorld(str(file))
+    s = world.scenario
+    typer.echo(f"ok: {file}: {s.name!r}, {s.horizon} steps, {len(world.timeline.slots)} fact slots, "
+               f"{len(s.tools)} tools")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(scenario, name="scenario")

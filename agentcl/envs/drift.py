@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from memory_store.errors import InvalidInputError
 from memory_store.timeparse import iso
 
 from .base import (
@@ -27,7 +28,7 @@ from .base import (
 from .grading import grade_fact
 from .operations import OPERATIONS, outputs_match
 from .scenario import Scenario, load_scenario
-from .tasks import Task, build_stream
+from .tasks import Task, build_stream, nothing_to_ask, unanswerable_step
 from .timeline import FactTimeline
 from .toolbook import ToolBook, check_arguments
 
@@ -44,6 +45,9 @@ class DriftWorld(BaseEnvironment):
         self.text_only = bool(text_only)
         self.timeline = FactTimeline(self.scenario)
         self.toolbook = ToolBook(self.scenario)
+        stuck = unanswerable_step(self.scenario, self.timeline, self.toolbook)
+        if stuck is not None:  # a scenario that cannot finish is refused when loaded, not mid-run
+            raise InvalidInputError(nothing_to_ask(self.scenario, *stuck))
         self.default_seed = self.scenario.seed if seed is None else seed
         self.seed = self.default_seed
         self.episode = -1
@@ -196,6 +200,13 @@ class DriftWorld(BaseEnvironment):
         """A seeded draw per (seed, episode step, purpose): independent of the agent's actions."""
         return random.Random(f"{self.seed}:{self._step}:{what}").random()
 
+    def _iso_at(self, step: int | None) -> str | None:
+        """The time of a step past the horizon (a rotation's end) may lie beyond year 9999: then unknown."""
+        try:
+            return None if step is None else iso(self.scenario.time_at(step))
+        except (OverflowError, ValueError):
+            return None
+
     def _lookup(self, call: ToolCall) -> ToolResult:
         name = self.scenario.lookup.name
         error = check_arguments(name, ["subject", "predicate"], call.arguments)
@@ -210,5 +221,5 @@ class DriftWorld(BaseEnvironment):
         return ToolResult(name, True, output={
             "subject": slot.subject, "predicate": slot.predicate,
             "value": self.timeline.value_of(slot.spec, self._step),
-            "valid_until": iso(self.scenario.time_at(until)) if until is not None else None,
+            "valid_until": self._iso_at(until),
             "valid_until_step": until})

@@ -57,6 +57,30 @@ def _weighted(rng: random.Random, items: list[Any], weights: list[float]) -> Any
     return rng.choices(items, weights=weights, k=1)[0]
 
 
+def unanswerable_step(scenario: Scenario, timeline: FactTimeline, toolbook: ToolBook) -> tuple[str, int] | None:
+    """(phase name, step) of the first step at which a phase has nothing it may ask, or None. Seed-free:
+    a phase without a matching slot asks tool tasks only, and which operations are live changes only at
+    a tool's first version or its deprecation, so only those steps are checked."""
+    events = sorted({t.introduced_at for t in scenario.tools} |
+                    {t.deprecated_at for t in scenario.tools if t.deprecated_at is not None})
+    ops = {t.operation for t in scenario.tools}
+    start = 0
+    for phase in scenario.phases:
+        end = start + phase.steps
+        if not any(phase.predicates is None or s.predicate in phase.predicates for s in timeline.slots.values()):
+            for step in [start, *(e for e in events if start < e < end)]:
+                live = toolbook.live_operations(step) & ops
+                if not any(phase.operations is None or op in phase.operations for op in live):
+                    return phase.name, step
+        start = end
+    return None
+
+
+def nothing_to_ask(scenario: Scenario, phase: str, step: int) -> str:
+    return (f"scenario {scenario.name!r}: phase {phase!r} has nothing to ask at step {step} "
+            "(no fact slot matches and no tool of its operations is live)")
+
+
 def build_stream(scenario: Scenario, timeline: FactTimeline, toolbook: ToolBook, seed: int
                  ) -> list[tuple[str, Task]]:
     """[(phase name, task)] for every step of the scenario."""
@@ -76,8 +100,7 @@ def build_stream(scenario: Scenario, timeline: FactTimeline, toolbook: ToolBook,
             live = toolbook.live_operations(step)
             task = _pick(rng, phase, step, timeline, pools, live, changes_by_op, earlier, by_id)
             if task is None:
-                raise UserError(f"scenario {scenario.name!r}: phase {phase.name!r} has nothing to ask at step {step} "
-                                "(no fact slot matches and no tool of its operations is live)")
+                raise UserError(nothing_to_ask(scenario, phase.name, step))
             stream.append((phase.name, task))
             if task.task_id not in earlier and task.task_id not in asked_here:
                 asked_here.append(task.task_id)

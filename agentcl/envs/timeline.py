@@ -9,6 +9,7 @@ from memory_store.normalize import normalize_name
 
 from .base import Notice
 from .scenario import FactSpec, Scenario
+from .templates import fill
 
 
 def slot_key(subject: str, predicate: str) -> tuple[str, str]:
@@ -41,15 +42,15 @@ class FactTimeline:
         for entity in scenario.entities:
             for predicate, spec in entity.facts.items():
                 template = spec.question or scenario.questions.get(predicate) or "What is the {predicate} of {subject}?"
-                text = template.format(subject=entity.name, predicate=predicate)
+                text = fill(template, subject=entity.name, predicate=predicate)  # never str.format
                 self.slots[slot_key(entity.name, predicate)] = Slot(entity.name, predicate, spec, text)
         self._changes = {key: self._compute_changes(slot) for key, slot in self.slots.items()}
         self._notices: dict[int, list[Notice]] = {}
         for slot in self.slots.values():
             for change in slot.spec.changes:
                 if change.announced and change.step < self.horizon:
-                    text = (change.notice or "{subject} has a new {predicate}.").format(
-                        subject=slot.subject, predicate=slot.predicate)
+                    text = fill(change.notice or "{subject} has a new {predicate}.",
+                                subject=slot.subject, predicate=slot.predicate)
                     self._notices.setdefault(change.step, []).append(
                         Notice(change.step, slot.subject, slot.predicate, text))
 

@@ -116,9 +116,8 @@ def test_nothing_to_ask_is_a_user_error():
     data = copy.deepcopy(DEFAULT)
     data["phases"] = [{"name": "tools only", "steps": 5, "fact_share": 0, "operations": ["timezone_convert"]}]
     data["entities"] = []
-    env = DriftWorld(data)
-    with pytest.raises(UserError, match="nothing to ask at step 0"):
-        env.reset(0)
+    with pytest.raises(UserError, match="nothing to ask at step 0"):  # refused when loaded, not mid-run
+        DriftWorld(data)
 
 
 def test_locate_paths_and_lines():
