@@ -161,13 +161,14 @@ def test_cmd(name: str, args: str = typer.Option("{}", "--args", help="Arguments
     """Call a skill once (for a candidate composite: verify it). Bad JSON or arguments that do not fit
     the schema: exit 2, nothing recorded. A call that runs and fails (an exception, a timeout, a skill
     that ends its own process): one line on stderr, exit 1."""
+    from memory_store.normalize import parse_json
     from skills.calls import renames_of
     from skills.nesting import check_text
     from skills.validate import validate_args
 
     check_text(args, "--args")
-    try:
-        parsed = json.loads(args)
+    try:  # no NaN/Infinity, duplicate keys or lone surrogates reach a skill or its recorded examples
+        parsed = parse_json(args, what="--args")
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"--args is not valid JSON: {exc}") from None
     if not isinstance(parsed, dict):

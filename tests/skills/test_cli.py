@@ -71,6 +71,9 @@ def test_add_show_test_stats_lifecycle(cli, tmp_path):
     ["test", "calculate", "--args", "{not json"],
     ["test", "calculate", "--args", "[1, 2]"],
     ["test", "calculate", "--args", '{"expr": "1"}'],
+    ["test", "calculate", "--args", '{"expression": "1+1", "expression": "2+2"}'],  # which one? refused
+    ["test", "calculate", "--args", '{"expression": "1+1", "expression": NaN}'],
+    ["test", "calculate", "--args", '{"expression": "\\ud800"}'],  # a lone surrogate cannot be recorded
     ["show", "no_such_skill"],
     ["deprecate", "calculate", "--replacement", "nothing_here"],
     ["add", "/no/such/path.py"],
