@@ -5,10 +5,13 @@ import typer
 
 from cli.render import console, print_json, table
 
+MAX_EPISODES = 10_000  # each episode is a whole run of the world: more is a typo, not a plan
+
 
 def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-point group agentcl.envs)."),
         scenario: str | None = typer.Option(None, "--scenario", help="Scenario JSON file (default: built-in)."),
-        episodes: int = typer.Option(1, "--episodes", help="Episodes to run (each a fresh world)."),
+        episodes: int = typer.Option(1, "--episodes", max=MAX_EPISODES,
+                                     help=f"Episodes to run (each a fresh world; at most {MAX_EPISODES})."),
         policy: str = typer.Option("local", "--policy", help="local (no LLM), openai (an endpoint) or llm "
                                                               "(the local language model, in process)."),
         model: str | None = typer.Option(None, "--model", help="Model name for --policy openai "
@@ -30,6 +33,13 @@ def run(env: str = typer.Option("drift", "--env", help="Environment name (entry-
                                                  help="Cost of a lookup (default: what the world reports)."),
         json_out: bool = typer.Option(False, "--json", help="Print the JSON report.")) -> None:
     """Run the learning agent and print a summary (the report is also saved under AGENTCL_HOME/runs)."""
+    import math
+
+    from memory_store.errors import InvalidInputError
+
+    for flag, value in (("--stale-cost", stale_cost), ("--lookup-cost", lookup_cost)):
+        if value is not None and not math.isfinite(value):  # inf would make the cost rule always/never look up
+            raise InvalidInputError(f"{flag} must be a finite number, got {value}")
     from agentcl.agent.embedcache import caching
     from agentcl.agent.runner import run_agent
     from cli.state import open_store

@@ -167,3 +167,14 @@ def test_a_rotation_ending_past_year_9999_has_no_end_time():
 
     result = world.execute_tool(ToolCall("lookup", {"subject": "T", "predicate": "on-call"}))
     assert result.ok and result.output["valid_until"] is None and result.output["valid_until_step"] == 50
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--episodes", "99999999999999999999"], "--episodes"),  # would run (almost) forever
+    (["--stale-cost", "inf"], "--stale-cost must be a finite number"),
+    (["--lookup-cost", "1e999"], "--lookup-cost must be a finite number"),
+])
+def test_run_refuses_numbers_that_cannot_finish_or_mean_nothing(tmp_path, args, expected):
+    kw = {"db": f"sqlite:///{tmp_path / 'm.db'}", "home": tmp_path}
+    assert expected in assert_clean_error(run_cli(["run", "--json", *args], **kw))
+    assert not (tmp_path / "runs").exists()
