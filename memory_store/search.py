@@ -14,7 +14,7 @@ from . import ranking, search_filters
 from .cache_rows import FETCH_FACTS, FETCH_NOTES, fact_payload, note_payload, search_result
 from .errors import InvalidInputError, shown
 from .index_keys import make_key, split_key
-from .normalize import clean_namespace, clean_text
+from .normalize import clean_namespace, clean_text, json_value
 from .record_types import SearchResult
 from .timeparse import parse_time
 from .vector_index import NamespaceIndex
@@ -63,6 +63,8 @@ class Search:
         until_t = parse_time(until).timestamp() if until not in (None, "") else None
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInputError("metadata filter must be an object of key/value pairs")
+        if metadata:  # a lone surrogate would fail in the database driver, NaN never equals anything
+            json_value(metadata, what="metadata filter")
         at = parse_time(valid_at) if valid_at not in (None, "") else None
         version = self.versions.parse_as_of(as_of) if as_of not in (None, "") else None
         timed = at is not None or version is not None

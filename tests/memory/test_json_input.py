@@ -126,3 +126,19 @@ def test_a_fact_with_bad_metadata_writes_nothing(tmp_path, embedder):
         assert fingerprint(store) == before
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("metadata", "expected"), [
+    ({"speaker": "\ud800"}, "metadata filter.speaker is not valid Unicode"),  # was a UnicodeEncodeError
+    ({"topic": float("nan")}, "metadata filter.topic must be a finite number"),
+    ({"topic": {"\udc00": 1}}, "not valid Unicode"),
+])
+def test_search_metadata_filters_go_through_json_value(tmp_path, embedder, metadata, expected):
+    store = MemoryStore.open(f"sqlite:///{tmp_path / 'm.db'}", home=tmp_path, embedder=embedder)
+    try:
+        store.add_note("hello there", metadata={"topic": "x"})
+        with pytest.raises(InvalidInputError) as info:
+            store.search("hello", metadata=metadata)
+        assert expected in str(info.value)
+    finally:
+        store.close()
