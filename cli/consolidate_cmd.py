@@ -79,7 +79,8 @@ def _run_lm(namespace: str, device: str, model_dir: str | None, epochs: int | No
     from agentcl.consolidation.trust import trusted_sources
     from agentcl.model.base_lm import resolve_model_dir
 
-    LMCheckpoints(STATE.home, namespace=namespace, create=False).check_active()  # a damaged checkpoint: one line, no model load
+    # a damaged checkpoint is one line before any model loads
+    LMCheckpoints(STATE.home, namespace=namespace, create=False).check_active()
     resolve_model_dir(model_dir, home=STATE.home)  # a bad directory is one line before the store opens
     lm = _open_lm(model_dir, device)
     with open_store() as store:
@@ -280,7 +281,7 @@ def ask_cmd(questions: list[str] = typer.Argument(..., metavar="QUESTION..."), n
     if _backend(backend, model_dir) == "llm":
         from agentcl.model.base_lm import resolve_model_dir
 
-        LMCheckpoints(home, namespace=namespace, create=False).check_active()  # a damaged checkpoint: one line, no model load
+        LMCheckpoints(home, namespace=namespace, create=False).check_active()  # damaged: one line, no model load
         resolve_model_dir(model_dir, home=home)
         lm = _open_lm(model_dir, device)
         active = LMCheckpoints(home, namespace=namespace).load_active_into(lm)
