@@ -86,8 +86,8 @@ class ConsolidationState:
     @classmethod
     def load(cls, directory: Path) -> ConsolidationState:
         """The state saved in `directory` (an empty one when none was). state.json and probes.safetensors
-        are always saved together: either unreadable, missing beside the other, or probe rows beyond the
-        vectors is a DamagedFileError naming the file."""
+        are saved together: either unreadable, the vectors missing while probes name rows, or rows beyond
+        the vectors is a DamagedFileError naming the file."""
         from safetensors.numpy import load_file
 
         from memory_store.file_reads import read_json, reading, require_file
@@ -99,8 +99,10 @@ class ConsolidationState:
         with reading(path):  # fields of the wrong type fail here, not in the middle of a run
             state = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
             rows = _probe_rows(state)
-        vec_path = require_file(directory / "probes.safetensors")
-        with reading(vec_path):
+        vec_path = directory / "probes.safetensors"
+        if not rows and not vec_path.exists():
+            return state
+        with reading(require_file(vec_path)):
             vec = load_file(str(vec_path))["vectors"]
             if rows and (vec.ndim != 2 or max(rows) >= len(vec)):
                 raise ValueError(f"{len(vec)} vectors for probe rows up to {max(rows)}")
