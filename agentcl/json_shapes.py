@@ -24,7 +24,7 @@ def policy_json(predicate: str, policy) -> dict:
 
 def consolidation_status_json(home: str | Path | None, namespace: str) -> dict:
     """`agentcl consolidate status --json`: rounds, last run, active checkpoint, buffer, latest findings."""
-    from agentcl.consolidation.persist import load_learned
+    from agentcl.consolidation.persist import check_checkpoint, load_learned
     from agentcl.consolidation.pin import load_pin
     from agentcl.consolidation.state import RunLog, state_dir
     from agentcl.consolidation.trust import trusted_sources
@@ -34,14 +34,17 @@ def consolidation_status_json(home: str | Path | None, namespace: str) -> dict:
     home = agentcl_home(home)
     sdir = state_dir(home, namespace)
     ckpts = CheckpointStore(home, namespace=namespace)
+    active = ckpts.active_id()
+    if active is not None:  # a damaged active model is one line here, not a surprise in the next run
+        check_checkpoint(ckpts, active)
     state, buffer, _ = load_learned(ckpts, sdir, capacity=None, policy="class_balanced", seed=0)
     log = RunLog.load(sdir)
-    pin = load_pin(sdir)
+    pin = load_pin(sdir, ckpts)
     return {
         "namespace": namespace,
         "rounds": state.rounds,
         "last_run_at": log.last_run_at,
-        "active_checkpoint": ckpts.active_id(),
+        "active_checkpoint": active,
         "checkpoints": len(ckpts.ids()),
         "learned_slots": len(state.slots),
         "buffer_size": len(buffer),
@@ -66,14 +69,23 @@ def consolidation_rollback_json(home: str | Path | None, namespace: str, checkpo
                                 digest: str) -> dict:
     """`agentcl consolidate rollback ID --json`: re-activate a checkpoint and pin it (`digest`: the
     validated material now, pin.material_digest); says which one was active."""
-    from agentcl.consolidation.pin import save_pin
+    from agentcl.consolidation.persist import check_checkpoint
+    from agentcl.consolidation.pin import load_pin, save_pin
     from agentcl.consolidation.state import state_dir
     from agentcl.model import CheckpointStore
     from memory_store.config import agentcl_home
+    from memory_store.errors import NotFoundError
 
     ckpts = CheckpointStore(agentcl_home(home), namespace=namespace)
+    sdir = state_dir(home, namespace)
+    # Everything read before anything is written: a damaged pointer or pin is named, never replaced,
+    # and a damaged checkpoint is never activated.
     previous = ckpts.active_id()
+    load_pin(sdir, ckpts)
+    if int(checkpoint_id) not in ckpts.ids():
+        raise NotFoundError(f"no checkpoint {checkpoint_id} in namespace {namespace!r}")
+    check_checkpoint(ckpts, checkpoint_id)
     ckpts.activate(checkpoint_id)
-    pin = save_pin(state_dir(home, namespace), checkpoint=checkpoint_id, digest=digest)
+    pin = save_pin(sdir, checkpoint=checkpoint_id, digest=digest)
     return {"namespace": namespace, "active_checkpoint": checkpoint_id, "previous": previous,
             "pinned": {k: pin[k] for k in ("checkpoint", "since")}}

@@ -75,9 +75,12 @@ def _open_lm(model_dir: str | None, device: str):
 
 def _run_lm(namespace: str, device: str, model_dir: str | None, epochs: int | None):
     from agentcl.consolidation.lm_job import consolidate_lm
+    from agentcl.consolidation.lm_state import LMCheckpoints
     from agentcl.consolidation.trust import trusted_sources
     from agentcl.model.base_lm import resolve_model_dir
 
+    # a damaged checkpoint is one line before any model loads
+    LMCheckpoints(STATE.home, namespace=namespace, create=False).check_active()
     resolve_model_dir(model_dir, home=STATE.home)  # a bad directory is one line before the store opens
     lm = _open_lm(model_dir, device)
     with open_store() as store:
@@ -215,8 +218,13 @@ def rollback_cmd(checkpoint_id: int = typer.Argument(..., metavar="ID"), namespa
 
     namespace = namespace_for(namespace, run)
     if _backend(backend, None) == "llm":
+        from memory_store.errors import NotFoundError
+
         ckpts = _checkpoints(namespace, backend)
         previous = ckpts.active_id()
+        if checkpoint_id not in ckpts.ids():
+            raise NotFoundError(f"no checkpoint {checkpoint_id} in namespace {namespace!r}")
+        ckpts.check(checkpoint_id)  # a damaged checkpoint is never activated
         ckpts.activate(checkpoint_id)
         info = {"namespace": namespace, "backend": "llm", "active_checkpoint": checkpoint_id, "previous": previous}
         print_json(info) if json_out else key_values("rollback", info)
@@ -273,6 +281,7 @@ def ask_cmd(questions: list[str] = typer.Argument(..., metavar="QUESTION..."), n
     if _backend(backend, model_dir) == "llm":
         from agentcl.model.base_lm import resolve_model_dir
 
+        LMCheckpoints(home, namespace=namespace, create=False).check_active()  # damaged: one line, no model load
         resolve_model_dir(model_dir, home=home)
         lm = _open_lm(model_dir, device)
         active = LMCheckpoints(home, namespace=namespace).load_active_into(lm)

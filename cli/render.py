@@ -22,7 +22,10 @@ FIT_WIDE = 20  # ... and optional columns give way until each free-text column c
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    """Always valid JSON: NaN and Infinity (which json would print) are written as null."""
+    from memory_store.json_text import dumps
+
+    sys.stdout.write(dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def compact_time(text: str) -> str:

@@ -11,7 +11,7 @@ _EXPORTS = {
     "MemoryStore": "store", "Fact": "record_types", "Note": "record_types", "SearchResult": "record_types",
     "VersionRecord": "record_types", "WriteResult": "record_types", "PredicatePolicy": "rules", "FactInput": "facts", "NoteInput": "notes",
     "validate_fact_input": "facts", "validate_note_input": "notes", "UserError": "errors",
-    "NotFoundError": "errors", "InvalidInputError": "errors",
+    "NotFoundError": "errors", "InvalidInputError": "errors", "DamagedFileError": "errors",
     # the two rules every layer shares: how names are compared, and which value of a slot is current
     "normalize_name": "normalize", "current_value": "rules", "current_rank": "rules",
 }

@@ -65,11 +65,23 @@ class KeyFile:
             self._mtime, self._keys = None, []
             return []
         if mtime != self._mtime:
-            data = json.loads(self.path.read_text() or "{}")
-            self._keys = [ApiKey(k["name"], k["sha256"], tuple(k["namespaces"]), k.get("created_at", ""))
-                          for k in data.get("keys", [])]
+            self._keys = self._read()
             self._mtime = mtime
         return list(self._keys)
+
+    def _read(self) -> list[ApiKey]:
+        """The keys in the file. A damaged file is a DamagedFileError, never "no keys": without keys the
+        server would trust every caller, so the server refuses requests (503) until it is fixed."""
+        from memory_store.file_reads import read_json, reading
+
+        if self.path.stat().st_size == 0:
+            return []
+        fix = "restore it from a backup (deleting it removes every API key)"
+        data = read_json(self.path, fix=fix)
+        with reading(self.path, fix=fix):
+            keys = [ApiKey(str(k["name"]), str(k["sha256"]), tuple(map(str, k["namespaces"])),
+                           str(k.get("created_at", ""))) for k in data.get("keys", [])]
+        return keys
 
     def verify(self, secret: str) -> ApiKey | None:
         digest = hash_secret(secret)

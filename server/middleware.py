@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+from memory_store.errors import DamagedFileError
 from server.errors import error_body
 from server.keys import KeyFile
 
@@ -95,7 +96,10 @@ class ApiKeyAuth:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         scope.setdefault("state", {})
-        configured = self.keys.keys()
+        try:
+            configured = self.keys.keys()
+        except DamagedFileError as exc:  # fail closed: a damaged key file never means "no keys, trust all"
+            return await _send_error(send, 503, str(exc))
         if configured and not scope["path"].startswith(OPEN_PATHS):
             auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
             scheme, _, secret = auth.partition(" ")

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model.causal_lm import ADAPTER_FILES
 from ..model.checkpoints import CheckpointStore
 from .text_examples import Slot, TextExample
 
@@ -91,27 +92,58 @@ class LMCheckpoints(CheckpointStore):
     """The namespace's checkpoint store, in a backend subfolder: the prototype's and the language
     model's checkpoints never share ids or an active pointer."""
 
-    def __init__(self, home=None, *, namespace: str = "default"):
-        super().__init__(home, namespace=namespace)
+    def __init__(self, home=None, *, namespace: str = "default", create: bool = True):
+        super().__init__(home, namespace=namespace, create=create)
         self.root = self.root / BACKEND_DIR
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def load_active_into(self, lm) -> int | None:
         """Put the active checkpoint (adapter and scope) into the loaded CausalLM `lm`; its id, or None
         (then `lm` has the fresh, identity adapter)."""
+        from memory_store.file_reads import reading
+
         from .scope import scope_of
 
         active = self.active_id()
         state = self.load_state(active)
-        lm.load_adapter(self.path(active) if active is not None else None)
+        if active is None:
+            lm.load_adapter(None)
+        else:
+            self.check(active)
+            with reading(self.path(active) / ADAPTER_FILES[0]):  # shapes of another model, say
+                lm.load_adapter(self.path(active))
         lm.scope = scope_of(state.slots, state.tools)
         return active
 
     def load_state(self, ckpt_id: int | None) -> LMState:
+        from memory_store.file_reads import read_json, reading
+
         path = None if ckpt_id is None else self.path(ckpt_id) / LEARNED_FILE
         if path is None or not path.exists():
             return LMState()
-        return LMState.from_json(json.loads(path.read_text()))
+        data = read_json(path)
+        with reading(path):
+            return LMState.from_json(data)
+
+    def check(self, ckpt_id: int) -> LMState:
+        """Raise DamagedFileError unless checkpoint `ckpt_id` is whole: its metrics, what it learned, its
+        adapter's files (the weights' header, read without loading any model). Commands run this before
+        they load the language model, so a damaged checkpoint costs a second, not a model load."""
+        from memory_store.file_reads import check_safetensors, read_json
+
+        self.metrics(ckpt_id)
+        state = self.load_state(ckpt_id)
+        check_safetensors(self.path(ckpt_id) / ADAPTER_FILES[0])
+        read_json(self.path(ckpt_id) / ADAPTER_FILES[1])
+        return state
+
+    def check_active(self) -> int | None:
+        """The active checkpoint's id after check(), or None."""
+        active = self.active_id()
+        if active is not None:
+            self.check(active)
+        return active
 
 
 def state_writer(state: LMState):

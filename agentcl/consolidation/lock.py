@@ -90,8 +90,11 @@ def _advisory_lock(store, namespace: str) -> Iterator[None]:
 
 @contextmanager
 def consolidation_lock(store, *, namespace: str = "default", home=None) -> Iterator[None]:
+    from memory_store.normalize import clean_namespace
+
     from .state import state_dir
 
+    namespace = clean_namespace(namespace)  # the key SQL uses: " acme" and "acme" are one namespace, one lock
     url = str(store.url)
     with ExitStack() as stack:
         if url.startswith("postgresql"):

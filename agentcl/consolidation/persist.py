@@ -22,6 +22,17 @@ def learned_dir(ckpts, ckpt_id: int) -> Path:
     return ckpts.path(ckpt_id) / LEARNED
 
 
+def _has_learned(directory: Path) -> bool:
+    """Whether `directory` holds a learned state (prune_learned removes it whole). Its files are saved
+    together: a replay buffer without state.json is damage, not a pruned state."""
+    if not (directory / "state.json").exists() and not (directory / "replay.json").exists():
+        return False
+    from memory_store.file_reads import require_file
+
+    require_file(directory / "state.json")
+    return True
+
+
 def load_learned(ckpts, legacy_dir: Path, *, capacity: int | None, policy: str, seed: int
                  ) -> tuple[ConsolidationState, ReplayBuffer, Path | None]:
     """(state, replay buffer, strategy tensors file or None) of the active checkpoint. No active model,
@@ -32,7 +43,7 @@ def load_learned(ckpts, legacy_dir: Path, *, capacity: int | None, policy: str, 
     directory = None
     if active is not None:
         own = learned_dir(ckpts, active)
-        if (own / "state.json").exists():
+        if _has_learned(own):
             directory = own
         elif (legacy_dir / "state.json").exists() and not any(
                 (learned_dir(ckpts, i) / "state.json").exists() for i in ckpts.ids()):
@@ -66,7 +77,25 @@ def load_strategy_tensors(path: Path | None) -> dict:
         return {}
     from safetensors.torch import load_file
 
-    return load_file(str(path))
+    from memory_store.file_reads import reading
+
+    with reading(path):
+        return load_file(str(path))
+
+
+def check_checkpoint(ckpts, ckpt_id: int) -> None:
+    """Raise DamagedFileError unless checkpoint `ckpt_id` loads whole: metrics, model, and the learned
+    state saved with it (absent is fine: pruned, learned again). Before rollback activates it, and for
+    the active one in `consolidate status`."""
+    ckpts.verify(ckpt_id)
+    own = learned_dir(ckpts, ckpt_id)
+    if _has_learned(own):
+        ConsolidationState.load(own)
+        ReplayBuffer.load(own)
+        if (own / STRATEGY_FILE).exists():
+            from memory_store.file_reads import check_safetensors
+
+            check_safetensors(own / STRATEGY_FILE)
 
 
 def prune_learned(ckpts, *, keep: int) -> int:

@@ -30,14 +30,25 @@ def material_digest(store, registry, *, namespace: str, min_validations: int, tr
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def load_pin(directory: Path) -> dict | None:
+def load_pin(directory: Path, checkpoints=None) -> dict | None:
+    """The pin, or None. A pin that cannot be read, lacks its fields or (given the namespace's
+    `checkpoints`) pins a checkpoint that does not exist is a DamagedFileError: read as "no pin", the
+    next run would undo the rollback the user asked for. `consolidate unpin` removes it."""
+    from memory_store.errors import DamagedFileError
+    from memory_store.file_reads import read_json
+
     path = directory / PIN_FILE
     if not path.exists():
         return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None  # a damaged pin is no pin: consolidation goes on as before rollbacks pinned
+    fix = "remove it with 'agentcl consolidate unpin' for this namespace (or delete it)"
+    pin = read_json(path, fix=fix)
+    checkpoint = pin.get("checkpoint")
+    if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or not all(
+            isinstance(pin.get(k), str) for k in ("since", "digest")):
+        raise DamagedFileError(path, "not a pin: it needs checkpoint, since and digest", fix)
+    if checkpoints is not None and checkpoint not in checkpoints.ids():
+        raise DamagedFileError(path, f"it pins checkpoint {checkpoint}, which is missing", fix)
+    return pin
 
 
 def save_pin(directory: Path, *, checkpoint: int, digest: str) -> dict:
@@ -49,7 +60,13 @@ def save_pin(directory: Path, *, checkpoint: int, digest: str) -> dict:
 
 
 def clear_pin(directory: Path) -> dict | None:
-    pin = load_pin(directory)
+    """Remove the pin; returns it (a damaged one, which this removes too, as {"checkpoint": None})."""
+    from memory_store.errors import DamagedFileError
+
+    try:
+        pin = load_pin(directory)
+    except DamagedFileError:
+        pin = {"checkpoint": None}
     (directory / PIN_FILE).unlink(missing_ok=True)
     return pin
 
@@ -75,10 +92,10 @@ def guard(store, registry, *, namespace: str, home, min_validations: int, truste
     from .state import state_dir
 
     directory = state_dir(home, namespace)
-    if load_pin(directory) is None:
+    checkpoints = CheckpointStore(home, namespace=namespace)
+    if load_pin(directory, checkpoints) is None:
         return
     digest = material_digest(store, registry, namespace=namespace, min_validations=min_validations,
                              trusted_sources=trusted_sources)
-    check_pin(directory, active_checkpoint=CheckpointStore(home, namespace=namespace).active_id(), digest=digest,
-              namespace=namespace)
+    check_pin(directory, active_checkpoint=checkpoints.active_id(), digest=digest, namespace=namespace)
 

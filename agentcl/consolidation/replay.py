@@ -189,18 +189,25 @@ class ReplayBuffer:
         """Load a saved buffer, or an empty one when none was saved. A smaller capacity trims it."""
         from safetensors.numpy import load_file
 
+        from memory_store.file_reads import read_json, reading, require_file
+
         directory = Path(directory)
         meta_path, vec_path = directory / "replay.json", directory / "replay.safetensors"
-        if not meta_path.exists() or not vec_path.exists():
+        if not meta_path.exists() and not vec_path.exists():
             return cls(capacity=2000 if capacity is None else capacity, policy=policy or "class_balanced", seed=seed)
-        meta = json.loads(meta_path.read_text())
-        buf = cls(capacity=meta["capacity"] if capacity is None else capacity,
-                  policy=policy or meta["policy"], seed=meta.get("seed", seed))
-        buf.seen = meta.get("seen", 0)
-        buf._rng = random.Random(buf.seed + buf.seen)
-        buf.class_seen = {k: v for k, v in meta.get("class_seen", [])}
-        items = [ReplayItem(*row) for row in meta["items"]]
-        vectors = load_file(str(vec_path))["vectors"]
+        # the two files are saved together: one without the other is damage, not "no buffer"
+        meta = read_json(require_file(meta_path))
+        with reading(meta_path):
+            buf = cls(capacity=meta["capacity"] if capacity is None else capacity,
+                      policy=policy or meta["policy"], seed=meta.get("seed", seed))
+            buf.seen = int(meta.get("seen", 0))
+            buf._rng = random.Random(buf.seed + buf.seen)
+            buf.class_seen = {k: v for k, v in meta.get("class_seen", [])}
+            items = [ReplayItem(*row) for row in meta["items"]]
+        with reading(require_file(vec_path)):
+            vectors = load_file(str(vec_path))["vectors"]
+            if items and (vectors.ndim != 2 or len(vectors) != len(items)):
+                raise ValueError(f"{len(vectors)} vectors for {len(items)} items")
         if len(items) > buf.capacity:
             keep = sorted(buf._rng.sample(range(len(items)), buf.capacity))
             items, vectors = [items[i] for i in keep], vectors[keep]

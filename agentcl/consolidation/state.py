@@ -85,18 +85,38 @@ class ConsolidationState:
 
     @classmethod
     def load(cls, directory: Path) -> ConsolidationState:
+        """The state saved in `directory` (an empty one when none was). state.json and probes.safetensors
+        are saved together: either unreadable, the vectors missing while probes name rows, or rows beyond
+        the vectors is a DamagedFileError naming the file."""
         from safetensors.numpy import load_file
+
+        from memory_store.file_reads import read_json, reading, require_file
 
         path = directory / "state.json"
         if not path.exists():
             return cls()
-        data = json.loads(path.read_text())
-        state = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        data = read_json(path)
+        with reading(path):  # fields of the wrong type fail here, not in the middle of a run
+            state = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            rows = _probe_rows(state)
         vec_path = directory / "probes.safetensors"
-        if vec_path.exists():
+        if not rows and not vec_path.exists():
+            return state
+        with reading(require_file(vec_path)):
             vec = load_file(str(vec_path))["vectors"]
-            state.probe_vectors = vec if vec.size else None
+            if rows and (vec.ndim != 2 or max(rows) >= len(vec)):
+                raise ValueError(f"{len(vec)} vectors for probe rows up to {max(rows)}")
+        state.probe_vectors = vec if vec.size else None
         return state
+
+
+def _probe_rows(state: ConsolidationState) -> list[int]:
+    """The vector rows of every probe item; TypeError/ValueError when a field has the wrong shape."""
+    for name, kind in (("slots", dict), ("skill_best", dict), ("usages_seen", list), ("matrix", list),
+                       ("probe_sets", list)):
+        if not isinstance(getattr(state, name), kind):
+            raise TypeError(f"{name} is not a {kind.__name__}")
+    return [ProbeItem(**d).row for items in state.probe_sets for d in items]
 
 
 @dataclass
@@ -108,14 +128,18 @@ class RunLog:
 
     @classmethod
     def load(cls, directory: Path) -> RunLog:
+        from memory_store.file_reads import read_json, reading
+
         path = directory / "runs.json"
-        if path.exists():
-            data = json.loads(path.read_text())
-        elif (directory / "state.json").exists():  # written by an earlier version (one file for everything)
-            data = json.loads((directory / "state.json").read_text())
-        else:
-            return cls()
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        if not path.exists():
+            path = directory / "state.json"  # written by an earlier version (one file for everything)
+            if not path.exists():
+                return cls()
+        data = read_json(path)
+        with reading(path):
+            log = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            log.history, log.findings = list(log.history), dict(log.findings)
+        return log
 
     def record(self, entry: dict, *, keep: int = 50) -> None:
         self.last_run_at = entry.get("at")

@@ -39,18 +39,37 @@ def check_model_dir(model_dir: str | os.PathLike) -> Path:
     config = path / "config.json"
     if not config.is_file():
         raise InvalidInputError(f"--model-dir {model_dir}: not a transformers model directory (no config.json)")
-    try:
-        archs = json.loads(config.read_text()).get("architectures") or []
-    except (OSError, ValueError):
-        raise InvalidInputError(f"--model-dir {model_dir}: config.json is not valid JSON") from None
-    if not any(str(a).endswith("ForCausalLM") for a in archs):
-        raise InvalidInputError(f"--model-dir {model_dir}: not a causal language model "
-                                f"(architectures {archs or 'missing'})")
+    problem = config_problem(config)
+    if problem is not None:
+        raise InvalidInputError(f"--model-dir {model_dir}: {problem}")
     if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
         raise InvalidInputError(f"--model-dir {model_dir}: no weights (*.safetensors or *.bin)")
     if not (path / "tokenizer.json").is_file() and not (path / "tokenizer_config.json").is_file():
         raise InvalidInputError(f"--model-dir {model_dir}: no tokenizer files")
     return path
+
+
+def config_problem(config: Path) -> str | None:
+    """Why `config` (a config.json) is not a causal LM's configuration, or None. Read before any weight
+    is: a damaged or foreign config.json is one line, never a traceback from inside transformers."""
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return f"config.json is not valid JSON ({exc.__class__.__name__})"
+    if not isinstance(data, dict):
+        return f"config.json is not a model configuration (a JSON {type(data).__name__}, not an object)"
+    archs, model_type = data.get("architectures"), data.get("model_type")
+    if not isinstance(archs, list) or not any(isinstance(a, str) and a.endswith("ForCausalLM") for a in archs):
+        return f"not a causal language model (architectures {str(archs)[:80] if archs else 'missing'})"
+    if not isinstance(model_type, str) or not model_type:
+        return "config.json names no model_type"
+    try:
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    except ImportError:  # without the llm extra, loading fails later with its own clear line
+        return None
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return f"model_type {model_type[:60]!r} is not a causal language model this transformers can load"
+    return None
 
 
 def converted_dir(home=None) -> Path:
@@ -76,6 +95,12 @@ def convert_gguf(gguf, target: Path) -> Path:
     """`target`, converted from the GGUF file (a Path, or a callable giving it) unless already there.
     Written under a temporary name and renamed, so a killed conversion is redone."""
     if (target / "config.json").is_file():
+        from memory_store.errors import DamagedFileError
+
+        problem = config_problem(target / "config.json")
+        if problem is not None:  # ours, converted earlier: never loaded (nor silently replaced) when damaged
+            raise DamagedFileError(target / "config.json", problem,
+                                   f"delete {target} and it is converted again")
         return target
     gguf = gguf() if callable(gguf) else gguf
     try:
@@ -105,13 +130,15 @@ def convert_gguf(gguf, target: Path) -> Path:
 def load_base(model_dir: str | os.PathLike | None = None, *, home=None, device: str = "cpu"):
     """(tokenizer, model) of the base LM in eval mode on `device`. A directory that transformers cannot
     load as a causal LM is one InvalidInputError."""
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = resolve_model_dir(model_dir, home=home)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype="float32")
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as exc:
+        # a user's files: a config field of the wrong type or corrupt weights fail inside transformers
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInputError(f"--model-dir {path}: cannot load a causal LM ({first})") from None
     if tokenizer.pad_token is None:

@@ -3,7 +3,8 @@ model.json, metrics.json, and whatever `extra` writes, such as consolidation's l
 `active.json` pointer. A checkpoint is written complete under a temporary name, flushed to disk and
 renamed into place; only then may the pointer (itself replaced atomically) name it. A crash at any
 point leaves the previous checkpoint active and never exposes a half-written one; leftovers of a
-killed writer are removed by the next save."""
+killed writer are removed by the next save. A damaged pointer, metrics file or model file is a
+DamagedFileError naming it (memory_store.file_reads): never read as "no model", never written over."""
 from __future__ import annotations
 
 import json
@@ -70,23 +71,37 @@ class CheckpointInfo:
 
 
 class CheckpointStore:
-    def __init__(self, home: str | os.PathLike | None = None, *, namespace: str = "default"):
+    def __init__(self, home: str | os.PathLike | None = None, *, namespace: str = "default", create: bool = True):
+        """`create=False`: only to read (a check makes no folders)."""
         self.root = checkpoint_root(home, namespace)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
         self.namespace = namespace
 
     def ids(self) -> list[int]:
+        if not self.root.is_dir():
+            return []
         return sorted(int(p.name) for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
 
     def path(self, ckpt_id: int) -> Path:
         return self.root / f"{int(ckpt_id):06d}"
 
     def active_id(self) -> int | None:
+        """The active checkpoint's id, None when none was activated. A pointer that cannot be read or names
+        a checkpoint that is not there is damage: reading it as "none" would let the next run train afresh
+        and write over it."""
+        from memory_store.errors import DamagedFileError
+        from memory_store.file_reads import read_json
+
         pointer = self.root / "active.json"
         if not pointer.exists():
             return None
-        ckpt_id = json.loads(pointer.read_text()).get("id")
-        return ckpt_id if ckpt_id is not None and self.path(ckpt_id).exists() else None
+        ckpt_id = read_json(pointer).get("id")
+        if isinstance(ckpt_id, bool) or not isinstance(ckpt_id, int) or not 0 < ckpt_id < 10**6:
+            raise DamagedFileError(pointer, f"no checkpoint id in it: {str(ckpt_id)[:40]!r}")
+        if not self.path(ckpt_id).is_dir():
+            raise DamagedFileError(pointer, f"it names checkpoint {ckpt_id}, which is missing")
+        return ckpt_id
 
     def save(self, model, metrics: dict, *, activate: bool, extra: Callable[[Path], None] | None = None) -> int:
         """Write a new checkpoint (even a rejected one is kept, for inspection); optionally activate it.
@@ -124,8 +139,10 @@ class CheckpointStore:
         _write_json(self.root / "active.json", {"id": int(ckpt_id)})
 
     def metrics(self, ckpt_id: int) -> dict:
+        from memory_store.file_reads import read_json
+
         path = self.path(ckpt_id) / "metrics.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        return read_json(path) if path.exists() else {}
 
     def list(self) -> list[CheckpointInfo]:
         active = self.active_id()
@@ -133,6 +150,12 @@ class CheckpointStore:
 
     def load(self, ckpt_id: int, *, device: str = "cpu", embedder=None) -> LocalModel:
         return LocalModel.load(self.path(ckpt_id), device=device, embedder=embedder)
+
+    def verify(self, ckpt_id: int) -> None:
+        """Raise DamagedFileError unless checkpoint `ckpt_id`'s metrics and model can be loaded (before it
+        is activated, or reported as the active one)."""
+        self.metrics(ckpt_id)
+        self.load(ckpt_id)
 
     def load_active(self, *, device: str = "cpu", embedder=None) -> LocalModel | None:
         active = self.active_id()

@@ -125,12 +125,17 @@ class LocalModel:
     def load(cls, directory: str | os.PathLike, *, device: str = "cpu", embedder=None) -> LocalModel:
         from safetensors.torch import load_file
 
+        from memory_store.file_reads import read_json, reading, require_file
+
         directory = Path(directory)
-        info = json.loads((directory / "model.json").read_text())
-        tensors = load_file(str(directory / "model.safetensors"))
-        net = AdapterNet(info["dim"], hidden=info["hidden"], n_classes=len(info["classes"]))
-        net.load_state_dict(tensors)
-        return cls(net=net.to(device), classes=[tuple(c) for c in info["classes"]], skill_args=info["skill_args"],
+        info_path, weights = directory / "model.json", require_file(directory / "model.safetensors")
+        info = read_json(info_path)
+        with reading(info_path):  # its fields: dimensions, classes
+            net = AdapterNet(info["dim"], hidden=info["hidden"], n_classes=len(info["classes"]))
+            classes, skill_args = [tuple(c) for c in info["classes"]], dict(info["skill_args"])
+        with reading(weights):  # truncated, not safetensors, or tensors of other shapes than model.json says
+            net.load_state_dict(load_file(str(weights)))
+        return cls(net=net.to(device), classes=classes, skill_args=skill_args,
                    encoder_name=info.get("encoder", ""), device=device, meta=info.get("meta", {}), embedder=embedder,
                    retired_skills=info.get("retired_skills", []))
 

@@ -113,6 +113,52 @@ def test_bad_model_dir_is_one_line_exit_2(kind, tmp_path, home, capsys):
         assert expected in err
 
 
+# Hostile-files defect 3: a damaged config.json is one line naming the problem, before any weight loads.
+DAMAGED_CONFIGS = {
+    "not_json": ('{"architectures": ["LlamaForCausalLM"], "model_type": "lla', "not valid JSON"),
+    "not_utf8": (b"\xff\xfe{}", "not valid JSON"),
+    "a_list": ('["LlamaForCausalLM"]', "not a model configuration"),
+    "archs_not_a_list": ('{"architectures": 5, "model_type": "llama"}', "not a causal language model"),
+    "no_model_type": ('{"architectures": ["LlamaForCausalLM"]}', "names no model_type"),
+    "foreign_model_type": ('{"architectures": ["T5ForCausalLM"], "model_type": "t5"}', "is not a causal language"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGED_CONFIGS))
+def test_damaged_model_config_is_one_line_exit_2(kind, tmp_path, home, capsys):
+    from cli.main import main
+
+    content, expected = DAMAGED_CONFIGS[kind]
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "config.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    (target / "model.safetensors").write_bytes(b"")
+    (target / "tokenizer.json").write_text("{}")
+    for args in (["consolidate", "run", "--backend", "llm", "--model-dir", str(target)],
+                 ["consolidate", "ask", "Who?", "--model-dir", str(target)],
+                 ["run", "--policy", "llm", "--text-only", "--model-dir", str(target)]):
+        with pytest.raises(SystemExit) as exc:
+            main(["--home", str(home), *args])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and len(err.strip().splitlines()) == 1, err
+        assert expected in err and "--model-dir" in err, err
+    assert not (home / "runs").exists() and not (home / "checkpoints").exists()  # refused before anything
+
+
+def test_damaged_converted_model_is_named_not_loaded(home, capsys):
+    from agentcl.model.base_lm import converted_dir
+    from cli.main import main
+
+    config = converted_dir(home) / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('{"architectures": ["LlamaForCausalLM"], "model_')
+    with pytest.raises(SystemExit) as exc:
+        main(["--home", str(home), "consolidate", "ask", "Who?"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and f"{config} is damaged" in err, err
+    assert config.read_text() == '{"architectures": ["LlamaForCausalLM"], "model_'
+
+
 def test_distilled_rows_hold_the_base_model_and_fitted_rows_move_it(smollm):
     """A row flagged for distillation costs KL(base || adapted): zero for the identity adapter, so it
     pulls nothing; a fitted row is ordinary cross-entropy on its answer."""

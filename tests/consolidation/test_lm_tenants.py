@@ -8,9 +8,13 @@ from agentcl.consolidation.text_examples import Slot
 
 
 class Adapter:  # what CheckpointStore.save calls save(directory) on
-    def save(self, directory):  # like peft's save_pretrained, it creates the folder
+    def save(self, directory):  # like peft's save_pretrained, it creates the folder and writes both files
+        import numpy as np
+        from safetensors.numpy import save_file
+
         Path(directory).mkdir(parents=True, exist_ok=True)
-        (Path(directory) / "adapter_model.safetensors").write_bytes(b"")
+        save_file({"lora_A": np.zeros((2, 2), np.float32)}, str(Path(directory) / "adapter_model.safetensors"))
+        (Path(directory) / "adapter_config.json").write_text('{"r": 2}')
 
 
 class LoadedModel:  # records what load_active_into puts into the model
