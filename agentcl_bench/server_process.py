@@ -22,8 +22,9 @@ class ServerProcess:
     """`with ServerProcess(home, db=url) as srv:` ... srv.url; srv.stop() sends SIGTERM and waits."""
 
     def __init__(self, home: str | Path, *, db: str | None = None, env: dict | None = None, port: int | None = None,
-                 device: str = "cpu"):
-        self.home, self.db, self.device = Path(home), db, device
+                 device: str = "cpu", host: str = "127.0.0.1"):
+        """`host` is the bind address (0.0.0.0 binds every interface); the client side uses loopback."""
+        self.home, self.db, self.device, self.host = Path(home), db, device, host
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.home / "server.log"
@@ -38,7 +39,8 @@ class ServerProcess:
         env = os.environ | {"AGENTCL_HOME": str(self.home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                             "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")} | self.extra_env
         env.pop("AGENTCL_SERVER", None)
-        cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port), "--device", self.device]
+        cmd = [sys.executable, "-m", "cli.main", "serve", "--host", self.host, "--port", str(self.port),
+               "--device", self.device]
         if self.db:
             cmd += ["--db", self.db]
         self._log = open(self.log_path, "ab")

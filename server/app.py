@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from server import errors, routes_consolidation, routes_memory, routes_skills
 from server.backend import Backend, ServerConfig
-from server.keys import KeyFile
+from server.keys import KeyFile, is_loopback
 from server.mcp_tools import build_mcp, header_namespace
-from server.middleware import AccessLog, ApiKeyAuth, BodyLimit
+from server.middleware import AccessLog, ApiKeyAuth, BodyLimit, Utf8Request
 
 log = logging.getLogger("agentcl.server")
 
@@ -21,8 +21,10 @@ def create_app(config: ServerConfig, *, host: str = "127.0.0.1", backend: Backen
     from memory_store.config import agentcl_home
 
     keys = KeyFile.of_home(agentcl_home(config.home))
-    mcp = build_mcp(backend, header_namespace(keys))
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host)
+    mcp = build_mcp(backend, header_namespace())
+    # The SDK's own body bound (4 MiB, a plain-text 413) set to ours, so a client meets only ours.
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", host=host,
+                                      max_request_body_size=config.max_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -50,7 +52,8 @@ def create_app(config: ServerConfig, *, host: str = "127.0.0.1", backend: Backen
 
     app.router.routes.extend(mcp_app.routes)  # /mcp, served by the SDK's session manager (run in lifespan)
     # Outermost last: the access log sees every response, including 401 and 413.
-    app.add_middleware(ApiKeyAuth, keys=keys)
+    app.add_middleware(Utf8Request)
+    app.add_middleware(ApiKeyAuth, keys=keys, loopback=is_loopback(host))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

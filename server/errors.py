@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from memory_store.errors import NotFoundError, UserError
 
@@ -29,6 +30,10 @@ def error_body(message: object) -> bytes:
 
 class Forbidden(Exception):
     """A key used on a namespace it may not touch."""
+
+
+class Unauthorized(Exception):
+    """A request that reached a namespace without a key and without loopback trust."""
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -54,6 +59,17 @@ def install(app: FastAPI) -> None:
     # Starlette picks the handler by the exception's class hierarchy, so the order here does not matter.
     for error_class, status in ((NotFoundError, 404), (Busy, 409), (UserError, 400), (Forbidden, 403)):
         app.add_exception_handler(error_class, _answer_with(status))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect):
+        # The client left mid-body, or the body bound cut it off (it already has its 413): nobody to answer.
+        log.info("%s %s: the request body ended early (client gone or over the bound)", request.method,
+                 request.url.path)
+        return error_response(400, "the request body ended early")
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized):
+        return error_response(401, exc, {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):

@@ -2,11 +2,16 @@
 
 Kept in AGENTCL_HOME/server/keys.json, written atomically under a file lock; the server re-reads the file
 when it changes, so `agentcl serve keys add` takes effect without a restart. A key is 32 random bytes, so a
-plain SHA-256 is enough (no password-stretching needed: there is nothing to brute-force)."""
+plain SHA-256 is enough (no password-stretching needed: there is nothing to brute-force).
+
+A damaged file (not UTF-8, not JSON, the wrong shape, too large, unreadable) is never read as "no keys":
+that would open a server to every caller. It raises KeyFileDamaged, which the CLI reports in one line and
+the server answers with 503 until the file is fixed."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -15,11 +20,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memory_store.errors import InvalidInputError, NotFoundError, shown
+from memory_store.errors import InvalidInputError, NotFoundError, UserError, shown
 
 ALL_NAMESPACES = "*"
 KEY_PREFIX = "acl_"
+MAX_KEY_FILE_BYTES = 1024 * 1024  # thousands of keys; a bigger file is not one this code wrote
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class KeyFileDamaged(UserError):
+    """keys.json exists but cannot be trusted to say which keys there are."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is loopback only: the one case where a server without keys trusts its callers."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -45,12 +66,62 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def find_key(keys: list[ApiKey], secret: str) -> ApiKey | None:
+    """The key whose hash matches `secret`, comparing every key in constant time each."""
+    digest = hash_secret(secret)
+    found = None
+    for key in keys:
+        if hmac.compare_digest(key.sha256, digest):
+            found = key
+    return found
+
+
+def parse_keys(raw: bytes) -> list[ApiKey]:
+    """The keys in the bytes of a keys.json, or KeyFileDamaged saying what is wrong (pure)."""
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        raise KeyFileDamaged(f"larger than {MAX_KEY_FILE_BYTES} bytes")
+    if not raw.strip():
+        raise KeyFileDamaged("empty")  # this code writes it whole (atomic replace): empty means truncated
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise KeyFileDamaged(f"not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise KeyFileDamaged("not JSON (nested too deeply)") from None
+    except json.JSONDecodeError as exc:
+        raise KeyFileDamaged(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise KeyFileDamaged('not an object with a "keys" list')
+    keys = [_parse_key(i, entry) for i, entry in enumerate(data["keys"], 1)]
+    names = [k.name for k in keys]
+    if len(set(names)) != len(names):
+        raise KeyFileDamaged("two keys have the same name")
+    return keys
+
+
+def _parse_key(i: int, entry: object) -> ApiKey:
+    if not isinstance(entry, dict):
+        raise KeyFileDamaged(f"key {i} is not an object")
+    name, digest, namespaces = entry.get("name"), entry.get("sha256"), entry.get("namespaces")
+    created = entry.get("created_at", "")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise KeyFileDamaged(f"key {i} has no valid name")
+    if not isinstance(digest, str) or not _SHA256.match(digest):
+        raise KeyFileDamaged(f"key {name!r} has no valid sha256")
+    if (not isinstance(namespaces, list) or not namespaces
+            or not all(isinstance(ns, str) and ns for ns in namespaces)):
+        raise KeyFileDamaged(f"key {name!r} has no valid namespaces list")
+    if not isinstance(created, str):
+        raise KeyFileDamaged(f"key {name!r} has a created_at that is not text")
+    return ApiKey(name, digest, tuple(namespaces), created)
+
+
 @dataclass
 class KeyFile:
     """The keys of one AGENTCL_HOME."""
 
     path: Path
-    _mtime: float | None = field(default=None, repr=False)
+    _seen: tuple | None = field(default=None, repr=False)  # (inode, size, mtime) of the file last parsed
     _keys: list[ApiKey] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -58,38 +129,36 @@ class KeyFile:
         return cls(Path(home) / "server" / "keys.json")
 
     def keys(self) -> list[ApiKey]:
-        """The current keys (re-read when the file changed)."""
+        """The current keys (re-read when the file changed); [] only when there is no file at all.
+        KeyFileDamaged when the file is there but unreadable or not what this code writes."""
         try:
-            mtime = self.path.stat().st_mtime_ns
+            fh = open(self.path, "rb")
         except FileNotFoundError:
-            self._mtime, self._keys = None, []
+            self._seen, self._keys = None, []
             return []
-        if mtime != self._mtime:
-            self._keys = self._read()
-            self._mtime = mtime
+        except OSError as exc:  # a directory, no permission...
+            self._seen = None
+            raise self._damaged(exc.strerror or type(exc).__name__) from None
+        with fh:
+            st = os.fstat(fh.fileno())  # of the file read, not of whatever the path names a moment later
+            seen = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if seen != self._seen:
+                self._seen = None
+                try:
+                    self._keys = parse_keys(fh.read(MAX_KEY_FILE_BYTES + 1))
+                except KeyFileDamaged as exc:
+                    raise self._damaged(str(exc)) from None
+                except OSError as exc:
+                    raise self._damaged(exc.strerror or type(exc).__name__) from None
+                self._seen = seen
         return list(self._keys)
 
-    def _read(self) -> list[ApiKey]:
-        """The keys in the file. A damaged file is a DamagedFileError, never "no keys": without keys the
-        server would trust every caller, so the server refuses requests (503) until it is fixed."""
-        from memory_store.file_reads import read_json, reading
-
-        if self.path.stat().st_size == 0:
-            return []
-        fix = "restore it from a backup (deleting it removes every API key)"
-        data = read_json(self.path, fix=fix)
-        with reading(self.path, fix=fix):
-            keys = [ApiKey(str(k["name"]), str(k["sha256"]), tuple(map(str, k["namespaces"])),
-                           str(k.get("created_at", ""))) for k in data.get("keys", [])]
-        return keys
+    def _damaged(self, why: str) -> KeyFileDamaged:
+        return KeyFileDamaged(f"the API key file {self.path} is damaged ({why}); restore it, or delete it and "
+                              f"add the keys again")
 
     def verify(self, secret: str) -> ApiKey | None:
-        digest = hash_secret(secret)
-        found = None
-        for key in self.keys():  # compare every key, in constant time each
-            if hmac.compare_digest(key.sha256, digest):
-                found = key
-        return found
+        return find_key(self.keys(), secret)
 
     def add(self, name: str, namespaces: list[str]) -> tuple[ApiKey, str]:
         """A new key; returns it and its secret (shown once, never stored)."""
@@ -128,4 +197,4 @@ class KeyFile:
                                   indent=2))
         os.chmod(tmp, 0o600)  # hashes only, but nobody else needs to read them
         os.replace(tmp, self.path)
-        self._mtime = None
+        self._seen = None

@@ -14,9 +14,9 @@ from pydantic import Field
 
 from memory_store.errors import UserError
 from server.backend import Backend
-from server.errors import Forbidden
+from server.errors import Forbidden, Unauthorized
+from server.tenancy import NAMESPACE_HEADER, caller_key, check_namespace, header_namespace_value, raw_header
 
-NAMESPACE_HEADER = "x-agentcl-namespace"
 INSTRUCTIONS = (
     "agentcl is a versioned memory for you. Store durable facts as subject/predicate/value (a new value for "
     "the same subject and predicate replaces the old one, which stays in history); store anything else as a "
@@ -32,19 +32,19 @@ def fixed_namespace(namespace: str) -> NamespaceResolver:
     return lambda ctx: namespace
 
 
-def header_namespace(keys) -> NamespaceResolver:
-    """Namespace from the request headers, checked against the request's API key (when keys exist)."""
-    from server.tenancy import check_namespace
-
+def header_namespace() -> NamespaceResolver:
+    """Namespace from the request's X-Agentcl-Namespace header (UTF-8, as over REST), checked against the
+    caller the auth middleware left in the request's scope (fail closed: no caller, no namespace)."""
     def resolve(ctx: Context | None) -> str:
-        headers = {k.lower(): v for k, v in ((ctx.headers if ctx else None) or {}).items()}
-        key = None
-        if keys.keys():
-            scheme, _, secret = headers.get("authorization", "").partition(" ")
-            key = keys.verify(secret.strip()) if scheme.lower() == "bearer" else None
-            if key is None:
-                raise ToolError("missing or unknown API key")
-        return check_namespace(key, headers.get(NAMESPACE_HEADER) or "default")
+        request = getattr(ctx.request_context, "request", None) if ctx else None
+        scope = getattr(request, "scope", None)
+        if scope is None:
+            raise ToolError("this call came without an HTTP request to take its namespace from")
+        try:
+            key = caller_key(scope)
+        except Unauthorized as exc:
+            raise ToolError(str(exc)) from None
+        return check_namespace(key, header_namespace_value(raw_header(scope, NAMESPACE_HEADER.encode())))
     return resolve
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import signal
 import sys
@@ -12,15 +11,6 @@ from server.backend import Backend, ServerConfig
 
 log = logging.getLogger("agentcl.server")
 GRACEFUL_SHUTDOWN_S = 30  # SIGTERM: in-flight requests get this long to finish before connections close
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def setup_logging() -> None:
@@ -39,17 +29,18 @@ def serve_http(config: ServerConfig, *, host: str, port: int) -> None:
 
     from memory_store.config import agentcl_home
     from server.app import create_app
-    from server.keys import KeyFile
+    from server.keys import KeyFile, is_loopback
 
     keys = KeyFile.of_home(agentcl_home(config.home))
     if not 0 < port < 65536:
         raise InvalidInputError(f"--port must be from 1 to 65535, got {port}")
-    if not keys.keys() and not is_loopback(host):
+    configured = keys.keys()  # a damaged key file stops the start here, in one line (KeyFileDamaged)
+    if not configured and not is_loopback(host):
         raise InvalidInputError(f"no API keys are configured, so the server binds to loopback only (asked for "
                                 f"{host}); add one with 'agentcl serve keys add NAME --namespace NS'")
     setup_logging()
-    if keys.keys():
-        log.info("%d API key(s) configured: every request needs 'Authorization: Bearer KEY'", len(keys.keys()))
+    if configured:
+        log.info("%d API key(s) configured: every request needs 'Authorization: Bearer KEY'", len(configured))
     else:
         log.info("no API keys configured: listening on loopback only (%s), every local caller is trusted", host)
     app = create_app(config, host=host)
