@@ -4,6 +4,9 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from memory_store.errors import InvalidInputError
+from memory_store.normalize import json_value
+
 from .nesting import MAX_DEPTH, value_depth
 from .spec import CallError
 
@@ -69,6 +72,10 @@ def validate_args(schema: dict, args: Any, *, renames: dict[str, str] | None = N
     if value_depth(args) > MAX_DEPTH:  # checking (and recording) them would recurse past Python's limit
         return CallError(kind="invalid_args", message=f"arguments nested more than {MAX_DEPTH} levels deep",
                          expected=expected)
+    try:  # one rule for every caller (server, MCP, CLI, agent): NaN, lone surrogates... never reach a skill
+        json_value(args, what="arguments", max_depth=MAX_DEPTH)
+    except InvalidInputError as exc:
+        return CallError(kind="invalid_args", message=str(exc), expected=expected)
     required = schema.get("required", [])
     unknown = [k for k in args if k not in props]
     missing = [k for k in required if k not in args]

@@ -148,3 +148,13 @@ def test_positional_only_parameters_are_an_unusable_schema():
         return b + c
 
     assert list(fine.__agentcl_skill__.parameters["properties"]) == ["c"]
+
+
+@pytest.mark.parametrize("value, where", [(float("nan"), "arguments.body"), (float("inf"), "arguments.body"),
+                                          ("a\ud800", "arguments.body"), ({1: "x"}, "arguments.body")])
+def test_arguments_that_are_not_json_never_reach_a_skill(value, where):
+    """One rule for every caller (server, MCP, CLI, agent): what json_value refuses is an invalid_args error."""
+    schema = normalize_schema({"type": "object", "properties": {"recipient": {"type": "string"},
+                                                                "body": {}}, "required": ["recipient"]})
+    err = validate_args(schema, {"recipient": "a", "body": value})
+    assert err is not None and err.kind == "invalid_args" and where in err.message, err
