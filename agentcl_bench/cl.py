@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from agentcl_bench.rows import summary_row
 from agentcl.consolidation.metrics import accuracy, summarize
 from agentcl.consolidation.replay import ReplayBuffer, ReplayItem
 from agentcl.consolidation.strategies import make_strategy
 from agentcl.consolidation.trainer import predict, train_round
+from agentcl_bench.rows import summary_row
 
 STRATEGIES = ("naive", "replay", "ewc", "lwf", "replay+lwf")
 TASKS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]

@@ -84,8 +84,8 @@ def run_consolidation_scale(n: int = 100_000, device: str | None = None, *, quic
     """Fill a fresh store with `n` validated facts (not timed against the target), then time one full
     consolidation of all of them and one more run. `config` overrides ConsolidationConfig defaults.
     `quick` caps n at 5,000 (a smoke run)."""
-    from agentcl_bench.machine import machine_info
     from agentcl.consolidation import ConsolidationConfig, consolidate
+    from agentcl_bench.machine import machine_info
     from memory_store import MemoryStore
     from memory_store.embedding import get_default_embedder, resolve_device
 

@@ -261,8 +261,8 @@ def run_drift_bench(*, seeds=(0, 1, 2), scenario: str | None = None, device: str
     `generated` > 0 adds that many generated worlds of `difficulty` (agentcl_bench/drift_generated.py), under
     "generated", their target rows appended to the summary."""
     from agentcl.agent.embedcache import caching
-    from agentcl_bench.machine import machine_info
     from agentcl.envs.drift import DriftWorld
+    from agentcl_bench.machine import machine_info
     from memory_store.embedding import get_default_embedder, resolve_device
     from memory_store.errors import UserError
 

@@ -168,8 +168,8 @@ def _rows(seeds: list[dict], facts: int, changed: int, new: int) -> list[dict]:
 
 def run_llm_bench(*, seeds=(0, 1, 2), facts: int = 40, changed: int = 10, new: int = 10, device: str = "auto",
                   model_dir=None, quick: bool = False, config: dict | None = None) -> dict:
-    from agentcl_bench.machine import machine_info
     from agentcl.model.causal_lm import CausalLM
+    from agentcl_bench.machine import machine_info
     from memory_store.embedding import resolve_device
 
     if quick:

@@ -48,8 +48,8 @@ def _out_dir(out: Path | None) -> Path | None:
 
 
 def _show(name: str, result: dict, json_out: bool, out: Path | None) -> None:
-    from agentcl_bench.suite_report import table_rows, write_json
     from agentcl_bench.suite import SUITE
+    from agentcl_bench.suite_report import table_rows, write_json
 
     if out is not None:
         write_json(result, out / f"{name}.json")
@@ -223,8 +223,8 @@ def bench_all(out: Path = typer.Option(Path("bench-out"), "--out", help="Directo
               only: list[str] | None = typer.Option(None, "--only", help="Run only these (repeatable)."),
               device: str = DEVICE, quick: bool = QUICK, data: Path | None = DATA, json_out: bool = JSON) -> None:
     """Every benchmark in one run; writes DIR/report.md, DIR/<name>.json and PNG plots, prints the tables."""
-    from agentcl_bench.suite_report import markdown_report, write_json, write_plots
     from agentcl_bench.suite import ALL, SUITE, run_benchmark
+    from agentcl_bench.suite_report import markdown_report, write_json, write_plots
     from memory_store.errors import UserError
 
     names = list(only) if only else list(ALL)
