@@ -34,10 +34,19 @@ class PolicyToolAsker:
         return tool_task_prompt(task, self.spec(name))
 
     def replies(self, lm, asks: list[tuple[str, str]], *, max_new_tokens: int) -> list[str]:
+        """The policy's replies, each read as the policy reads it (parse_reply): a call it would execute is
+        given back as canonical JSON, so the gate grades the call the agent would make, not the raw text."""
+        from agentcl.consolidation.text_examples import tool_call_text
         from agentcl.policies.local_lm import LocalLMPolicy
+        from agentcl.policies.tool_call import parse_reply
 
-        return LocalLMPolicy.tool_replies(lm, [(task, self.spec(name)) for name, task in asks],
-                                          max_new_tokens=max_new_tokens)
+        texts = LocalLMPolicy.tool_replies(lm, [(task, self.spec(name)) for name, task in asks],
+                                           max_new_tokens=max(max_new_tokens, LocalLMPolicy.CALL_TOKENS))
+        out = []
+        for (name, _), text in zip(asks, texts):
+            call = parse_reply(text, [name]).tool_call
+            out.append(text if call is None else tool_call_text(call.name, call.arguments))
+        return out
 
 
 def consolidate_policy_lm(agent) -> Any:

@@ -115,9 +115,10 @@ class LocalLMPolicy:
     share one); otherwise it is opened from `model_dir` (None: the packaged SmolLM2) on `device`."""
 
     name = "llm"
+    CALL_TOKENS = 48  # a two-parameter call with a date or a long number is 35-45 tokens: room to close it
 
     def __init__(self, *, lm=None, model_dir: str | None = None, device: str = "auto", home=None,
-                 max_new_tokens: int = 32, memory_limits: MemoryLimits | None = None) -> None:
+                 max_new_tokens: int = CALL_TOKENS, memory_limits: MemoryLimits | None = None) -> None:
         if lm is None:
             from agentcl.model.causal_lm import CausalLM
             from memory_store.embedding import resolve_device
@@ -150,7 +151,7 @@ class LocalLMPolicy:
         return parse_reply(self.last_reply, [t.name for t in offered])
 
     @staticmethod
-    def tool_replies(lm, asks: list[tuple[str, ToolSpec]], *, max_new_tokens: int = 32) -> list[str]:
+    def tool_replies(lm, asks: list[tuple[str, ToolSpec]], *, max_new_tokens: int = 48) -> list[str]:
         """The model's replies to tool tasks, each (task text, the one tool offered), asked exactly as the
         policy asks a tool task's first attempt (tool_chat). The policy and the consolidation gate's tool
         probe both use it, so a round is judged on the prompts the agent really uses."""

@@ -147,8 +147,6 @@ def test_the_gates_tool_probe_asks_what_the_policy_asks_and_trains_on_the_policy
                           max_new_tokens=policy.max_new_tokens, asker=asker)["percent_of"]
     valid = action.tool_call is not None and set(action.tool_call.arguments) == {"percent", "value"}
     assert found["rate"] == float(valid)  # the gate grades the policy's own reply
-    if found["problems"]:
-        assert found["problems"][0]["answer"] == policy.last_reply[:200]
 
     backend = LMBackend(None, None, smollm, "ns", LMConfig(), [], None, None, tool_asker=asker)
     backend.state, backend.new_facts, backend.signatures = LMState(), {}, {"percent_of": {"params": ["percent", "value"]}}

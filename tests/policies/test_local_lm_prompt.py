@@ -178,3 +178,28 @@ def test_a_call_cut_off_after_its_arguments_is_still_the_call():
     action = parse_reply(reply, ["lookup"])
     assert action.tool_call.name == "lookup" and action.tool_call.arguments == {"subject": "Acme", "predicate": "ceo"}
     assert parse_reply('{"tool": "nope", "arguments": {"a": 1}, "x', ["lookup"]).tool_call is None
+
+
+def test_a_small_models_almost_json_call_is_read_bare_values_quoted_open_braces_closed():
+    cut = '{"tool": "add_days", "arguments": {"start": 2026-01-28, "days": 53'
+    assert parse_reply(cut, ["add_days"]).tool_call.arguments == {"start": "2026-01-28", "days": 53}
+    bare = '{"tool": "percent_of", "arguments": {"percent": 7.5, "value": 1e3, "exact": true}}'
+    assert parse_reply(bare, ["percent_of"]).tool_call.arguments == {"percent": 7.5, "value": 1000.0, "exact": True}
+    assert parse_reply('{"tool": "rm", "arguments": {"path": x}}', ["add_days"]).tool_call is None  # not offered
+    assert parse_reply("Use {start: soon}", ["add_days"]).tool_call is None  # no tool named: an answer
+
+
+def test_the_gate_grades_the_call_the_policy_would_execute():
+    from agentcl.agent.lm_consolidation import PolicyToolAsker
+    from agentcl.consolidation.text_examples import call_problem
+
+    class Cut(_Echo):
+        def chat(self, conversations, *, max_new_tokens):
+            super().chat(conversations, max_new_tokens=max_new_tokens)
+            return ['{"tool": "percent_of", "arguments": {"percent": 5, "value": 80', "I think 4."]
+
+    asker = PolicyToolAsker({"percent_of": PERCENT})
+    replies = asker.replies(Cut(), [("percent_of", "What is 5% of 80?"), ("percent_of", "What is 1% of 9?")],
+                            max_new_tokens=8)
+    assert call_problem(replies[0], "percent_of", ["percent", "value"]) is None
+    assert replies[1] == "I think 4."
