@@ -131,6 +131,10 @@ class Agent:
             self.perception.tool(obs, percept)
         elif obs.kind == "fact":  # text only: no slot to recall by name, so retrieve by the question's text
             ctx.facts = retrieve_facts(self.knowledge, obs.text, self.config.retrieve_k)
+        else:  # a text-only tool task: the tools ranked for its text, best first (a policy may offer the first only)
+            ranked = self.toolbox.rank_tools(obs.text, exclude=(self.lookup,))
+            by_name = {s.name: s for s in ctx.tools}
+            ctx.tools = [by_name[n] for n in ranked] + [s for s in ctx.tools if s.name not in ranked]
         ctx.notes = [ContextItem.from_search_result(r) for r in
                      (self.knowledge.search_notes(obs.text, self.config.retrieve_k) if obs.kind == "fact" else [])]
         info.update(percept=percept)

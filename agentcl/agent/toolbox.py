@@ -19,6 +19,7 @@ from memory_store.keyword import split_identifier
 from skills.openai_format import openai_tool
 
 log = logging.getLogger("agentcl.agent")
+FAILING_CALLS = 2  # calls of a tool's current version before its record can demote it (rank_tools)
 
 
 def spec_text(spec: ToolSpec) -> str:
@@ -104,6 +105,33 @@ class Toolbox:
             except Exception as exc:  # noqa: BLE001 - the registry only aids learning
                 log.warning("skill search failed, using the local index: %s", exc)
         return self._local_search(text, names)[:k]
+
+    def rank_tools(self, text: str, *, exclude: tuple[str, ...] = ()) -> list[str]:
+        """Every usable tool (but `exclude`) for a task text, best first: by the registry's search score
+        (which already weighs this namespace's successful and failed usage examples), except that a tool
+        whose current version mostly fails (at least FAILING_CALLS calls, under half right) goes below
+        those that do not; tools the search did not return follow. Without a registry: the local index."""
+        names = [s.name for s in self.usable() if s.name not in exclude]
+        if len(names) <= 1:
+            return names
+        scores = dict(self.candidates(text, k=len(names), exclude=exclude))
+        failing = self._failing(names)
+        return sorted(names, key=lambda n: (n in failing, n not in scores, -scores.get(n, 0.0), names.index(n)))
+
+    def _failing(self, names: list[str]) -> set[str]:
+        """Tools whose current version's call record in the registry is mostly failures."""
+        if self.registry is None or not callable(getattr(self.registry, "stats", None)):
+            return set()
+        out = set()
+        for name in names:
+            try:
+                rows = [r for r in self.registry.stats(self.skill_name(name)) if r.get("current")]
+            except Exception as exc:  # noqa: BLE001 - the registry only aids learning
+                log.warning("no call record for %s: %s", name, exc)
+                continue
+            if rows and rows[0].get("calls", 0) >= FAILING_CALLS and (rows[0].get("success_rate") or 0.0) < 0.5:
+                out.add(name)
+        return out
 
     def _local_search(self, text: str, names: list[str]) -> list[tuple[str, float]]:
         missing = [n for n in names if n not in self._vectors]

@@ -39,15 +39,17 @@ from .text_examples import Slot, TextExample, Tool, fact_examples, tool_examples
 
 
 def consolidate_lm(store, registry=None, *, lm, namespace: str = "default", config: LMConfig | dict | None = None,
-                   usages=(), tools: dict | None = None, home=None) -> ConsolidationReport:
+                   usages=(), tools: dict | None = None, home=None, tool_asker=None) -> ConsolidationReport:
     """One round for `namespace` on the already loaded CausalLM `lm` (load it once, reuse it).
     `tools` ({name: [param, ...]}) gives today's signatures; otherwise the registry's, else the
-    arguments of each tool's latest usage."""
+    arguments of each tool's latest usage. `tool_asker` (a ToolAsker: the agent's policy asks tool tasks
+    its own way) gives the text tool calls are trained on and the replies the gate's tool probe grades;
+    None: the plain request tool_prompt(task)."""
     cfg = LMConfig(**config) if isinstance(config, dict) else (config or LMConfig())
     home = home if home is not None else getattr(store, "home", None)
     with consolidation_lock(store, namespace=namespace, home=home):
         extra = [UsageRecord.coerce(u) for u in usages]
-        backend = LMBackend(store, registry, lm, namespace, cfg, extra, tools, home)
+        backend = LMBackend(store, registry, lm, namespace, cfg, extra, tools, home, tool_asker)
         return run_round(backend, store, registry, namespace=namespace, extra_usages=extra)
 
 
@@ -83,8 +85,10 @@ class LMBackend(Backend):
     """pipeline.Backend for a causal LM with a LoRA adapter. Classes are slots and tools (typed keys
     Slot/Tool/Anchor); inputs are chat prompts; answers are generations."""
 
-    def __init__(self, store, registry, lm, ns, cfg: LMConfig, usages: list[UsageRecord], tools, home):
+    def __init__(self, store, registry, lm, ns, cfg: LMConfig, usages: list[UsageRecord], tools, home,
+                 tool_asker=None):
         self.store, self.registry, self.lm, self.ns, self.cfg, self.home = store, registry, lm, ns, cfg, home
+        self.tool_asker = tool_asker
         self.extra_usages = usages
         self.tool_arg = tools
         self.fix_stats: TrainStats | None = None
@@ -170,7 +174,9 @@ class LMBackend(Backend):
         examples = [ex for slot, f in self.new_facts.items()
                     for ex in fact_examples(slot, f.object, phrasings=cfg.phrasings)]
         train_u, held_u = split_usages(self.usages, holdout_every=cfg.holdout_every)
-        examples += [tool_examples(u.task, u.skill, u.args) for u in train_u]
+        asker = self.tool_asker
+        examples += [tool_examples(u.task, u.skill, u.args, user=asker.user_text(u.skill, u.task) if asker else None)
+                     for u in train_u]
         self.new_tools = new_tools = {}
         for u in train_u + held_u:
             sig = self.signatures.get(u.skill, {"params": sorted(u.args), "required": sorted(u.args)})
@@ -228,7 +234,7 @@ class LMBackend(Backend):
         answers = ask_slots(lm, asked, unseen=False, max_new_tokens=cfg.max_new_tokens)
         unseen = ask_slots(lm, new_slots, unseen=True, max_new_tokens=cfg.max_new_tokens)
         kept_values = {s: state.slots[s]["value"] for s in kept_slots}
-        validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens) if tools else {}
+        validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens, asker=self.tool_asker) if tools else {}
         kept_ok = {s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots}
         return LMProbe(new=slot_accuracy({s: answers[s] for s in new_slots}, values),
                        unseen=slot_accuracy(unseen, values),

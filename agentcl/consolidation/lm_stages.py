@@ -116,10 +116,14 @@ def stale_slots(answers: dict[Slot, list[str]], current: dict[Slot, str | None],
             if any(is_stale(a, current.get(s), superseded.get(s, ())) for a in items)}
 
 
-def tool_validity(lm, tools: dict[str, dict], *, max_new_tokens: int) -> dict[str, dict]:
-    """Per tool: the share of its probe tasks answered with a valid call under today's signature."""
+def tool_validity(lm, tools: dict[str, dict], *, max_new_tokens: int, asker=None) -> dict[str, dict]:
+    """Per tool: the share of its probe tasks answered with a valid call under today's signature. With an
+    `asker` (ToolAsker), each task is asked the way the agent's policy asks it; otherwise as tool_prompt."""
     asks = [(name, task) for name, info in tools.items() for task in info.get("probes", [])]
-    answers = lm.generate([tool_prompt(t) for _, t in asks], max_new_tokens=max_new_tokens)
+    if asker is not None:
+        answers = asker.replies(lm, asks, max_new_tokens=max_new_tokens)
+    else:
+        answers = lm.generate([tool_prompt(t) for _, t in asks], max_new_tokens=max_new_tokens)
     out: dict[str, dict] = {}
     for (name, task), text in zip(asks, answers):
         info = tools[name]

@@ -62,8 +62,9 @@ def tool_call_text(tool: str, args: dict) -> str:
     return json.dumps({"tool": tool, "arguments": args}, sort_keys=True)
 
 
-def tool_examples(task: str, tool: str, args: dict) -> TextExample:
-    return TextExample(Tool(tool), tool_prompt(task), tool_call_text(tool, args))
+def tool_examples(task: str, tool: str, args: dict, *, user: str | None = None) -> TextExample:
+    """A tool call to learn; `user`: the text the call answers (default: the plain request tool_prompt)."""
+    return TextExample(Tool(tool), tool_prompt(task) if user is None else user, tool_call_text(tool, args))
 
 
 # -- grading (pure) ---------------------------------------------------------------------------------

@@ -61,6 +61,26 @@ def task_lines(observation: Observation, context: PolicyContext, limits: MemoryL
     return lines
 
 
+def plain(text: Any) -> str:
+    """One line of text for a plain-text data block: newlines folded, '<' and '>' escaped (as &lt; &gt;), so
+    stored text can neither close its block nor open another."""
+    return " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_block(tag: str, lines: list[str]) -> str:
+    """A tag-delimited block of plain lines ("- kind: text"), for a small model that reads JSON noise as
+    content: nothing but what each memory says, each line escaped by `plain`."""
+    body = "\n".join(f"- {plain(line)}" for line in lines) if lines else "(empty)"
+    return f"<{tag}>\n{body}\n</{tag}>"
+
+
+def memory_view(items: list[Any], limits: MemoryLimits | None = None) -> tuple[list[str], str | None]:
+    """Retrieved memories as "kind: text" lines (no ids, times, scores or metadata), capped by `limits`;
+    with the note that says what was cut, if anything was."""
+    capped, cut = cap_memories([{"kind": i.kind, "text": i.text} for i in items], limits or MemoryLimits())
+    return [f"{m['kind']}: {m['text']}" for m in capped], cut.note()
+
+
 def tool_specs(tools: list[ToolSpec]) -> list[dict[str, Any]]:
     """Compact specs for a text prompt: name, description, parameter names (required ones only listed)."""
     out = []

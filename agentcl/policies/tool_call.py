@@ -57,6 +57,36 @@ def truncated_call(text: str, tools: dict[str, str]) -> tuple[str, dict] | None:
     return (tools[match.group(1).strip().casefold()], args) if isinstance(args, dict) else None
 
 
+_BARE = re.compile(r'(:\s*)([A-Za-z0-9_][A-Za-z0-9_.:+\-/]*)(?=\s*[,}])')
+_LITERALS = {"true", "false", "null"}
+
+
+def _quote_bare(match: re.Match) -> str:
+    value = match.group(2)
+    try:
+        float(value)
+        return match.group(0)  # a number stays a number
+    except ValueError:
+        pass
+    return match.group(0) if value in _LITERALS else f'{match.group(1)}"{value}"'
+
+
+def repaired_call(text: str, tools: dict[str, str]) -> tuple[str, dict] | None:
+    """A call a small model wrote as almost-JSON: bare words as values ({"start": 2026-01-28}) quoted, and
+    the braces a reply cut at its token limit left open closed. Only the text from the first '{' on, and
+    only values (never keys or names) are touched; what still does not parse is no call."""
+    start = text.find("{")
+    if start == -1:
+        return None
+    body = _BARE.sub(_quote_bare, text[start:].strip())
+    body += "}" * max(0, body.count("{") - body.count("}"))
+    for value in json_objects(body):
+        call = as_call(value, tools)
+        if call is not None:
+            return call
+    return None
+
+
 def clean_answer(text: str) -> str:
     """The first non-empty line, without a leading 'Answer:' (a small model's habit)."""
     line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
@@ -77,6 +107,9 @@ def parse_reply(text: str, tool_names: list[str]) -> Action:
     call = truncated_call(text, tools)
     if call is not None:
         return Action.call(call[0], call[1], rationale="local model: tool call (reply cut after its arguments)")
+    call = repaired_call(text, tools)
+    if call is not None:
+        return Action.call(call[0], call[1], rationale="local model: tool call (bare values quoted, braces closed)")
     if json_objects(text) and text.lstrip().startswith("{"):
         return Action.say(clean_answer(text), rationale="local model: JSON that names no offered tool")
     return Action.say(clean_answer(text), rationale="local model: answer")

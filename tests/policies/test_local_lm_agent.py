@@ -62,7 +62,7 @@ def test_llm_policy_text_only_memory_in_delimiters_and_a_json_call_executed(smol
 
     fact = recorder.steps[0]
     memory = re.findall(r"<memory>\n(.*?)\n</memory>", fact["user"], flags=re.S)
-    assert len(memory) == 1 and "Alice Park" in json.loads(memory[0])[0]["text"]  # retrieved by text, as data
+    assert len(memory) == 1 and memory[0].startswith("- fact: ") and "Alice Park" in memory[0]  # by text, as data
     assert fact["user"].rstrip().endswith("Who is the CEO of Acme?")
 
     calls = [s for s in recorder.steps if s["action"].tool_call is not None]
@@ -120,3 +120,37 @@ def test_agent_consolidates_into_the_policy_lm(smollm, tmp_path, embedder):
     store.close()
     assert report["promoted"] is False and "nothing new to learn" in report["reason"]
     assert agent.counters["consolidations"] == 1
+
+
+def test_the_gates_tool_probe_asks_what_the_policy_asks_and_trains_on_the_policys_prompt(smollm):
+    """The consolidation round's tool probe (tool_validity with the agent's PolicyToolAsker) gets the very
+    reply the policy got for the same tool task, and tool calls are trained on the policy's user text."""
+    from agentcl.agent.lm_consolidation import PolicyToolAsker
+    from agentcl.consolidation.examples import UsageRecord
+    from agentcl.consolidation.lm_job import LMBackend
+    from agentcl.consolidation.lm_stages import tool_validity
+    from agentcl.consolidation.lm_state import LMConfig, LMState
+    from agentcl.envs.base import Observation, ParamSpec, ToolSpec
+    from agentcl.policies.base import PolicyContext
+    from agentcl.policies.local_lm import LocalLMPolicy
+
+    smollm.set_adapter_state(None)
+    smollm.scope = None
+    percent = ToolSpec("percent_of", "Compute a percentage of a value.",
+                       (ParamSpec("percent", "number", ""), ParamSpec("value", "number", "")))
+    task = "What is 20% of 150?"
+    policy = LocalLMPolicy(lm=smollm)
+    action = policy.decide(Observation(step=0, phase="p", task_id="t", kind="tool", text=task),
+                           PolicyContext(tools=[percent]))
+    asker = PolicyToolAsker({"percent_of": percent})
+    found = tool_validity(smollm, {"percent_of": {"params": ["percent", "value"], "probes": [task]}},
+                          max_new_tokens=policy.max_new_tokens, asker=asker)["percent_of"]
+    valid = action.tool_call is not None and set(action.tool_call.arguments) == {"percent", "value"}
+    assert found["rate"] == float(valid)  # the gate grades the policy's own reply
+
+    backend = LMBackend(None, None, smollm, "ns", LMConfig(), [], None, None, tool_asker=asker)
+    backend.state, backend.new_facts, backend.signatures = LMState(), {}, {"percent_of": {"params": ["percent", "value"]}}
+    backend.usages = [UsageRecord(task=task, skill="percent_of", args={"percent": 20, "value": 150})]
+    [example] = backend.build(None, None)
+    assert example.user == policy.last_messages[-1]["content"]  # trained on the prompt the policy shows
+    assert json.loads(example.answer) == {"tool": "percent_of", "arguments": {"percent": 20, "value": 150}}
