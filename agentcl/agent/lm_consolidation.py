@@ -4,8 +4,9 @@ promoted round is in use from the next step on, and a refused one is put back by
 
 Usages are the agent's own list, under the names the world offers its tools by (the names the policy
 must call), and today's signatures come from the tool specs the agent last saw. Tool calls are trained
-on, and probed with, the prompt the policy shows for a tool task (PolicyToolAsker), so the gate judges
-a round on what the agent will really ask."""
+on, and probed with, the prompt the policy shows for a tool task, and validated facts are trained on the
+prompt it shows for a fact question too (PolicyAsker), so the gate judges a round on what the agent will
+really ask, and the adapter learns which prompts want a call and which a sentence."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,13 +14,31 @@ from typing import Any
 from agentcl.envs.base import ParamSpec, ToolSpec
 
 
-class PolicyToolAsker:
-    """Asks tool tasks as LocalLMPolicy does: `user_text` is the policy's user turn for a tool task
-    offered that one tool (the text tool calls are trained on); `replies` is LocalLMPolicy.tool_replies
-    (what the gate's tool probe grades). `specs`: the tools by name, as the world publishes them."""
+class PolicyAsker:
+    """Asks as LocalLMPolicy does. `user_text` is the policy's user turn for a tool task offered that one
+    tool (the text tool calls are trained on); `replies` is LocalLMPolicy.tool_replies (what the gate's
+    tool probe grades); `fact_users` the policy's user turns for a fact question (the text validated facts
+    are also trained on). `specs`: the tools by name, as the world publishes them; `lookup`: the world's
+    lookup tool, offered with fact questions; `questions`: (subject, predicate) -> the question texts the
+    world asked about that slot (RunState.questions)."""
 
-    def __init__(self, specs: dict[str, ToolSpec], signatures: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, specs: dict[str, ToolSpec], signatures: dict[str, list[str]] | None = None, *,
+                 lookup: ToolSpec | None = None, questions: dict | None = None) -> None:
         self.specs, self.signatures = dict(specs), dict(signatures or {})
+        self.lookup, self.questions = lookup, dict(questions or {})
+
+    def fact_users(self, slot, value: str, others: list[str]) -> list[str]:
+        """The fact question about `slot` (each question the world asked about it, else the first template
+        phrasing) as the policy asks it: with memory holding the fact first and `others` (other facts'
+        texts) after it, and with memory holding the others only, so the value is learned in the weights
+        and not only copied from memory."""
+        from agentcl.consolidation.text_examples import fact_questions
+        from agentcl.policies.local_lm import fact_question_prompt
+        from memory_store.record_types import fact_text
+
+        asked = self.questions.get((slot.subject, slot.predicate)) or fact_questions(slot, trained=1)
+        own = fact_text(slot.subject, slot.predicate, value)
+        return [fact_question_prompt(q, memory, self.lookup) for q in asked for memory in ([own, *others], others)]
 
     def spec(self, name: str) -> ToolSpec:
         known = self.specs.get(name)
@@ -61,7 +80,8 @@ def consolidate_policy_lm(agent) -> Any:
                **agent.config.lm_consolidation}
     signatures = {spec.name: [p.name for p in spec.parameters] for spec in agent.toolbox.specs.values()
                   if spec.name != agent.lookup}
-    asker = PolicyToolAsker({n: s for n, s in agent.toolbox.specs.items() if n != agent.lookup}, signatures)
+    asker = PolicyAsker({n: s for n, s in agent.toolbox.specs.items() if n != agent.lookup}, signatures,
+                        lookup=agent.toolbox.specs.get(agent.lookup), questions=agent.state.questions)
     try:
         report = consolidate_lm(agent.store, None, lm=agent.policy.lm, namespace=agent.config.namespace,
                                 config=LMConfig(**options), usages=list(agent.usages), tools=signatures,

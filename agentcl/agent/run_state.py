@@ -27,5 +27,8 @@ class RunState:
     last_used: dict[str, int] = field(default_factory=dict)  # operation -> step of its last successful call
     last_inputs: dict[str, dict] = field(default_factory=dict)  # operation -> inputs of its last task (practice)
     usages: list[dict] = field(default_factory=list)  # successful skill usages (consolidation examples)
+    # (subject, predicate) as memory keys them -> the question texts the world asked about that slot (a few,
+    # newest last): consolidation trains a fact on the questions the agent really meets, not only templates
+    questions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure

@@ -4,13 +4,17 @@ the task's text, and it learns from the outcome without knowing which slot or op
 
 - perceive: the facts whose text best matches the task text go to the policy (as data);
 - revise, a fact answered right: every fact the policy saw or looked up during the task whose value the
-  answer states is confirmed (validated, so consolidation may learn it);
+  answer states is confirmed (validated, so consolidation may learn it), and the question is kept as one
+  of the ways that fact is asked (consolidation trains the fact on it, in the policy's prompt);
 - revise, a tool call: the outcome goes to the registry; a success becomes a usage example."""
 from __future__ import annotations
 
 from agentcl.envs.base import Action, Feedback, Observation
 from agentcl.envs.grading import mentions
 from agentcl.policies.base import ContextItem
+from memory_store.normalize import normalize_name
+
+QUESTIONS_PER_SLOT = 3  # the newest few phrasings of a slot's question are enough to train on
 
 
 def retrieve_facts(knowledge, text: str, k: int) -> list[ContextItem]:
@@ -41,6 +45,15 @@ def facts_to_confirm(knowledge, answer: str, context, lookup: str) -> list:
     return out
 
 
+def remember_question(questions: dict, subject: str, predicate: str, text: str,
+                      keep: int = QUESTIONS_PER_SLOT) -> None:
+    """Record `text` as a way the slot (subject, predicate) is asked: distinct texts, the newest `keep`,
+    keyed as memory keys the slot (normalised names)."""
+    key = (normalize_name(subject), normalize_name(predicate))
+    texts = [t for t in questions.get(key, []) if t != text] + [text]
+    questions[key] = texts[-keep:]
+
+
 def revise_text_task(agent, obs: Observation, action: Action, fb: Feedback, context, info: dict) -> None:
     """What a text-only task teaches (see the module docstring); `agent` is the Agent."""
     call = action.tool_call
@@ -48,6 +61,7 @@ def revise_text_task(agent, obs: Observation, action: Action, fb: Feedback, cont
         if fb.correct and action.answer:
             for fact in facts_to_confirm(agent.knowledge, action.answer, context, agent.lookup):
                 agent.knowledge.confirm(fact)
+                remember_question(agent.state.questions, fact.subject, fact.predicate, obs.text)
                 info.setdefault("learned", []).append({"confirmed": [fact.subject, fact.predicate, fact.object]})
         elif fb.correction is not None:
             c = fb.correction
@@ -55,6 +69,7 @@ def revise_text_task(agent, obs: Observation, action: Action, fb: Feedback, cont
                                         valid_from=agent.world_time)
             if res is not None:
                 agent.knowledge.confirm(res.fact)
+                remember_question(agent.state.questions, c.subject, c.predicate, obs.text)
             info.setdefault("learned", []).append({"fact": [c.subject, c.predicate, c.value]})
         return
     if call is not None and fb.task_done:

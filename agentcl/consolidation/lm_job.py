@@ -35,16 +35,25 @@ from .pipeline import Backend, GateInputs, TrainStats, run_round
 from .report import ConsolidationReport
 from .scope import scope_of
 from .select import Selection, usage_fingerprint
-from .text_examples import Slot, TextExample, Tool, fact_examples, tool_examples
+from .text_examples import (
+    Slot,
+    TextExample,
+    Tool,
+    fact_answer,
+    fact_examples,
+    neighbours,
+    tool_examples,
+)
 
 
 def consolidate_lm(store, registry=None, *, lm, namespace: str = "default", config: LMConfig | dict | None = None,
                    usages=(), tools: dict | None = None, home=None, tool_asker=None) -> ConsolidationReport:
     """One round for `namespace` on the already loaded CausalLM `lm` (load it once, reuse it).
     `tools` ({name: [param, ...]}) gives today's signatures; otherwise the registry's, else the
-    arguments of each tool's latest usage. `tool_asker` (a ToolAsker: the agent's policy asks tool tasks
-    its own way) gives the text tool calls are trained on and the replies the gate's tool probe grades;
-    None: the plain request tool_prompt(task)."""
+    arguments of each tool's latest usage. `tool_asker` (the agent's policy asks its own way, e.g.
+    agent.lm_consolidation.PolicyAsker) gives the text tool calls are trained on and the replies the gate's
+    tool probe grades, and, when it has `fact_users`, the policy's fact prompts validated facts are also
+    trained on; None: the plain request tool_prompt(task) and the plain question phrasings."""
     cfg = LMConfig(**config) if isinstance(config, dict) else (config or LMConfig())
     home = home if home is not None else getattr(store, "home", None)
     with consolidation_lock(store, namespace=namespace, home=home):
@@ -171,10 +180,9 @@ class LMBackend(Backend):
     # -- 2. build examples --------------------------------------------------------------------------
     def build(self, sel: Selection, rep) -> list[TextExample]:
         cfg, state = self.cfg, self.state
-        examples = [ex for slot, f in self.new_facts.items()
-                    for ex in fact_examples(slot, f.object, phrasings=cfg.phrasings)]
-        train_u, held_u = split_usages(self.usages, holdout_every=cfg.holdout_every)
+        examples = [ex for slot, f in self.new_facts.items() for ex in self.fact_examples(slot, f.object)]
         asker = self.tool_asker
+        train_u, held_u = split_usages(self.usages, holdout_every=cfg.holdout_every)
         examples += [tool_examples(u.task, u.skill, u.args, user=asker.user_text(u.skill, u.task) if asker else None)
                      for u in train_u]
         self.new_tools = new_tools = {}
@@ -185,6 +193,16 @@ class LMBackend(Backend):
             if u in held_u or len(entry["probes"]) < 2:
                 entry["probes"].append(u.task)
         return examples
+
+    def fact_examples(self, slot: Slot, value: str) -> list[TextExample]:
+        """A fact's examples: the plain question phrasings and, when the asker knows how the agent's policy
+        asks (fact_users), its fact prompts among confusable facts (neighbours)."""
+        out = fact_examples(slot, value, phrasings=self.cfg.phrasings)
+        if self.tool_asker is not None and hasattr(self.tool_asker, "fact_users"):
+            answer = fact_answer(slot, value)
+            out += [TextExample(slot, user, answer)
+                    for user in self.tool_asker.fact_users(slot, value, neighbours(slot, self.current))]
+        return out
 
     # -- 3. train with replay -----------------------------------------------------------------------
     def train(self, examples: list[TextExample], rep) -> TrainStats:
@@ -249,7 +267,7 @@ class LMBackend(Backend):
     # -- 5. correct ---------------------------------------------------------------------------------
     def correct(self, found: LMProbe, examples: list[TextExample]) -> TrainStats:
         cfg, lm, current, state = self.cfg, self.lm, self.current, self.state
-        fix = [ex for s in found.stale for ex in fact_examples(s, current[s], phrasings=cfg.phrasings)]
+        fix = [ex for s in found.stale for ex in self.fact_examples(s, current[s])]
         fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in found.forgotten]
         # Earlier facts the round made the model lose are relearnt from the replay buffer, with their value.
         fix += [e for e in state.replay if isinstance(e.key, Slot) and e.key in found.lost]

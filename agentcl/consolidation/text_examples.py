@@ -54,12 +54,25 @@ def fact_examples(slot: Slot, value: str, *, phrasings: int = 3) -> list[TextExa
     return [TextExample(slot, q, answer) for q in fact_questions(slot, trained=phrasings)]
 
 
+def neighbours(slot: Slot, current: dict, n: int = 2) -> list[str]:
+    """The texts (as the store writes facts) of up to `n` other current facts a reader could confuse with
+    `slot`'s: the same predicate of another subject or another predicate of the same subject first, then
+    the rest; deterministic. `current`: Slot -> value."""
+    from memory_store.record_types import fact_text
+
+    others = sorted((s for s in current if s != slot),
+                    key=lambda s: (s.predicate != slot.predicate and s.subject != slot.subject, s.subject, s.predicate))
+    return [fact_text(s.subject, s.predicate, current[s]) for s in others[:n]]
+
+
 def tool_prompt(task: str) -> str:
     return f"Call one tool as JSON for this task: {task}"
 
 
 def tool_call_text(tool: str, args: dict) -> str:
-    return json.dumps({"tool": tool, "arguments": args}, sort_keys=True)
+    """A call as the policy writes it: "tool" first, then "arguments" (keys never sorted: a model trained on
+    calls that open with "arguments" opened its fact answers with it too, and nested calls without end)."""
+    return json.dumps({"tool": tool, "arguments": args})
 
 
 def tool_examples(task: str, tool: str, args: dict, *, user: str | None = None) -> TextExample:

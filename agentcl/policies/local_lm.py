@@ -9,8 +9,8 @@ A 135M model does not call tools from a description alone (tried: it answers eve
 own belief), so the chat opens with three short worked turns (SHOTS, generic, not about any world):
 call lookup when memory lacks the fact, answer from memory, call a two-parameter tool. A tool task's
 first attempt is asked through `tool_replies`, which consolidation uses too (training text and the
-gate's tool probe), so a promoted round was judged on the prompts the agent uses. Consolidation trains
-the adapter of this same in-memory model (Agent.consolidate), so what a promoted round learned is what
+gate's tool probe), so a promoted round was judged on the prompts the agent uses; validated facts are
+also trained on the policy's fact prompt (fact_question_prompt). Consolidation trains the adapter of this same in-memory model (Agent.consolidate), so what a promoted round learned is what
 the next decision uses."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from agentcl.envs.base import Action, Observation, ToolSpec
 
-from .base import PolicyContext
+from .base import ContextItem, PolicyContext
 from .prompt import attempt_results, block, memory_view, plain_block, tool_specs
 from .prompt_limits import MemoryLimits
 from .tool_call import parse_reply
@@ -93,6 +93,16 @@ def tool_task_prompt(task: str, spec: ToolSpec) -> str:
     """The user text the policy shows for a tool task's first attempt offered `spec` (text only: no memory
     is retrieved for tool tasks): consolidation trains tool calls on this text and probes with it."""
     return lm_prompt(_task(task), PolicyContext(), tools=[spec])
+
+
+def fact_question_prompt(question: str, memory: list[str], lookup: ToolSpec | None) -> str:
+    """The user text the policy shows for a fact question whose retrieved memory is `memory` (fact texts, as
+    the store writes them) with `lookup` offered: consolidation trains validated facts on this text too,
+    so the adapter learns them in the prompt the agent asks them in, answered as a sentence, not a call."""
+    context = PolicyContext(facts=[ContextItem(text=t, kind="fact") for t in memory],
+                            tools=[lookup] if lookup is not None else [],
+                            hints={"lookup_tool": lookup.name if lookup is not None else "lookup"})
+    return lm_prompt(Observation(step=0, phase="", task_id="", kind="fact", text=question), context)
 
 
 def tool_chat(task: str, spec: ToolSpec) -> list[dict[str, Any]]:

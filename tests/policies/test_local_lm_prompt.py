@@ -85,12 +85,12 @@ def test_a_worked_turn_calls_a_two_parameter_tool_with_both_parameters():
 
 
 def test_a_tool_tasks_first_attempt_is_asked_exactly_as_consolidation_trains_and_probes_it():
-    from agentcl.agent.lm_consolidation import PolicyToolAsker
+    from agentcl.agent.lm_consolidation import PolicyAsker
 
     policy = LocalLMPolicy(lm=_Echo())
     ctx = PolicyContext(tools=[PERCENT, LOOKUP], hints={"lookup_tool": "lookup"})
     policy.decide(_obs("What is 5% of 80?", kind="tool"), ctx)
-    asker = PolicyToolAsker({"percent_of": PERCENT})
+    asker = PolicyAsker({"percent_of": PERCENT})
     assert policy.last_messages == tool_chat("What is 5% of 80?", PERCENT)
     assert policy.last_messages[-1]["content"] == asker.user_text("percent_of", "What is 5% of 80?")
     assert policy.lm.asked == [policy.last_messages]
@@ -190,7 +190,7 @@ def test_a_small_models_almost_json_call_is_read_bare_values_quoted_open_braces_
 
 
 def test_the_gate_grades_the_call_the_policy_would_execute():
-    from agentcl.agent.lm_consolidation import PolicyToolAsker
+    from agentcl.agent.lm_consolidation import PolicyAsker
     from agentcl.consolidation.text_examples import call_problem
 
     class Cut(_Echo):
@@ -198,8 +198,60 @@ def test_the_gate_grades_the_call_the_policy_would_execute():
             super().chat(conversations, max_new_tokens=max_new_tokens)
             return ['{"tool": "percent_of", "arguments": {"percent": 5, "value": 80', "I think 4."]
 
-    asker = PolicyToolAsker({"percent_of": PERCENT})
+    asker = PolicyAsker({"percent_of": PERCENT})
     replies = asker.replies(Cut(), [("percent_of", "What is 5% of 80?"), ("percent_of", "What is 1% of 9?")],
                             max_new_tokens=8)
     assert call_problem(replies[0], "percent_of", ["percent", "value"]) is None
     assert replies[1] == "I think 4."
+
+
+def test_validated_facts_are_trained_on_the_policys_own_fact_prompt_among_confusable_facts():
+    """Consolidation trains a fact on the questions the world asked about it, in the user text the policy
+    shows for a fact question (memory with the fact, and memory without it), so the adapter learns which
+    prompts want a sentence: trained only on tool calls in the policy's shape, it opened every fact answer
+    with a JSON call."""
+    from agentcl.agent.lm_consolidation import PolicyAsker
+    from agentcl.consolidation.keys import Slot
+    from agentcl.consolidation.lm_job import LMBackend
+    from agentcl.consolidation.lm_state import LMConfig, LMState
+    from agentcl.consolidation.text_examples import fact_answer, neighbours
+
+    policy = LocalLMPolicy(lm=_Echo())
+    ctx = PolicyContext(facts=[ContextItem(text="acme ceo Alice Park", kind="fact"),
+                               ContextItem(text="globex ceo Hank Scorpio", kind="fact")],
+                        tools=[LOOKUP, PERCENT], hints={"lookup_tool": "lookup"})
+    policy.decide(_obs("Who runs Acme?"), ctx)
+    acme, globex = Slot("ns", "acme", "ceo"), Slot("ns", "globex", "ceo")
+    current = {acme: "Alice Park", globex: "Hank Scorpio", Slot("ns", "zeta", "motto"): "Go"}
+    assert neighbours(acme, current, n=1) == ["globex ceo Hank Scorpio"]  # the confusable one first
+    asker = PolicyAsker({"percent_of": PERCENT}, lookup=LOOKUP, questions={("acme", "ceo"): ["Who runs Acme?"]})
+    with_fact, without = asker.fact_users(acme, "Alice Park", neighbours(acme, current, n=1))
+    assert with_fact == policy.last_messages[-1]["content"]  # the very text the policy showed
+    assert _plain(without, "memory") == ["fact: globex ceo Hank Scorpio"]
+    # no recorded question: the first template phrasing
+    assert asker.fact_users(globex, "Hank Scorpio", [])[0].splitlines()[-1] == "What is the ceo of globex?"
+
+    backend = LMBackend(None, None, None, "ns", LMConfig(), [], None, None, tool_asker=asker)
+    backend.state, backend.current, backend.usages = LMState(), current, []
+    backend.new_facts, backend.signatures = {acme: type("F", (), {"object": "Alice Park"})()}, {}
+    examples = backend.build(None, None)
+    users = asker.fact_users(acme, "Alice Park", neighbours(acme, current))
+    assert set(users) <= {e.user for e in examples} and {e.answer for e in examples} == {fact_answer(acme, "Alice Park")}
+
+
+def test_a_trained_tool_call_opens_with_the_tool_as_the_worked_turns_do():
+    from agentcl.consolidation.text_examples import tool_call_text
+
+    text = tool_call_text("percent_of", {"value": 80, "percent": 5})
+    assert text.startswith('{"tool": "percent_of", "arguments": {')
+    assert text == SHOTS[-1]["content"].replace("scale", "percent_of").replace(
+        '{"factor": 3, "number": 7}', '{"value": 80, "percent": 5}')
+
+
+def test_the_questions_a_slot_was_asked_are_kept_newest_last_and_few():
+    from agentcl.agent.text_tasks import remember_question
+
+    questions: dict = {}
+    for text in ["Who is the CEO of Acme?", "Who runs Acme?", "Who is the CEO of Acme?", "Acme's boss?", "Acme CEO?"]:
+        remember_question(questions, " ACME ", "CEO", text, keep=3)
+    assert questions == {("acme", "ceo"): ["Who is the CEO of Acme?", "Acme's boss?", "Acme CEO?"]}
