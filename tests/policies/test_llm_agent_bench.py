@@ -49,3 +49,11 @@ def test_the_revisits_world_loads_and_its_tasks_come_back(tmp_path, embedder):
     assert sum(n - 1 for n in tasks.values()) >= 5  # revisits: tasks asked again later
     assert any(tasks[t] > 1 for t in tasks if t.startswith("tool/")) and any(
         tasks[t] > 1 for t in tasks if t.startswith("fact/"))
+
+
+def test_fewer_lookups_bought_with_wrong_answers_is_not_help():
+    from agentcl_bench.llm_agent import helped
+
+    assert helped(+0.1, +3) and helped(0.0, -2)
+    assert not helped(-0.1, -1)  # the 2026-12-01 run: one lookup fewer, two answers lost
+    assert not helped(0.0, 0)

@@ -123,9 +123,9 @@ def test_agent_consolidates_into_the_policy_lm(smollm, tmp_path, embedder):
 
 
 def test_the_gates_tool_probe_asks_what_the_policy_asks_and_trains_on_the_policys_prompt(smollm):
-    """The consolidation round's tool probe (tool_validity with the agent's PolicyToolAsker) gets the very
+    """The consolidation round's tool probe (tool_validity with the agent's PolicyAsker) gets the very
     reply the policy got for the same tool task, and tool calls are trained on the policy's user text."""
-    from agentcl.agent.lm_consolidation import PolicyToolAsker
+    from agentcl.agent.lm_consolidation import PolicyAsker
     from agentcl.consolidation.examples import UsageRecord
     from agentcl.consolidation.lm_job import LMBackend
     from agentcl.consolidation.lm_stages import tool_validity
@@ -142,7 +142,7 @@ def test_the_gates_tool_probe_asks_what_the_policy_asks_and_trains_on_the_policy
     policy = LocalLMPolicy(lm=smollm)
     action = policy.decide(Observation(step=0, phase="p", task_id="t", kind="tool", text=task),
                            PolicyContext(tools=[percent]))
-    asker = PolicyToolAsker({"percent_of": percent})
+    asker = PolicyAsker({"percent_of": percent})
     found = tool_validity(smollm, {"percent_of": {"params": ["percent", "value"], "probes": [task]}},
                           max_new_tokens=policy.max_new_tokens, asker=asker)["percent_of"]
     valid = action.tool_call is not None and set(action.tool_call.arguments) == {"percent", "value"}
