@@ -23,9 +23,20 @@ class PolicyAsker:
     world asked about that slot (RunState.questions)."""
 
     def __init__(self, specs: dict[str, ToolSpec], signatures: dict[str, list[str]] | None = None, *,
-                 lookup: ToolSpec | None = None, questions: dict | None = None) -> None:
+                 lookup: ToolSpec | None = None, questions: dict | None = None, asked: list[str] = ()) -> None:
         self.specs, self.signatures = dict(specs), dict(signatures or {})
-        self.lookup, self.questions = lookup, dict(questions or {})
+        self.lookup, self.questions, self.asked = lookup, dict(questions or {}), list(asked)
+
+    def untaught_prompts(self, taught: set[str], current: dict) -> list[str]:
+        """The policy's fact prompts for the questions the agent was asked (RunState.asked) that no slot is
+        trained on (`taught`: normalised questions), each with the memory retrieval would likely show:
+        the round keeps the model's answers to them (policy-prompt anchors), so what one slot taught is
+        not said to every question in that prompt shape."""
+        from agentcl.consolidation.text_examples import memory_for, normalise
+        from agentcl.policies.local_lm import fact_question_prompt
+
+        return [fact_question_prompt(q, memory_for(q, current), self.lookup) for q in self.asked
+                if normalise(q) not in taught]
 
     def fact_users(self, slot, value: str, others: list[str]) -> list[str]:
         """The fact question about `slot` (each question the world asked about it, else the first template
@@ -81,7 +92,8 @@ def consolidate_policy_lm(agent) -> Any:
     signatures = {spec.name: [p.name for p in spec.parameters] for spec in agent.toolbox.specs.values()
                   if spec.name != agent.lookup}
     asker = PolicyAsker({n: s for n, s in agent.toolbox.specs.items() if n != agent.lookup}, signatures,
-                        lookup=agent.toolbox.specs.get(agent.lookup), questions=agent.state.questions)
+                        lookup=agent.toolbox.specs.get(agent.lookup), questions=agent.state.questions,
+                        asked=agent.state.asked)
     try:
         report = consolidate_lm(agent.store, None, lm=agent.policy.lm, namespace=agent.config.namespace,
                                 config=LMConfig(**options), usages=list(agent.usages), tools=signatures,

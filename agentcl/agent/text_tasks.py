@@ -15,6 +15,7 @@ from agentcl.policies.base import ContextItem
 from memory_store.normalize import normalize_name
 
 QUESTIONS_PER_SLOT = 3  # the newest few phrasings of a slot's question are enough to train on
+ASKED_KEPT = 32  # the latest fact questions: consolidation keeps the policy's answers to the untaught ones
 
 
 def retrieve_facts(knowledge, text: str, k: int) -> list[ContextItem]:
@@ -54,9 +55,19 @@ def remember_question(questions: dict, subject: str, predicate: str, text: str,
     questions[key] = texts[-keep:]
 
 
+def remember_asked(asked: list[str], text: str, keep: int = ASKED_KEPT) -> None:
+    """Record a fact question the agent was asked (distinct texts, the newest `keep`, newest last)."""
+    if text in asked:
+        asked.remove(text)
+    asked.append(text)
+    del asked[:-keep]
+
+
 def revise_text_task(agent, obs: Observation, action: Action, fb: Feedback, context, info: dict) -> None:
     """What a text-only task teaches (see the module docstring); `agent` is the Agent."""
     call = action.tool_call
+    if obs.kind == "fact":
+        remember_asked(agent.state.asked, obs.text)
     if obs.kind == "fact" and call is None:
         if fb.correct and action.answer:
             for fact in facts_to_confirm(agent.knowledge, action.answer, context, agent.lookup):

@@ -29,8 +29,11 @@ class Tool:
 
 @dataclass(frozen=True)
 class Anchor:
-    """A general question whose answer is the base model's own (replayed against drift)."""
+    """A prompt whose answer is kept the model's own (distilled, replayed against drift): a shipped general
+    question (kind "general", `index` into them) or a policy prompt about what no round taught (kind
+    "policy", built afresh each round)."""
     index: int
+    kind: str = "general"
 
 
 Key = Slot | Tool | Anchor
@@ -41,7 +44,7 @@ def key_to_json(key: Key) -> dict:
         return {"slot": [key.namespace, key.subject, key.predicate]}
     if isinstance(key, Tool):
         return {"tool": key.name}
-    return {"anchor": key.index}
+    return {"anchor": key.index} if key.kind == "general" else {"anchor": key.index, "kind": key.kind}
 
 
 def key_from_json(data: dict) -> Key:
@@ -49,7 +52,7 @@ def key_from_json(data: dict) -> Key:
         return Slot(*data["slot"])
     if "tool" in data:
         return Tool(data["tool"])
-    return Anchor(int(data["anchor"]))
+    return Anchor(int(data["anchor"]), str(data.get("kind", "general")))
 
 
 def slot_key(slot: Slot) -> str:

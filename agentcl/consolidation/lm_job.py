@@ -36,12 +36,15 @@ from .report import ConsolidationReport
 from .scope import scope_of
 from .select import Selection, usage_fingerprint
 from .text_examples import (
+    Anchor,
     Slot,
     TextExample,
     Tool,
     fact_answer,
     fact_examples,
+    fact_questions,
     neighbours,
+    normalise,
     tool_examples,
 )
 
@@ -194,6 +197,23 @@ class LMBackend(Backend):
                 entry["probes"].append(u.task)
         return examples
 
+    def policy_anchors(self) -> list[TextExample]:
+        """The asker's policy prompts about questions no slot is trained on (untaught_prompts), with the
+        base model's answers: distilled towards it like the general anchors, they keep what the policy says
+        where nothing was taught (a round with one fact otherwise answered every question in the policy's
+        prompt with that fact). Built afresh each round, never saved."""
+        asker = self.tool_asker
+        if asker is None or not hasattr(asker, "untaught_prompts"):
+            return []
+        slots = list(self.state.slots) + list(self.new_facts)
+        taught = {normalise(q) for s in slots for q in fact_questions(s, trained=self.cfg.phrasings)
+                  + list(getattr(asker, "questions", {}).get((s.subject, s.predicate), []))}
+        prompts = asker.untaught_prompts(taught, self.current)[: self.cfg.anchors_limit or 16]
+        if not prompts:
+            return []
+        answers = self.lm.generate(prompts, max_new_tokens=self.cfg.max_new_tokens, adapter=False)
+        return [TextExample(Anchor(i, "policy"), p, a) for i, (p, a) in enumerate(zip(prompts, answers)) if a]
+
     def fact_examples(self, slot: Slot, value: str) -> list[TextExample]:
         """A fact's examples: the plain question phrasings and, when the asker knows how the agent's policy
         asks (fact_users), its fact prompts among confusable facts (neighbours)."""
@@ -215,7 +235,7 @@ class LMBackend(Backend):
             state.locality_base = locality(lm, limit=cfg.locality_limit, base=True, max_new_tokens=cfg.max_new_tokens)
             state.source = lm.source
         self.replay = state.replay if cfg.replay else []
-        general = state.anchors if cfg.replay else []
+        general = state.anchors + self.policy_anchors() if cfg.replay else []
         self.new_slots = new_slots = list(new_facts)
         self.values = values = {s: self.current[s] for s in new_slots}
         rng = random.Random(cfg.seed)

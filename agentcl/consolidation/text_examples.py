@@ -65,6 +65,15 @@ def neighbours(slot: Slot, current: dict, n: int = 2) -> list[str]:
     return [fact_text(s.subject, s.predicate, current[s]) for s in others[:n]]
 
 
+def memory_for(question: str, current: dict, n: int = 3) -> list[str]:
+    """What retrieval would likely show for `question`: up to `n` current fact texts, those about a subject
+    the question names first (deterministic, pure). `current`: Slot -> value."""
+    from memory_store.record_types import fact_text
+
+    ranked = sorted(current, key=lambda s: (not contains(question, s.subject), s.subject, s.predicate))
+    return [fact_text(s.subject, s.predicate, current[s]) for s in ranked[:n]]
+
+
 def tool_prompt(task: str) -> str:
     return f"Call one tool as JSON for this task: {task}"
 

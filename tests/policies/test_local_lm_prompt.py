@@ -255,3 +255,26 @@ def test_the_questions_a_slot_was_asked_are_kept_newest_last_and_few():
     for text in ["Who is the CEO of Acme?", "Who runs Acme?", "Who is the CEO of Acme?", "Acme's boss?", "Acme CEO?"]:
         remember_question(questions, " ACME ", "CEO", text, keep=3)
     assert questions == {("acme", "ceo"): ["Who is the CEO of Acme?", "Acme's boss?", "Acme CEO?"]}
+
+
+def test_questions_no_slot_was_taught_become_policy_prompt_anchors_with_likely_memory():
+    """A round keeps the policy's answers to the fact questions it was asked that no slot is trained on
+    (distilled towards the base model), each shown with the memory retrieval would likely show."""
+    from agentcl.agent.lm_consolidation import PolicyAsker
+    from agentcl.agent.text_tasks import remember_asked
+    from agentcl.consolidation.keys import Anchor, Slot, key_from_json, key_to_json
+    from agentcl.consolidation.text_examples import memory_for, normalise
+
+    asked: list = []
+    for q in ["In which city is Globex headquartered?", "Who is the CEO of Acme?", "In which city is Globex headquartered?"]:
+        remember_asked(asked, q, keep=5)
+    assert asked == ["Who is the CEO of Acme?", "In which city is Globex headquartered?"]
+    current = {Slot("ns", "globex", "headquarters"): "Oslo", Slot("ns", "acme", "headquarters"): "Berlin",
+               Slot("ns", "initech", "ceo"): "Bill"}
+    assert memory_for("Who is the CEO of Acme?", current, n=2) == ["acme headquarters Berlin", "globex headquarters Oslo"]
+    asker = PolicyAsker({}, lookup=LOOKUP, asked=asked)
+    [prompt] = asker.untaught_prompts({normalise("In which city is Globex headquartered?")}, current)
+    assert prompt.splitlines()[-1] == "Who is the CEO of Acme?" and _plain(prompt, "memory")[0] == "fact: acme headquarters Berlin"
+    for key in (Anchor(3), Anchor(0, "policy")):
+        assert key_from_json(key_to_json(key)) == key
+    assert key_to_json(Anchor(3)) == {"anchor": 3}  # saved states of earlier versions read the same
