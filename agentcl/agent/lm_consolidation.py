@@ -20,36 +20,43 @@ class PolicyAsker:
     tool probe grades); `fact_users` the policy's user turns for a fact question (the text validated facts
     are also trained on). `specs`: the tools by name, as the world publishes them; `lookup`: the world's
     lookup tool, offered with fact questions; `questions`: (subject, predicate) -> the question texts the
-    world asked about that slot (RunState.questions)."""
+    world asked about that slot (RunState.questions); `asked`: what the agent was asked lately (RunState.asked)."""
 
     def __init__(self, specs: dict[str, ToolSpec], signatures: dict[str, list[str]] | None = None, *,
-                 lookup: ToolSpec | None = None, questions: dict | None = None, asked: list[str] = ()) -> None:
+                 lookup: ToolSpec | None = None, questions: dict | None = None, asked: list = ()) -> None:
         self.specs, self.signatures = dict(specs), dict(signatures or {})
-        self.lookup, self.questions, self.asked = lookup, dict(questions or {}), list(asked)
+        self.lookup, self.questions = lookup, dict(questions or {})
+        self.asked = [tuple(a) for a in asked]  # (text, None) for a fact question, (text, tool) for a tool task
 
     def untaught_prompts(self, taught: set[str], current: dict) -> list[str]:
-        """The policy's fact prompts for the questions the agent was asked (RunState.asked) that no slot is
-        trained on (`taught`: normalised questions), each with the memory retrieval would likely show:
-        the round keeps the model's answers to them (policy-prompt anchors), so what one slot taught is
-        not said to every question in that prompt shape."""
+        """The policy's prompts for what the agent was asked (RunState.asked) and this round does not train
+        (`taught`: normalised question and task texts): a fact question with the memory retrieval would
+        likely show, a tool task with the tool it called. The round keeps the model's answers to them
+        (policy-prompt anchors), so what one slot taught is not said to every question in that prompt
+        shape, and tool tasks keep being answered with calls."""
         from agentcl.consolidation.text_examples import memory_for, normalise
         from agentcl.policies.local_lm import fact_question_prompt
 
-        return [fact_question_prompt(q, memory_for(q, current), self.lookup) for q in self.asked
-                if normalise(q) not in taught]
+        out = []
+        for text, tool in self.asked:
+            if normalise(text) in taught:
+                continue
+            out.append(fact_question_prompt(text, memory_for(text, current), self.lookup) if tool is None
+                       else self.user_text(tool, text))
+        return out
 
     def fact_users(self, slot, value: str, others: list[str]) -> list[str]:
         """The fact question about `slot` (each question the world asked about it, else the first template
-        phrasing) as the policy asks it: with memory holding the fact first and `others` (other facts'
-        texts) after it, and with memory holding the others only, so the value is learned in the weights
-        and not only copied from memory."""
+        phrasing) as the policy asks it, with memory holding the fact first and `others` (other facts'
+        texts) after it. Never with memory that lacks it: trained so, the model answered a changed fact
+        from its weights while memory showed the new value (a stale answer)."""
         from agentcl.consolidation.text_examples import fact_questions
         from agentcl.policies.local_lm import fact_question_prompt
         from memory_store.record_types import fact_text
 
         asked = self.questions.get((slot.subject, slot.predicate)) or fact_questions(slot, trained=1)
         own = fact_text(slot.subject, slot.predicate, value)
-        return [fact_question_prompt(q, memory, self.lookup) for q in asked for memory in ([own, *others], others)]
+        return [fact_question_prompt(q, [own, *others], self.lookup) for q in asked]
 
     def spec(self, name: str) -> ToolSpec:
         known = self.specs.get(name)

@@ -30,6 +30,8 @@ class RunState:
     # (subject, predicate) as memory keys them -> the question texts the world asked about that slot (a few,
     # newest last): consolidation trains a fact on the questions the agent really meets, not only templates
     questions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    asked: list[str] = field(default_factory=list)  # the latest distinct fact questions, whatever their outcome
+    # the latest distinct tasks, whatever their outcome: (text, None) for a fact question, (text, tool) for a
+    # tool task with the tool the policy called (consolidation keeps its answers to what it does not train)
+    asked: list[tuple[str, str | None]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     failed_tool: tuple[str, str, dict] | None = None  # (operation, tool, inputs) of an unexplained failure

@@ -15,7 +15,7 @@ from agentcl.policies.base import ContextItem
 from memory_store.normalize import normalize_name
 
 QUESTIONS_PER_SLOT = 3  # the newest few phrasings of a slot's question are enough to train on
-ASKED_KEPT = 32  # the latest fact questions: consolidation keeps the policy's answers to the untaught ones
+ASKED_KEPT = 32  # the latest tasks: consolidation keeps the policy's answers to those it does not train
 
 
 def retrieve_facts(knowledge, text: str, k: int) -> list[ContextItem]:
@@ -55,11 +55,10 @@ def remember_question(questions: dict, subject: str, predicate: str, text: str,
     questions[key] = texts[-keep:]
 
 
-def remember_asked(asked: list[str], text: str, keep: int = ASKED_KEPT) -> None:
-    """Record a fact question the agent was asked (distinct texts, the newest `keep`, newest last)."""
-    if text in asked:
-        asked.remove(text)
-    asked.append(text)
+def remember_asked(asked: list, text: str, tool: str | None = None, keep: int = ASKED_KEPT) -> None:
+    """Record a task the agent was asked: (text, None) for a fact question, (text, tool) for a tool task
+    and the tool called (distinct texts, the newest `keep`, newest last)."""
+    asked[:] = [a for a in asked if a[0] != text] + [(text, tool)]
     del asked[:-keep]
 
 
@@ -68,6 +67,8 @@ def revise_text_task(agent, obs: Observation, action: Action, fb: Feedback, cont
     call = action.tool_call
     if obs.kind == "fact":
         remember_asked(agent.state.asked, obs.text)
+    elif call is not None:
+        remember_asked(agent.state.asked, obs.text, call.name)
     if obs.kind == "fact" and call is None:
         if fb.correct and action.answer:
             for fact in facts_to_confirm(agent.knowledge, action.answer, context, agent.lookup):

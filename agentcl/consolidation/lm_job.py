@@ -198,16 +198,18 @@ class LMBackend(Backend):
         return examples
 
     def policy_anchors(self) -> list[TextExample]:
-        """The asker's policy prompts about questions no slot is trained on (untaught_prompts), with the
-        base model's answers: distilled towards it like the general anchors, they keep what the policy says
-        where nothing was taught (a round with one fact otherwise answered every question in the policy's
-        prompt with that fact). Built afresh each round, never saved."""
+        """The asker's policy prompts for what the agent was asked and this round does not train
+        (untaught_prompts), with the base model's answers: distilled towards it like the general anchors,
+        they keep what the policy says where nothing was taught (a round with one fact otherwise answered
+        every fact question in the policy's prompt with that fact, and later tool tasks with sentences).
+        Built afresh each round, never saved."""
         asker = self.tool_asker
         if asker is None or not hasattr(asker, "untaught_prompts"):
             return []
         slots = list(self.state.slots) + list(self.new_facts)
         taught = {normalise(q) for s in slots for q in fact_questions(s, trained=self.cfg.phrasings)
                   + list(getattr(asker, "questions", {}).get((s.subject, s.predicate), []))}
+        taught |= {normalise(u.task) for u in self.usages}  # this round's tool calls
         prompts = asker.untaught_prompts(taught, self.current)[: self.cfg.anchors_limit or 16]
         if not prompts:
             return []

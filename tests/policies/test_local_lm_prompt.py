@@ -207,7 +207,7 @@ def test_the_gate_grades_the_call_the_policy_would_execute():
 
 def test_validated_facts_are_trained_on_the_policys_own_fact_prompt_among_confusable_facts():
     """Consolidation trains a fact on the questions the world asked about it, in the user text the policy
-    shows for a fact question (memory with the fact, and memory without it), so the adapter learns which
+    shows for a fact question (memory holding the fact among confusable ones), so the adapter learns which
     prompts want a sentence: trained only on tool calls in the policy's shape, it opened every fact answer
     with a JSON call."""
     from agentcl.agent.lm_consolidation import PolicyAsker
@@ -225,9 +225,8 @@ def test_validated_facts_are_trained_on_the_policys_own_fact_prompt_among_confus
     current = {acme: "Alice Park", globex: "Hank Scorpio", Slot("ns", "zeta", "motto"): "Go"}
     assert neighbours(acme, current, n=1) == ["globex ceo Hank Scorpio"]  # the confusable one first
     asker = PolicyAsker({"percent_of": PERCENT}, lookup=LOOKUP, questions={("acme", "ceo"): ["Who runs Acme?"]})
-    with_fact, without = asker.fact_users(acme, "Alice Park", neighbours(acme, current, n=1))
+    [with_fact] = asker.fact_users(acme, "Alice Park", neighbours(acme, current, n=1))
     assert with_fact == policy.last_messages[-1]["content"]  # the very text the policy showed
-    assert _plain(without, "memory") == ["fact: globex ceo Hank Scorpio"]
     # no recorded question: the first template phrasing
     assert asker.fact_users(globex, "Hank Scorpio", [])[0].splitlines()[-1] == "What is the ceo of globex?"
 
@@ -258,8 +257,9 @@ def test_the_questions_a_slot_was_asked_are_kept_newest_last_and_few():
 
 
 def test_questions_no_slot_was_taught_become_policy_prompt_anchors_with_likely_memory():
-    """A round keeps the policy's answers to the fact questions it was asked that no slot is trained on
-    (distilled towards the base model), each shown with the memory retrieval would likely show."""
+    """A round keeps the policy's answers to what the agent was asked and the round does not train
+    (distilled towards the base model): fact questions with the memory retrieval would likely show, tool
+    tasks with the tool called."""
     from agentcl.agent.lm_consolidation import PolicyAsker
     from agentcl.agent.text_tasks import remember_asked
     from agentcl.consolidation.keys import Anchor, Slot, key_from_json, key_to_json
@@ -268,13 +268,18 @@ def test_questions_no_slot_was_taught_become_policy_prompt_anchors_with_likely_m
     asked: list = []
     for q in ["In which city is Globex headquartered?", "Who is the CEO of Acme?", "In which city is Globex headquartered?"]:
         remember_asked(asked, q, keep=5)
-    assert asked == ["Who is the CEO of Acme?", "In which city is Globex headquartered?"]
+    remember_asked(asked, "What is 5% of 80?", "percent_of", keep=5)
+    assert asked == [("Who is the CEO of Acme?", None), ("In which city is Globex headquartered?", None),
+                     ("What is 5% of 80?", "percent_of")]
     current = {Slot("ns", "globex", "headquarters"): "Oslo", Slot("ns", "acme", "headquarters"): "Berlin",
                Slot("ns", "initech", "ceo"): "Bill"}
     assert memory_for("Who is the CEO of Acme?", current, n=2) == ["acme headquarters Berlin", "globex headquarters Oslo"]
-    asker = PolicyAsker({}, lookup=LOOKUP, asked=asked)
-    [prompt] = asker.untaught_prompts({normalise("In which city is Globex headquartered?")}, current)
+    asker = PolicyAsker({"percent_of": PERCENT}, lookup=LOOKUP, asked=asked)
+    [prompt, task] = asker.untaught_prompts({normalise("In which city is Globex headquartered?")}, current)
     assert prompt.splitlines()[-1] == "Who is the CEO of Acme?" and _plain(prompt, "memory")[0] == "fact: acme headquarters Berlin"
+    assert task == asker.user_text("percent_of", "What is 5% of 80?")  # a tool task as the policy asks it
+    trained = {normalise("What is 5% of 80?"), normalise("In which city is Globex headquartered?")}
+    assert asker.untaught_prompts(trained, current) == [prompt]  # a task trained this round is no anchor
     for key in (Anchor(3), Anchor(0, "policy")):
         assert key_from_json(key_to_json(key)) == key
     assert key_to_json(Anchor(3)) == {"anchor": 3}  # saved states of earlier versions read the same
