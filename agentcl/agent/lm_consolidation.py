@@ -31,13 +31,17 @@ class PolicyAsker:
     def untaught_prompts(self, taught: set[str], current: dict) -> list[str]:
         """The policy's prompts for what the agent was asked (RunState.asked) and this round does not train
         (`taught`: normalised question and task texts): a fact question with the memory retrieval would
-        likely show, a tool task with the tool it called. The round keeps the model's answers to them
+        likely show, a tool task with the tool it called (and each other tool, with its description as the
+        task). The round keeps the model's answers to them
         (policy-prompt anchors), so what one slot taught is not said to every question in that prompt
         shape, and tool tasks keep being answered with calls."""
         from agentcl.consolidation.text_examples import memory_for, normalise
         from agentcl.policies.local_lm import fact_question_prompt
 
-        out = []
+        used = {tool for _, tool in self.asked if tool is not None}
+        # a tool not called lately is asked with its description as the task: tool prompts keep wanting a call
+        out = [self.user_text(name, spec.description or name) for name, spec in sorted(self.specs.items())
+               if name not in used and not spec.deprecated]
         for text, tool in self.asked:
             if normalise(text) in taught:
                 continue

@@ -48,6 +48,8 @@ from .text_examples import (
     tool_examples,
 )
 
+POLICY_ANCHORS = 16  # policy-prompt anchors per round, at most (one batched generation builds them)
+
 
 def consolidate_lm(store, registry=None, *, lm, namespace: str = "default", config: LMConfig | dict | None = None,
                    usages=(), tools: dict | None = None, home=None, tool_asker=None) -> ConsolidationReport:
@@ -210,7 +212,7 @@ class LMBackend(Backend):
         taught = {normalise(q) for s in slots for q in fact_questions(s, trained=self.cfg.phrasings)
                   + list(getattr(asker, "questions", {}).get((s.subject, s.predicate), []))}
         taught |= {normalise(u.task) for u in self.usages}  # this round's tool calls
-        prompts = asker.untaught_prompts(taught, self.current)[: self.cfg.anchors_limit or 16]
+        prompts = asker.untaught_prompts(taught, self.current)[-POLICY_ANCHORS:]  # the newest
         if not prompts:
             return []
         answers = self.lm.generate(prompts, max_new_tokens=self.cfg.max_new_tokens, adapter=False)

@@ -47,8 +47,8 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
                 anchor_batch: int = 4, kl_weight: float = 1.0, min_steps: int = 0, warmup_steps: int = 0,
                 kl_previous: float = 0.0, previous_knows=None) -> TrainStats:
     """Epochs over `examples`; every step is joined by a full batch of class-balanced replay (earlier
-    slots and tools) and by `anchor_batch` general questions distilled towards the base model (KL, not
-    fitted to its text). Stops once `learned()` (a cheap probe of new and kept material) says True, but
+    slots and tools) and by `anchor_batch` anchors of each kind (shipped general questions, policy
+    prompts) distilled towards the base model (KL, not fitted to its text). Stops once `learned()` (a cheap probe of new and kept material) says True, but
     not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
     few unopposed steps on them. The learning rate warms up over `warmup_steps`, because a fresh Adam's
     first steps move every adapter weight by about `lr`, whatever the gradient.
@@ -60,6 +60,9 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
     rng = random.Random(seed)
     opt = lm.optimizer(lr)
     anchors = list(anchors)
+    # each kind of anchor (shipped general questions, policy prompts) gets its own `anchor_batch` rows a step
+    pools = [p for kind in ("general", "policy")
+             if (p := [a for a in anchors if getattr(a.key, "kind", "general") == kind])]
     knows = None if previous_knows is None else set(previous_knows)
     per_epoch = max(1, -(-len(examples) // batch_size))
     limit = max(epochs, -(-min_steps // per_epoch)) if examples and epochs > 0 else 0
@@ -72,7 +75,7 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
                 group["lr"] = lr * min(1.0, (stats.steps + 1) / (warmup_steps + 1))
             batch = order[start: start + batch_size]
             extra = balanced_sample(replay, batch_size, rng)
-            general = [rng.choice(anchors) for _ in range(min(anchor_batch, len(anchors)))]
+            general = [rng.choice(pool) for pool in pools for _ in range(min(anchor_batch, len(pool)))]
             rows = batch + extra + general
             flags = [isinstance(e.key, Anchor) for e in rows]
             held = {}  # only when asked for: an LM without a previous adapter keeps the plain signature

@@ -280,6 +280,10 @@ def test_questions_no_slot_was_taught_become_policy_prompt_anchors_with_likely_m
     assert task == asker.user_text("percent_of", "What is 5% of 80?")  # a tool task as the policy asks it
     trained = {normalise("What is 5% of 80?"), normalise("In which city is Globex headquartered?")}
     assert asker.untaught_prompts(trained, current) == [prompt]  # a task trained this round is no anchor
+    scale = ToolSpec("scale", "Multiply a number by a factor.", (ParamSpec("factor", "number", ""),))
+    both = PolicyAsker({"percent_of": PERCENT, "scale": scale}, lookup=LOOKUP, asked=asked)
+    # a tool not called lately is anchored with its description as the task
+    assert both.untaught_prompts(trained, current) == [both.user_text("scale", scale.description), prompt]
     for key in (Anchor(3), Anchor(0, "policy")):
         assert key_from_json(key_to_json(key)) == key
     assert key_to_json(Anchor(3)) == {"anchor": 3}  # saved states of earlier versions read the same
