@@ -20,7 +20,8 @@ class PolicyAsker:
     tool probe grades); `fact_users` the policy's user turns for a fact question (the text validated facts
     are also trained on). `specs`: the tools by name, as the world publishes them; `lookup`: the world's
     lookup tool, offered with fact questions; `questions`: (subject, predicate) -> the question texts the
-    world asked about that slot (RunState.questions); `asked`: what the agent was asked lately (RunState.asked)."""
+    world asked about that slot (RunState.questions); `asked`: what the agent was asked lately
+    (RunState.asked)."""
 
     def __init__(self, specs: dict[str, ToolSpec], signatures: dict[str, list[str]] | None = None, *,
                  lookup: ToolSpec | None = None, questions: dict | None = None, asked: list = ()) -> None:
@@ -32,9 +33,8 @@ class PolicyAsker:
         """The policy's prompts for what the agent was asked (RunState.asked) and this round does not train
         (`taught`: normalised question and task texts): a fact question with the memory retrieval would
         likely show, a tool task with the tool it called (and each other tool, with its description as the
-        task). The round keeps the model's answers to them
-        (policy-prompt anchors), so what one slot taught is not said to every question in that prompt
-        shape, and tool tasks keep being answered with calls."""
+        task). The round keeps the model's answers to them (policy-prompt anchors), so what one slot taught
+        is not said to every question in that prompt shape, and tool tasks keep being answered with calls."""
         from agentcl.consolidation.text_examples import memory_for, normalise
         from agentcl.policies.local_lm import fact_question_prompt
 

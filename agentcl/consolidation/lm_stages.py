@@ -48,8 +48,8 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
                 kl_previous: float = 0.0, previous_knows=None) -> TrainStats:
     """Epochs over `examples`; every step is joined by a full batch of class-balanced replay (earlier
     slots and tools) and by `anchor_batch` anchors of each kind (shipped general questions, policy
-    prompts) distilled towards the base model (KL, not fitted to its text). Stops once `learned()` (a cheap probe of new and kept material) says True, but
-    not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
+    prompts) distilled towards the base model (KL, not fitted to its text). Stops once `learned()` (a
+    cheap probe of new and kept material) says True, but not before `min_epochs` epochs and `min_steps` steps: a round of a few changed facts must not be a
     few unopposed steps on them. The learning rate warms up over `warmup_steps`, because a fresh Adam's
     first steps move every adapter weight by about `lr`, whatever the gradient.
 
@@ -59,10 +59,10 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
     stats, started = TrainStats(examples=len(examples)), time.perf_counter()
     rng = random.Random(seed)
     opt = lm.optimizer(lr)
-    anchors = list(anchors)
-    # each kind of anchor (shipped general questions, policy prompts) gets its own `anchor_batch` rows a step
-    pools = [p for kind in ("general", "policy")
-             if (p := [a for a in anchors if getattr(a.key, "kind", "general") == kind])]
+    by_kind: dict[str, list[TextExample]] = {}  # each kind of anchor gets its own `anchor_batch` rows a step
+    for a in anchors:
+        by_kind.setdefault(a.key.kind, []).append(a)
+    pools = list(by_kind.values())
     knows = None if previous_knows is None else set(previous_knows)
     per_epoch = max(1, -(-len(examples) // batch_size))
     limit = max(epochs, -(-min_steps // per_epoch)) if examples and epochs > 0 else 0

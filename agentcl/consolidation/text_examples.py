@@ -58,20 +58,22 @@ def neighbours(slot: Slot, current: dict, n: int = 2) -> list[str]:
     """The texts (as the store writes facts) of up to `n` other current facts a reader could confuse with
     `slot`'s: the same predicate of another subject or another predicate of the same subject first, then
     the rest; deterministic. `current`: Slot -> value."""
-    from memory_store.record_types import fact_text
-
     others = sorted((s for s in current if s != slot),
                     key=lambda s: (s.predicate != slot.predicate and s.subject != slot.subject, s.subject, s.predicate))
-    return [fact_text(s.subject, s.predicate, current[s]) for s in others[:n]]
+    return _fact_texts(others[:n], current)
 
 
 def memory_for(question: str, current: dict, n: int = 3) -> list[str]:
     """What retrieval would likely show for `question`: up to `n` current fact texts, those about a subject
     the question names first (deterministic, pure). `current`: Slot -> value."""
+    ranked = sorted(current, key=lambda s: (not contains(question, s.subject), s.subject, s.predicate))
+    return _fact_texts(ranked[:n], current)
+
+
+def _fact_texts(slots: list[Slot], current: dict) -> list[str]:
     from memory_store.record_types import fact_text
 
-    ranked = sorted(current, key=lambda s: (not contains(question, s.subject), s.subject, s.predicate))
-    return [fact_text(s.subject, s.predicate, current[s]) for s in ranked[:n]]
+    return [fact_text(s.subject, s.predicate, current[s]) for s in slots]
 
 
 def tool_prompt(task: str) -> str:

@@ -10,8 +10,9 @@ own belief), so the chat opens with three short worked turns (SHOTS, generic, no
 call lookup when memory lacks the fact, answer from memory, call a two-parameter tool. A tool task's
 first attempt is asked through `tool_replies`, which consolidation uses too (training text and the
 gate's tool probe), so a promoted round was judged on the prompts the agent uses; validated facts are
-also trained on the policy's fact prompt (fact_question_prompt). Consolidation trains the adapter of this same in-memory model (Agent.consolidate), so what a promoted round learned is what
-the next decision uses."""
+also trained on the policy's fact prompt (fact_question_prompt). Consolidation trains the adapter of
+this same in-memory model (Agent.consolidate), so what a promoted round learned is what the next
+decision uses."""
 from __future__ import annotations
 
 from typing import Any
