@@ -62,6 +62,37 @@ class PolicyAsker:
         own = fact_text(slot.subject, slot.predicate, value)
         return [fact_question_prompt(q, [own, *others], self.lookup) for q in asked]
 
+    def chat_replies(self, lm, users: list[str], *, adapter: bool = True, max_new_tokens: int) -> list[str]:
+        """The replies to policy user turns (`users`, e.g. untaught_prompts) inside the policy's whole chat,
+        its system text and worked turns included: what the agent would really see said. `adapter` False:
+        the base model's (the gate's shape probe compares the candidate's with them)."""
+        from agentcl.policies.local_lm import LocalLMPolicy, policy_chat
+
+        if not users:
+            return []
+        texts = lm.chat([policy_chat(u) for u in users], adapter=adapter,
+                        max_new_tokens=max(max_new_tokens, LocalLMPolicy.CALL_TOKENS))
+        return [self._as_policy_reads(t, [*self.specs, *([self.lookup.name] if self.lookup else [])])
+                for t in texts]
+
+    @staticmethod
+    def _as_policy_reads(text: str, names: list[str]) -> str:
+        """A reply as the policy reads it (parse_reply): a call it would execute as canonical JSON, so
+        graders see the call the agent would make (bare values quoted, a cut call closed), not raw text."""
+        from agentcl.consolidation.text_examples import tool_call_text
+        from agentcl.policies.tool_call import parse_reply
+
+        call = parse_reply(text, names).tool_call
+        return text if call is None else tool_call_text(call.name, call.arguments)
+
+    @staticmethod
+    def chat_context() -> tuple[tuple[str, str], ...]:
+        """The turns the policy's chat opens with (its system text and worked turns), as (role, content):
+        a corrective round trains the prompts whose reply shape drifted inside them."""
+        from agentcl.policies.local_lm import policy_chat
+
+        return tuple((m["role"], m["content"]) for m in policy_chat("")[:-1])
+
     def spec(self, name: str) -> ToolSpec:
         known = self.specs.get(name)
         if known is not None:
@@ -77,17 +108,11 @@ class PolicyAsker:
     def replies(self, lm, asks: list[tuple[str, str]], *, max_new_tokens: int) -> list[str]:
         """The policy's replies, each read as the policy reads it (parse_reply): a call it would execute is
         given back as canonical JSON, so the gate grades the call the agent would make, not the raw text."""
-        from agentcl.consolidation.text_examples import tool_call_text
         from agentcl.policies.local_lm import LocalLMPolicy
-        from agentcl.policies.tool_call import parse_reply
 
         texts = LocalLMPolicy.tool_replies(lm, [(task, self.spec(name)) for name, task in asks],
                                            max_new_tokens=max(max_new_tokens, LocalLMPolicy.CALL_TOKENS))
-        out = []
-        for (name, _), text in zip(asks, texts):
-            call = parse_reply(text, [name]).tool_call
-            out.append(text if call is None else tool_call_text(call.name, call.arguments))
-        return out
+        return [self._as_policy_reads(text, [name]) for (name, _), text in zip(asks, texts)]
 
 
 def consolidate_policy_lm(agent) -> Any:

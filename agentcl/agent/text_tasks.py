@@ -20,12 +20,12 @@ ASKED_KEPT = 32  # the latest tasks: consolidation keeps the policy's answers to
 
 def retrieve_facts(knowledge, text: str, k: int) -> list[ContextItem]:
     """The k facts of this namespace nearest to the task text (empty when memory is off), each with its
-    slot and confidence (not the full record: a small model's prompt is short)."""
+    slot, value and confidence (not the full record: a small model's prompt is short)."""
     if not knowledge.enabled:
         return []
     hits = knowledge.store.search(text, k=k, namespace=knowledge.namespace, kind="fact")
     return [ContextItem(text=r.text, kind="fact", score=r.score, id=r.id,
-                        metadata={k: r.metadata.get(k) for k in ("subject", "predicate", "confidence")})
+                        metadata={k: r.metadata.get(k) for k in ("subject", "predicate", "object", "confidence")})
             for r in hits]
 
 

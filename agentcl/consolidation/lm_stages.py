@@ -82,7 +82,8 @@ def train_round(lm, examples: list[TextExample], replay: list[TextExample], *, e
             if kl_previous > 0:
                 held = dict(kl_previous=kl_previous, previous=[False] * len(batch) + [
                     knows is None or e in knows for e in extra] + [False] * len(general))
-            total += lm.train_step([(e.user, e.answer) for e in rows], opt, distill=flags, kl_weight=kl_weight,
+            total += lm.train_step([(e.user, e.answer, e.context) if e.context else (e.user, e.answer) for e in rows],
+                                   opt, distill=flags, kl_weight=kl_weight,
                                    **held)
             stats.steps += 1
             stats.sequences += len(rows)

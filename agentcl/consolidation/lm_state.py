@@ -113,7 +113,7 @@ class LMCheckpoints(CheckpointStore):
             self.check(active)
             with reading(self.path(active) / ADAPTER_FILES[0]):  # shapes of another model, say
                 lm.load_adapter(self.path(active))
-        lm.scope = scope_of(state.slots, state.tools)
+        lm.scope = scope_of(state.slots, state.tools, state.slots)
         return active
 
     def load_state(self, ckpt_id: int | None) -> LMState:

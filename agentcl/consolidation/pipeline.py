@@ -56,6 +56,12 @@ def lost_of(found: Findings) -> dict:
     return getattr(found, "lost", None) or {}
 
 
+def drifted_of(found: Findings) -> dict:
+    """A backend may also report `drifted`: prompts of the agent's own policy the candidate answers in
+    another shape (a call turned sentence, or the reverse), which the corrective round restores."""
+    return getattr(found, "drifted", None) or {}
+
+
 @dataclass
 class GateInputs:
     """The measurements the gate rule needs, on the backend's own probes."""
@@ -218,7 +224,7 @@ def _stages(backend: Backend, rep: ConsolidationReport, state: LearnedState, sto
 
     # 5. correct
     after = found
-    if cfg.correct and (found.stale or found.forgotten or lost_of(found)):
+    if cfg.correct and (found.stale or found.forgotten or lost_of(found) or drifted_of(found)):
         rep.replayed += backend.correct(found, examples).replayed
         after = backend.probe()
         rep.stale_corrected = len(set(found.stale) - set(after.stale))

@@ -26,6 +26,9 @@ class TextExample:
     key: Key
     user: str
     answer: str
+    # the chat turns before `user` ((role, content) pairs); empty: the model's short system prompt. Only a
+    # corrective round's rows carry the policy's whole chat (long: never saved, never replayed)
+    context: tuple = ()
 
     def to_json(self) -> dict:
         return {"key": key_to_json(self.key), "user": self.user, "answer": self.answer}
@@ -150,6 +153,27 @@ def call_problem(text: str, tool: str, params: list[str], required: list[str] | 
     if missing:
         return f"missing parameter(s) {', '.join(missing)}"
     return None
+
+
+_CALLED_TOOL = re.compile(r'"tool"\s*:\s*"([^"]*)"')
+
+
+def reply_shape(text: str) -> str:
+    """What kind of reply `text` is, for the gate's shape probe (pure): "call:NAME" when it calls a tool
+    (read loosely: a cut or unquoted call still names its tool), "json" for another JSON object, else
+    "answer". A round may change what the policy answers; it must not turn calls into sentences or
+    sentences into calls where it taught nothing."""
+    called = _CALLED_TOOL.search(text)
+    if called is not None:
+        return f"call:{called.group(1).strip().casefold()}"
+    return "json" if text.lstrip().startswith("{") else "answer"
+
+
+def shape_drifted(expected: str, now: str) -> bool:
+    """A reply shape the agent cannot use where it got a usable one before (pure): a call turned into a
+    sentence or another tool's call, a sentence turned into a call. Where the base model wrote other JSON
+    (neither), any shape now is no loss."""
+    return expected != "json" and now != expected
 
 
 def grade_general(answer: str, expected: list[str]) -> bool:

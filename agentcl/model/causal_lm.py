@@ -90,12 +90,15 @@ class CausalLM:
         self.set_adapter_state(weights)
 
     # -- text ---------------------------------------------------------------------------------------
-    def prompt(self, user: str) -> str:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    def prompt(self, user: str, context: Sequence[tuple[str, str]] = ()) -> str:
+        """The rendered prompt of `user`: after the short system prompt, or after `context` ((role, content)
+        turns: a policy's own system text and worked turns) when given."""
+        head = [{"role": r, "content": c} for r, c in context] or [{"role": "system", "content": SYSTEM}]
+        messages = [*head, {"role": "user", "content": user}]
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
-    def _pair(self, user: str, answer: str) -> tuple[list[int], list[int]]:
-        p = self.tokenizer(self.prompt(user), add_special_tokens=False)["input_ids"]
+    def _pair(self, user: str, answer: str, context: Sequence[tuple[str, str]] = ()) -> tuple[list[int], list[int]]:
+        p = self.tokenizer(self.prompt(user, context), add_special_tokens=False)["input_ids"]
         a = self.tokenizer(answer + self._end, add_special_tokens=False)["input_ids"]
         return p + a, [-100] * len(p) + a
 
@@ -116,7 +119,7 @@ class CausalLM:
     def train_step(self, pairs: Sequence[tuple[str, str]], opt, *, distill: Sequence[bool] | None = None,
                    kl_weight: float = 1.0, previous: Sequence[bool] | None = None, kl_previous: float = 0.0
                    ) -> float:
-        """One gradient step on (user text, answer text) pairs; returns the loss. Rows flagged in `distill`
+        """One gradient step on (user text, answer text[, context turns]) pairs; returns the loss. Rows flagged in `distill`
         are not fitted to their text but kept close to the base model: KL(base || adapted) over the full
         next-token distribution at each answer position, which holds far more of the base model's
         behaviour than its one greedy answer does (the locality lever). Rows flagged in `previous` are
@@ -124,7 +127,7 @@ class CausalLM:
         KL(previous || adapted) at their answer positions; one extra forward pass, without gradients,
         over those rows alone."""
         self.model.train()
-        ids, labels, mask = self._batch([self._pair(u, a) for u, a in pairs])
+        ids, labels, mask = self._batch([self._pair(*p) for p in pairs])
         flags = torch.tensor(list(distill) if distill is not None else [False] * len(pairs), device=self.device)
         held = torch.tensor(list(previous) if previous is not None and kl_previous > 0 else [False] * len(pairs),
                             device=self.device) & ~flags
@@ -193,11 +196,12 @@ class CausalLM:
         return [t or "" for t in out]
 
     def chat(self, conversations: Sequence[list[dict]], *, max_new_tokens: int = 24,
-             batch_size: int | None = None) -> list[str]:
-        """Greedy replies (adapter on) to whole chats: lists of {"role", "content"} messages."""
+             batch_size: int | None = None, adapter: bool = True) -> list[str]:
+        """Greedy replies to whole chats (lists of {"role", "content"} messages); `adapter` False: the base
+        model's replies (what a round's shape probe compares the candidate with)."""
         prompts = [self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
                    for c in conversations]
-        return self._complete(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, adapter=True)
+        return self._complete(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, adapter=adapter)
 
     @torch.no_grad()
     def _complete(self, prompts: list[str], *, max_new_tokens: int, batch_size: int | None,

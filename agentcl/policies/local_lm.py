@@ -86,8 +86,7 @@ def lm_prompt(observation: Observation, context: PolicyContext, limits: MemoryLi
 def lm_messages(observation: Observation, context: PolicyContext, limits: MemoryLimits | None = None,
                 *, tools: list | None = None) -> list[dict[str, Any]]:
     """The chat of one decision: the system text, the worked turns, then this task."""
-    return [{"role": "system", "content": SYSTEM}, *SHOTS,
-            {"role": "user", "content": lm_prompt(observation, context, limits, tools=tools)}]
+    return policy_chat(lm_prompt(observation, context, limits, tools=tools))
 
 
 def tool_task_prompt(task: str, spec: ToolSpec) -> str:
@@ -106,15 +105,29 @@ def fact_question_prompt(question: str, memory: list[str], lookup: ToolSpec | No
     return lm_prompt(Observation(step=0, phase="", task_id="", kind="fact", text=question), context)
 
 
+def policy_chat(user: str) -> list[dict[str, Any]]:
+    """The whole chat of a decision whose user turn is `user`: the system text, the worked turns, `user`."""
+    return [{"role": "system", "content": SYSTEM}, *SHOTS, {"role": "user", "content": user}]
+
+
 def tool_chat(task: str, spec: ToolSpec) -> list[dict[str, Any]]:
     """The whole chat of a tool task's first attempt offered `spec`."""
-    return [{"role": "system", "content": SYSTEM}, *SHOTS, {"role": "user", "content": tool_task_prompt(task, spec)}]
+    return policy_chat(tool_task_prompt(task, spec))
 
 
 def is_first_tool_attempt(observation: Observation, context: PolicyContext, offered: list) -> bool:
     """A tool task asked with nothing but its text and one tool: its prompt is tool_task_prompt's."""
     return (observation.kind != "fact" and len(offered) == 1 and not context.attempts and not context.usage
             and not context.facts and not context.notes and not observation.notices)
+
+
+def memory_overrules(lm, context: PolicyContext) -> bool:
+    """Memory shows a slot at a value the adapter did not learn (it changed since the last promoted round):
+    the decision is made with the adapter off, by the base model reading memory, until a round relearns
+    it. Trained on the old value, the adapter answered it over memory (stale answers)."""
+    scope = getattr(lm, "scope", None)
+    facts = [(m.get("subject"), m.get("predicate"), m.get("object")) for m in (f.metadata for f in context.facts)]
+    return scope is not None and scope.outdated_by([f for f in facts if None not in f])
 
 
 def _task(text: str) -> Observation:
@@ -158,7 +171,8 @@ class LocalLMPolicy:
                                                 max_new_tokens=self.max_new_tokens)[0]
         else:
             self.last_messages = lm_messages(observation, context, self.memory_limits)
-            self.last_reply = self.lm.chat([self.last_messages], max_new_tokens=self.max_new_tokens)[0]
+            self.last_reply = self.lm.chat([self.last_messages], max_new_tokens=self.max_new_tokens,
+                                           adapter=not memory_overrules(self.lm, context))[0]
         return parse_reply(self.last_reply, [t.name for t in offered])
 
     @staticmethod

@@ -32,3 +32,28 @@ def test_an_empty_scope_covers_nothing_and_blank_subjects_are_ignored():
     empty = AdapterScope.of(["", "  ", "!!"], tool_calls=False)
     assert empty.subjects == frozenset()
     assert not empty.covers("anything at all")
+
+
+def test_memory_that_changed_a_learned_slot_overrules_the_adapter():
+    """A retrieved fact that gives a slot the adapter learned another value means memory is newer than the
+    weights: the policy then decides with the adapter off. Agreeing facts, facts about slots it never
+    learned, and a learned state's {"value": ...} entries all read as expected; case does not matter."""
+    from types import SimpleNamespace
+
+    from agentcl.policies.base import ContextItem, PolicyContext
+    from agentcl.policies.local_lm import memory_overrules
+
+    scope = scope_of([ACME], [], {ACME: {"value": "Alice Park", "ok": True}})
+    assert scope == scope_of([ACME], [], {ACME: "Alice Park"})
+    assert scope.outdated_by([("acme corp", "Chief Executive", "Bruno Diaz")])
+    assert not scope.outdated_by([("Acme Corp", "chief executive", "alice park")])
+    assert not scope.outdated_by([("Globex", "chief executive", "Bruno Diaz"), ("Acme Corp", "hq", "Oslo")])
+    assert not scope_of([ACME], []).outdated_by([("Acme Corp", "chief executive", "Bruno Diaz")])
+
+    lm = SimpleNamespace(scope=scope)  # the policy reads only the loaded model's scope
+    changed = ContextItem("acme corp chief executive Bruno Diaz", metadata={
+        "subject": "acme corp", "predicate": "chief executive", "object": "Bruno Diaz"})
+    assert memory_overrules(lm, PolicyContext(facts=[changed]))
+    assert not memory_overrules(lm, PolicyContext(facts=[ContextItem("acme corp chief executive Bruno Diaz")]))
+    lm.scope = None  # no adapter consolidated yet
+    assert not memory_overrules(lm, PolicyContext(facts=[changed]))

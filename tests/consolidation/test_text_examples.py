@@ -17,6 +17,8 @@ from agentcl.consolidation.text_examples import (
     grade_general,
     is_stale,
     parse_tool_call,
+    reply_shape,
+    shape_drifted,
     tool_examples,
 )
 
@@ -46,6 +48,21 @@ def test_tool_calls_are_checked_against_todays_signature():
     assert call_problem("sure! here you go", "get_weather", ["location"]) == "no JSON tool call"
     assert parse_tool_call('Call: {"tool": "t", "arguments": {"a": {"b": 1}}} done') == {"tool": "t",
                                                                                           "arguments": {"a": {"b": 1}}}
+
+
+def test_a_reply_is_a_call_of_one_tool_other_json_or_an_answer():
+    assert reply_shape('{"tool": "add_days", "arguments": {"start": 2026-01-02, "days": 79}}') == "call:add_days"
+    assert reply_shape('{"tool": "Lookup", "arguments": {"subject": "Ac') == "call:lookup"  # cut: still a call
+    assert reply_shape('{"arguments": {"arguments": {}}}') == "json"
+    assert reply_shape("The CEO of Acme is Alice Park.") == "answer"
+    assert reply_shape('The CEO is Alice. {"tool": "lookup"}') == "call:lookup"
+
+
+def test_shape_drift_is_a_usable_shape_lost_or_traded():
+    assert shape_drifted("call:add_days", "answer") and shape_drifted("call:add_days", "call:percent_of")
+    assert shape_drifted("answer", "call:lookup") and shape_drifted("answer", "json")
+    assert not shape_drifted("answer", "answer") and not shape_drifted("call:lookup", "call:lookup")
+    assert not shape_drifted("json", "answer") and not shape_drifted("json", "call:add_days")  # nothing usable lost
 
 
 def test_general_questions_ship_with_the_package_and_grade_by_containment():

@@ -154,3 +154,36 @@ def test_the_gates_tool_probe_asks_what_the_policy_asks_and_trains_on_the_policy
     [example] = backend.build(None, None)
     assert example.user == policy.last_messages[-1]["content"]  # trained on the prompt the policy shows
     assert json.loads(example.answer) == {"tool": "percent_of", "arguments": {"percent": 20, "value": 150}}
+
+
+def test_the_gate_refuses_a_round_that_turns_the_policys_tool_calls_into_sentences(smollm):
+    """The shape probe: what the policy (its whole chat) answered with a call before a round must still be
+    a call of that tool after it. The identity adapter keeps every shape; an adapter taught to answer the
+    tool task with a sentence is caught, and the round is refused, with the base model's call as the fix."""
+    from agentcl.agent.lm_consolidation import PolicyAsker
+    from agentcl.consolidation.lm_job import LMBackend
+    from agentcl.consolidation.lm_state import LMConfig, LMState
+    from agentcl.envs.base import ParamSpec, ToolSpec
+
+    percent = ToolSpec("percent_of", "Compute a percentage of a value.",
+                       (ParamSpec("percent", "number", ""), ParamSpec("value", "number", "")))
+    asker = PolicyAsker({"percent_of": percent}, asked=[("What is 20% of 150?", "percent_of")])
+    backend = LMBackend(None, None, smollm, "ns", LMConfig(), [], None, None, tool_asker=asker)
+    backend.state, backend.new_facts, backend.usages, backend.current = LMState(), {}, [], {}
+    smollm.set_adapter_state(None)
+    smollm.scope = None
+    try:
+        [anchor] = backend.policy_anchors()
+        [(prompt, expected, fix)] = backend.anchor_shapes
+        assert prompt == anchor.user == asker.user_text("percent_of", "What is 20% of 150?")
+        assert expected == "call:percent_of" and json.loads(fix.answer)["tool"] == "percent_of"
+        assert backend.shape_drift() == {}  # the identity adapter answers as the base model does
+        opt = smollm.optimizer(2e-3)
+        for _ in range(12):
+            smollm.train_step([(prompt, "Twenty percent of it.")], opt)
+        drifted = backend.shape_drift()
+        assert drifted[prompt]["expected"] == "call:percent_of" and drifted[prompt]["now"] == "answer"
+        backend.kept_general, backend.drifted = None, drifted
+        assert "1 of 1 policy prompts answered in another shape" in backend.gate_check()
+    finally:
+        smollm.set_adapter_state(None)

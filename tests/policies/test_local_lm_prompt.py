@@ -110,8 +110,9 @@ class _Echo:
     def __init__(self):
         self.asked = []
 
-    def chat(self, conversations, *, max_new_tokens):
+    def chat(self, conversations, *, max_new_tokens, adapter=True):
         self.asked += [list(c) for c in conversations]
+        self.adapter = adapter
         return ["{}" for _ in conversations]
 
 
