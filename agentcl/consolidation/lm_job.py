@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .examples import UsageRecord, split_usages
 from .lm_stages import (
@@ -35,6 +35,7 @@ from .pipeline import Backend, GateInputs, TrainStats, run_round
 from .report import ConsolidationReport
 from .scope import scope_of
 from .select import Selection, usage_fingerprint
+from .shape_probe import PolicyShapes
 from .text_examples import (
     Anchor,
     Slot,
@@ -45,15 +46,10 @@ from .text_examples import (
     fact_questions,
     neighbours,
     normalise,
-    parse_tool_call,
-    reply_shape,
-    shape_drifted,
-    tool_call_text,
     tool_examples,
 )
 
 POLICY_ANCHORS = 16  # policy-prompt anchors per round, at most (one batched generation builds them)
-SHAPE_PROBES = 24   # policy prompts whose reply shape the gate checks, at most (one batched chat generation)
 
 
 def consolidate_lm(store, registry=None, *, lm, namespace: str = "default", config: LMConfig | dict | None = None,
@@ -112,10 +108,8 @@ class LMBackend(Backend):
         self.extra_usages = usages
         self.tool_arg = tools
         self.fix_stats: TrainStats | None = None
-        # (policy prompt, expected shape, its fix): the untaught prompts' (anchors), and the taught facts'
-        self.anchor_shapes: list[tuple[str, str, TextExample]] = []
-        self.fact_shapes: list[tuple[str, str, TextExample]] = []
-        self.shapes_asked = 0
+        self.shapes = PolicyShapes(tool_asker)  # the reply shapes of the agent's own policy a round must keep
+        self.drifted: dict = {}  # what the gate found still drifted after correction
         self.kl_previous = 0.0  # the weight this round applies (session: 0 without a previous adapter)
 
     # -- load and keep ------------------------------------------------------------------------------
@@ -227,10 +221,7 @@ class LMBackend(Backend):
             return []
         answers = self.lm.generate(prompts, max_new_tokens=self.cfg.max_new_tokens, adapter=False)
         out = [TextExample(Anchor(i, "policy"), p, a) for i, (p, a) in enumerate(zip(prompts, answers)) if a]
-        if hasattr(asker, "chat_replies"):
-            said = asker.chat_replies(self.lm, [a.user for a in out], adapter=False,
-                                      max_new_tokens=self.cfg.tool_tokens)
-            self.anchor_shapes = [(a.user, reply_shape(r), _shape_fix(a, r)) for a, r in zip(out, said)]
+        self.shapes.expect_anchors(self.lm, out, max_new_tokens=self.cfg.tool_tokens)
         return out
 
     def fact_examples(self, slot: Slot, value: str) -> list[TextExample]:
@@ -241,8 +232,7 @@ class LMBackend(Backend):
             answer = fact_answer(slot, value)
             asked = [TextExample(slot, user, answer)
                      for user in self.tool_asker.fact_users(slot, value, neighbours(slot, self.current))]
-            # asked in the policy's prompt, a taught fact must be answered with a sentence, never a call
-            self.fact_shapes += [(ex.user, "answer", ex) for ex in asked]
+            self.shapes.expect_answers(asked)
             out += asked
         return out
 
@@ -298,7 +288,7 @@ class LMBackend(Backend):
         kept_values = {s: state.slots[s]["value"] for s in kept_slots}
         validity = tool_validity(lm, tools, max_new_tokens=cfg.tool_tokens, asker=self.tool_asker) if tools else {}
         kept_ok = {s: slot_accuracy({s: answers[s]}, kept_values) == 1.0 for s in kept_slots}
-        drifted = self.shape_drift()
+        drifted = self.shapes.drift(lm, max_new_tokens=cfg.tool_tokens)
         return LMProbe(new=slot_accuracy({s: answers[s] for s in new_slots}, values),
                        unseen=slot_accuracy(unseen, values),
                        kept=slot_accuracy({s: answers[s] for s in kept_slots}, kept_values),
@@ -310,22 +300,6 @@ class LMBackend(Backend):
                        tools=validity, forgotten=forgotten_tools(validity, tools, threshold=cfg.forget_threshold),
                        drifted=drifted)
 
-    def shape_probes(self) -> list[tuple[str, str, TextExample]]:
-        """The anchors' shape probes, and as many of the taught facts' as fit in SHAPE_PROBES."""
-        return self.anchor_shapes + self.fact_shapes[:max(0, SHAPE_PROBES - len(self.anchor_shapes))]
-
-    def shape_drift(self) -> dict:
-        """The policy prompts the candidate answers in another shape than expected (shape_drifted): a
-        taught fact answered with a call, an untaught tool task with a sentence. Asked through the
-        policy's whole chat, as the agent asks; prompt -> {"expected", "now", "answer"}."""
-        probes = self.shape_probes()
-        if not probes:
-            return {}
-        self.shapes_asked = len(probes)
-        said = self.tool_asker.chat_replies(self.lm, [p for p, _, _ in probes], max_new_tokens=self.cfg.tool_tokens)
-        return {p: {"expected": want, "now": reply_shape(r), "answer": r[:200]}
-                for (p, want, _), r in zip(probes, said) if shape_drifted(want, reply_shape(r))}
-
     # -- 5. correct ---------------------------------------------------------------------------------
     def correct(self, found: LMProbe, examples: list[TextExample]) -> TrainStats:
         cfg, lm, current, state = self.cfg, self.lm, self.current, self.state
@@ -333,17 +307,14 @@ class LMBackend(Backend):
         fix += [e for e in examples + state.replay if isinstance(e.key, Tool) and e.key.name in found.forgotten]
         # Earlier facts the round made the model lose are relearnt from the replay buffer, with their value.
         fix += [e for e in state.replay if isinstance(e.key, Slot) and e.key in found.lost]
-        # policy prompts answered in another shape: their fix (the taught example, the base model's call,
-        # or the anchor distilled towards the base model) inside the policy's whole chat, where the shape
-        # drifted (the round trained them after a short system prompt), each several times: they are few
-        chat = self.tool_asker.chat_context() if hasattr(self.tool_asker, "chat_context") else ()
-        fix += [replace(f, context=chat) for p, _, f in self.shape_probes() if p in found.drifted] * 4
+        # policy prompts answered in another shape: the taught example, the base model's call, or the anchor
+        fix += self.shapes.fixes(found.drifted)
         wanted = {**{s: current[s] for s in found.stale}, **{s: state.slots[s]["value"] for s in found.lost}}
 
         def corrected() -> bool:  # stop as soon as the stale and lost slots say their value, shapes kept
             answers = ask_slots(lm, list(wanted), unseen=False, max_new_tokens=cfg.max_new_tokens)
             said = not wanted or (slot_accuracy(answers, wanted) or 0.0) >= 1.0
-            return said and (not found.drifted or not self.shape_drift())
+            return said and (not found.drifted or not self.shapes.drift(lm, max_new_tokens=cfg.tool_tokens))
 
         self.fix_stats = train_round(lm, fix, self.replay + examples if cfg.replay else [],
                                      epochs=cfg.corrective_epochs, min_epochs=1, seed=cfg.seed + 7 + state.rounds,
@@ -382,7 +353,7 @@ class LMBackend(Backend):
                        "kl_previous": self.kl_previous}
         rep.round = state.rounds + 1
         self.drifted = after.drifted
-        rep.accuracy["policy_shapes"] = {"asked": self.shapes_asked, "drifted": len(after.drifted),
+        rep.accuracy["policy_shapes"] = {"asked": self.shapes.asked, "drifted": len(after.drifted),
                                          "examples": list(after.drifted.values())[:3]}
         return GateInputs(new_accuracy=new_acc, old_before=kept_before, old_after=after.kept)
 
@@ -391,11 +362,8 @@ class LMBackend(Backend):
         floor = 1 - self.cfg.locality_tolerance
         if self.kept_general is not None and self.kept_general < floor:
             return f"general answers kept {self.kept_general:.3f} < {floor:.2f} (locality)"
-        if self.drifted:  # the agent would get sentences for calls, or calls for answers, it did not get before
-            first = next(iter(self.drifted.values()))
-            return (f"{len(self.drifted)} of {self.shapes_asked} policy prompts answered in another shape "
-                    f"(e.g. {first['now']} where {first['expected']} was expected)")
-        return None
+        # the agent would get sentences for calls, or calls for answers, it did not get before
+        return self.shapes.refusal(self.drifted)
 
     # -- 7. checkpoint ------------------------------------------------------------------------------
     def advance(self, after: LMProbe, examples: list[TextExample]):
@@ -420,15 +388,6 @@ class LMBackend(Backend):
 
     def checkpoint_meta(self, rep) -> dict:
         return {"device": str(self.lm.device), "backend": "llm", "base": self.lm.source, "metrics": rep.accuracy}
-
-
-def _shape_fix(anchor: TextExample, base_reply: str) -> TextExample:
-    """What a corrective round trains when the candidate answers `anchor`'s policy prompt in another shape:
-    the base model's call, fitted, where it called a tool (its text read as a call); else the anchor, distilled."""
-    call = parse_tool_call(base_reply)
-    if call is None:
-        return anchor
-    return TextExample(Tool(call["tool"]), anchor.user, tool_call_text(call["tool"], call["arguments"]))
 
 
 def _valid_example(example: TextExample, signatures: dict) -> bool:

@@ -174,16 +174,18 @@ def test_the_gate_refuses_a_round_that_turns_the_policys_tool_calls_into_sentenc
     smollm.scope = None
     try:
         [anchor] = backend.policy_anchors()
-        [(prompt, expected, fix)] = backend.anchor_shapes
+        [(prompt, expected, fix)] = backend.shapes.probes()
         assert prompt == anchor.user == asker.user_text("percent_of", "What is 20% of 150?")
         assert expected == "call:percent_of" and json.loads(fix.answer)["tool"] == "percent_of"
-        assert backend.shape_drift() == {}  # the identity adapter answers as the base model does
+        assert backend.shapes.drift(smollm, max_new_tokens=40) == {}  # the identity adapter answers as the base does
         opt = smollm.optimizer(2e-3)
         for _ in range(12):
             smollm.train_step([(prompt, "Twenty percent of it.")], opt)
-        drifted = backend.shape_drift()
+        drifted = backend.shapes.drift(smollm, max_new_tokens=40)
         assert drifted[prompt]["expected"] == "call:percent_of" and drifted[prompt]["now"] == "answer"
         backend.kept_general, backend.drifted = None, drifted
         assert "1 of 1 policy prompts answered in another shape" in backend.gate_check()
+        [row, *_] = backend.shapes.fixes(drifted)  # the fix is trained inside the policy's whole chat
+        assert row.answer == fix.answer and row.context == asker.chat_context() and row.context[0][0] == "system"
     finally:
         smollm.set_adapter_state(None)
