@@ -119,18 +119,38 @@ class CausalLM:
     def train_step(self, pairs: Sequence[tuple[str, str]], opt, *, distill: Sequence[bool] | None = None,
                    kl_weight: float = 1.0, previous: Sequence[bool] | None = None, kl_previous: float = 0.0
                    ) -> float:
-        """One gradient step on (user text, answer text[, context turns]) pairs; returns the loss. Rows flagged in `distill`
-        are not fitted to their text but kept close to the base model: KL(base || adapted) over the full
+        """One gradient step on (user text, answer text[, context turns]) pairs; returns the loss. Rows
+        flagged in `distill` are not fitted to their text but kept close to the base model: KL(base || adapted) over the full
         next-token distribution at each answer position, which holds far more of the base model's
         behaviour than its one greedy answer does (the locality lever). Rows flagged in `previous` are
         fitted and also kept close to the held previous adapter (hold_previous): `kl_previous` times
         KL(previous || adapted) at their answer positions; one extra forward pass, without gradients,
-        over those rows alone."""
+        over those rows alone. Rows with context turns (a policy's whole chat, several times longer) get
+        their own forward pass, gradients summed: padded together, every short row would be as long."""
+        n = len(pairs)
+        distill = list(distill) if distill is not None else [False] * n
+        previous = list(previous) if previous is not None and kl_previous > 0 else [False] * n
+        groups: dict[bool, list[int]] = {}
+        for i, pair in enumerate(pairs):
+            groups.setdefault(len(pair) > 2 and bool(pair[2]), []).append(i)
         self.model.train()
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for rows in groups.values():
+            loss = self._loss([pairs[i] for i in rows], [distill[i] for i in rows], [previous[i] for i in rows],
+                              kl_weight=kl_weight, kl_previous=kl_previous)
+            loss.backward()
+            total += float(loss.detach())
+        opt.step()
+        self.model.eval()
+        return total
+
+    def _loss(self, pairs, distill: list[bool], previous: list[bool], *, kl_weight: float,
+              kl_previous: float) -> torch.Tensor:
+        """train_step's loss over rows that share one forward pass (see there)."""
         ids, labels, mask = self._batch([self._pair(*p) for p in pairs])
-        flags = torch.tensor(list(distill) if distill is not None else [False] * len(pairs), device=self.device)
-        held = torch.tensor(list(previous) if previous is not None and kl_previous > 0 else [False] * len(pairs),
-                            device=self.device) & ~flags
+        flags = torch.tensor(distill, device=self.device)
+        held = torch.tensor(previous, device=self.device) & ~flags
         # Only answer positions are scored, and answers are each row's tail: the vocabulary projection (a fifth
         # of this model's compute) runs from the batch's first answer token on, not over the prompts.
         target = labels[:, 1:]
@@ -166,11 +186,7 @@ class CausalLM:
             loss = loss + kl_weight * _kl(logits[flags][rows], base[rows])
         if teacher is not None:
             loss = loss + kl_previous * _kl(logits[held][answer[held]], teacher)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        self.model.eval()
-        return float(loss.detach())
+        return loss
 
     # -- generation ---------------------------------------------------------------------------------
     def generate(self, users: Sequence[str], *, max_new_tokens: int = 24, batch_size: int | None = None,

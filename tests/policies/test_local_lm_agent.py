@@ -187,5 +187,9 @@ def test_the_gate_refuses_a_round_that_turns_the_policys_tool_calls_into_sentenc
         assert "1 of 1 policy prompts answered in another shape" in backend.gate_check()
         [row, *_] = backend.shapes.fixes(drifted)  # the fix is trained inside the policy's whole chat
         assert row.answer == fix.answer and row.context == asker.chat_context() and row.context[0][0] == "system"
+        # a step mixing the long chat row with short rows: each kind its own forward pass, one step
+        loss = smollm.train_step([(row.user, row.answer, row.context), (prompt, fix.answer), (prompt, "No.")], opt,
+                                 distill=[False, False, True])
+        assert loss == loss and loss > 0
     finally:
         smollm.set_adapter_state(None)
