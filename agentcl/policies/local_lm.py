@@ -130,6 +130,16 @@ def memory_overrules(lm, context: PolicyContext) -> bool:
     return scope is not None and scope.outdated_by([f for f in facts if None not in f])
 
 
+def adapter_decides(lm, observation: Observation, context: PolicyContext) -> bool:
+    """Whether the adapter, or the base model, makes this decision (the adapter's scope, applied to the
+    policy's chats): a tool task only once a promoted round learned tool calls (a round that taught facts
+    alone turned the next tool tasks into sentences), a fact question unless memory overrules it."""
+    scope = getattr(lm, "scope", None)
+    if scope is None:
+        return True
+    return scope.tool_calls if observation.kind != "fact" else not memory_overrules(lm, context)
+
+
 def _task(text: str) -> Observation:
     return Observation(step=0, phase="", task_id="", kind="tool", text=text)
 
@@ -168,17 +178,20 @@ class LocalLMPolicy:
             # the very chat consolidation trains tool calls on and its gate probes with (tool_replies)
             self.last_messages = tool_chat(observation.text, offered[0])
             self.last_reply = self.tool_replies(self.lm, [(observation.text, offered[0])],
+                                                adapter=adapter_decides(self.lm, observation, context),
                                                 max_new_tokens=self.max_new_tokens)[0]
         else:
             self.last_messages = lm_messages(observation, context, self.memory_limits)
             self.last_reply = self.lm.chat([self.last_messages], max_new_tokens=self.max_new_tokens,
-                                           adapter=not memory_overrules(self.lm, context))[0]
+                                           adapter=adapter_decides(self.lm, observation, context))[0]
         return parse_reply(self.last_reply, [t.name for t in offered])
 
     @staticmethod
-    def tool_replies(lm, asks: list[tuple[str, ToolSpec]], *, max_new_tokens: int = 48) -> list[str]:
+    def tool_replies(lm, asks: list[tuple[str, ToolSpec]], *, max_new_tokens: int = 48,
+                     adapter: bool = True) -> list[str]:
         """The model's replies to tool tasks, each (task text, the one tool offered), asked exactly as the
         policy asks a tool task's first attempt (tool_chat). The policy and the consolidation gate's tool
-        probe both use it, so a round is judged on the prompts the agent really uses."""
+        probe both use it, so a round is judged on the prompts the agent really uses. `adapter` False: the
+        base model's replies (adapter_decides)."""
         chats = [tool_chat(task, spec) for task, spec in asks]
-        return lm.chat(chats, max_new_tokens=max_new_tokens) if chats else []
+        return lm.chat(chats, max_new_tokens=max_new_tokens, adapter=adapter) if chats else []

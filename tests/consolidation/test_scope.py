@@ -57,3 +57,23 @@ def test_memory_that_changed_a_learned_slot_overrules_the_adapter():
     assert not memory_overrules(lm, PolicyContext(facts=[ContextItem("acme corp chief executive Bruno Diaz")]))
     lm.scope = None  # no adapter consolidated yet
     assert not memory_overrules(lm, PolicyContext(facts=[changed]))
+
+
+def test_the_policy_asks_the_adapter_only_within_its_scope():
+    """A tool task goes to the adapter only once a round learned tool calls; a fact question unless memory
+    overrules it; with no consolidated adapter (no scope) everything goes to it (the identity)."""
+    from types import SimpleNamespace
+
+    from agentcl.envs.base import Observation
+    from agentcl.policies.base import ContextItem, PolicyContext
+    from agentcl.policies.local_lm import adapter_decides
+
+    task = Observation(step=0, phase="", task_id="t", kind="tool", text="What is 5% of 80?")
+    question = Observation(step=0, phase="", task_id="q", kind="fact", text="Who is the CEO of Acme Corp?")
+    changed = PolicyContext(facts=[ContextItem("x", metadata={"subject": "Acme Corp", "predicate": "chief executive",
+                                                              "object": "Bruno Diaz"})])
+    facts_only = SimpleNamespace(scope=scope_of([ACME], [], {ACME: "Alice Park"}))
+    assert not adapter_decides(facts_only, task, PolicyContext())  # a round of facts alone: tools stay the base's
+    assert adapter_decides(facts_only, question, PolicyContext()) and not adapter_decides(facts_only, question, changed)
+    assert adapter_decides(SimpleNamespace(scope=scope_of([ACME], ["percent_of"])), task, PolicyContext())
+    assert adapter_decides(SimpleNamespace(scope=None), task, PolicyContext())

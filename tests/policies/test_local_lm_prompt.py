@@ -195,8 +195,8 @@ def test_the_gate_grades_the_call_the_policy_would_execute():
     from agentcl.consolidation.text_examples import call_problem
 
     class Cut(_Echo):
-        def chat(self, conversations, *, max_new_tokens):
-            super().chat(conversations, max_new_tokens=max_new_tokens)
+        def chat(self, conversations, *, max_new_tokens, adapter=True):
+            super().chat(conversations, max_new_tokens=max_new_tokens, adapter=adapter)
             return ['{"tool": "percent_of", "arguments": {"percent": 5, "value": 80', "I think 4."]
 
     asker = PolicyAsker({"percent_of": PERCENT})
