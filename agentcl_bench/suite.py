@@ -127,7 +127,7 @@ def _llm(o: BenchOptions) -> dict:
 def _llm_agent(o: BenchOptions) -> dict:
     from agentcl_bench.llm_agent import run_llm_agent_bench
 
-    return run_llm_agent_bench(every=o.extra.get("every") or 4, seed=o.seeds[0], scenario=o.extra.get("scenario"),
+    return run_llm_agent_bench(every=o.extra.get("every") or 4, seeds=o.seeds, scenario=o.extra.get("scenario"),
                                model_dir=o.extra.get("model_dir"), device=o.device or "auto")
 
 

@@ -177,20 +177,26 @@ def bench_llm(seeds: str = typer.Option("0,1,2", "--seeds"),
 @bench.command("llm-agent")
 def bench_llm_agent(every: int = typer.Option(4, "--every", min=1, help="Consolidate every N steps in the "
                                                                          "consolidating arm."),
-                    seed: int = typer.Option(0, "--seed", min=0),
+                    seed: int | None = typer.Option(None, "--seed", min=0, help="One seed (default 0)."),
+                    seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seeds, run in one "
+                                                     "process with one loaded model; the verdict is on their "
+                                                     "totals."),
                     scenario: Path | None = typer.Option(None, "--scenario", help="Scenario JSON (default: a "
                                                                                   "short built-in world)."),
                     model_dir: str | None = typer.Option(None, "--model-dir", help="Your own causal LM directory."),
                     device: str = DEVICE, json_out: bool = JSON, out: Path | None = OUT) -> None:
     """`agentcl run --policy llm --text-only` with consolidation every N steps against none (same seed, one
-    run): success, stale answers and lookups of both arms, and the local policy on the same world."""
+    run per seed): success, stale answers and lookups of both arms, the local policy on the same world, and
+    the totals over the seeds."""
+    if seed is not None and seeds is not None:
+        raise InvalidInputError("give --seed or --seeds, not both")
     if model_dir is not None:
         from agentcl.model.base_lm import check_model_dir
 
         check_model_dir(model_dir)
     if scenario is not None and not scenario.is_file():
         raise InvalidInputError(f"--scenario {scenario}: no such file")
-    _run_one("llm-agent", _options(quick=False, device=device, seeds=str(seed), every=every,
+    _run_one("llm-agent", _options(quick=False, device=device, seeds=seeds or str(seed or 0), every=every,
                                    scenario=str(scenario) if scenario else None, model_dir=model_dir), json_out, out)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from agentcl_bench.llm_agent import paired_steps
 
 
@@ -57,3 +59,33 @@ def test_fewer_lookups_bought_with_wrong_answers_is_not_help():
     assert helped(+0.1, +3) and helped(0.0, -2)
     assert not helped(-0.1, -1)  # the 2026-12-01 run: one lookup fewer, two answers lost
     assert not helped(0.0, 0)
+
+
+def _seed(seed, base, cons, gained, lost, *, base_lookups=0, cons_lookups=0):
+    arm = lambda success, lookups: {"success": success, "stale_answers": 0.0, "lookups": lookups, "tasks": 20}  # noqa: E731
+    return {"seed": seed, "arms": {"no consolidation": arm(base, base_lookups), "consolidation": arm(cons, cons_lookups)},
+            "paired": {"steps": [], "gained": gained, "lost": lost}}
+
+
+def test_the_verdict_is_on_the_totals_over_the_seeds():
+    from agentcl_bench.llm_agent import seed_totals
+
+    # one seed lost a step, two gained one each: the totals say consolidation helped
+    totals = seed_totals([_seed(0, 0.5, 0.45, [], [3]), _seed(1, 0.5, 0.55, [14], []), _seed(2, 0.4, 0.45, [9], [])])
+    assert totals["seeds"] == [0, 1, 2] and (totals["gained"], totals["lost"]) == (2, 1)
+    assert totals["no consolidation"]["success"] == 0.4667 and totals["consolidation"]["success"] == 0.4833
+    assert totals["success_change"] == 0.0167 and totals["helped"]
+    # fewer lookups in total, but a lower mean success: not help
+    worse = seed_totals([_seed(0, 0.5, 0.45, [], [3], base_lookups=2), _seed(1, 0.5, 0.5, [], [], base_lookups=1)])
+    assert worse["lookups_change"] == -3 and not worse["helped"]
+
+
+@pytest.mark.parametrize("args, says", [(["--seed", "1", "--seeds", "0,1"], "not both"),
+                                        (["--seeds", "0,x"], "--seeds must be")])
+def test_bench_llm_agent_takes_seed_or_seeds_not_both(args, says, capsys):
+    from cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "llm-agent", *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and says in err and len(err.strip().splitlines()) == 1
