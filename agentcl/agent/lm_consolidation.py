@@ -35,18 +35,23 @@ class PolicyAsker:
         likely show, a tool task with the tool it called (and each other tool, with its description as the
         task). The round keeps the model's answers to them (policy-prompt anchors), so what one slot taught
         is not said to every question in that prompt shape, and tool tasks keep being answered with calls."""
+        return [prompt for prompt, _ in self.untaught_asks(taught, current)]
+
+    def untaught_asks(self, taught: set[str], current: dict) -> list[tuple[str, str | None]]:
+        """untaught_prompts, each with the name of the one tool its prompt offers (None: none offered)."""
         from agentcl.consolidation.text_examples import memory_for, normalise
         from agentcl.policies.local_lm import fact_question_prompt
 
         used = {tool for _, tool in self.asked if tool is not None}
         # a tool not called lately is asked with its description as the task: tool prompts keep wanting a call
-        out = [self.user_text(name, spec.description or name) for name, spec in sorted(self.specs.items())
+        out = [(self.user_text(name, spec.description or name), name) for name, spec in sorted(self.specs.items())
                if name not in used and not spec.deprecated]
+        lookup = self.lookup.name if self.lookup is not None else None
         for text, tool in self.asked:
             if normalise(text) in taught:
                 continue
-            out.append(fact_question_prompt(text, memory_for(text, current), self.lookup) if tool is None
-                       else self.user_text(tool, text))
+            out.append((fact_question_prompt(text, memory_for(text, current), self.lookup), lookup) if tool is None
+                       else (self.user_text(tool, text), tool))
         return out
 
     def fact_users(self, slot, value: str, others: list[str]) -> list[str]:

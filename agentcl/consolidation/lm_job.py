@@ -216,12 +216,15 @@ class LMBackend(Backend):
         taught = {normalise(q) for s in slots for q in fact_questions(s, trained=self.cfg.phrasings)
                   + list(getattr(asker, "questions", {}).get((s.subject, s.predicate), []))}
         taught |= {normalise(u.task) for u in self.usages}  # this round's tool calls
-        prompts = asker.untaught_prompts(taught, self.current)[-POLICY_ANCHORS:]  # the newest
-        if not prompts:
+        asks = (asker.untaught_asks(taught, self.current) if hasattr(asker, "untaught_asks")
+                else [(p, None) for p in asker.untaught_prompts(taught, self.current)])[-POLICY_ANCHORS:]  # newest
+        if not asks:
             return []
+        prompts, offered = [p for p, _ in asks], dict(asks)
         answers = self.lm.generate(prompts, max_new_tokens=self.cfg.max_new_tokens, adapter=False)
         out = [TextExample(Anchor(i, "policy"), p, a) for i, (p, a) in enumerate(zip(prompts, answers)) if a]
-        self.shapes.expect_anchors(self.lm, out, max_new_tokens=self.cfg.tool_tokens)
+        self.shapes.expect_anchors(self.lm, out, max_new_tokens=self.cfg.tool_tokens,
+                                   offered=[offered[a.user] for a in out])
         return out
 
     def fact_examples(self, slot: Slot, value: str) -> list[TextExample]:

@@ -23,14 +23,21 @@ class PolicyShapes:
         self.asker = asker if hasattr(asker, "chat_replies") else None
         self.anchors: list[tuple[str, str, TextExample]] = []
         self.facts: list[tuple[str, str, TextExample]] = []
+        self.may_call: dict[str, str] = {}  # untaught prompt -> the call its sentence may become
         self.asked = 0
 
-    def expect_anchors(self, lm, anchors: list[TextExample], *, max_new_tokens: int) -> None:
-        """Each anchor must keep the shape the base model's reply has in the policy's whole chat."""
+    def expect_anchors(self, lm, anchors: list[TextExample], *, max_new_tokens: int,
+                       offered: list[str | None] | None = None) -> None:
+        """Each anchor must keep the shape the base model's reply has in the policy's whole chat, except
+        that a sentence may become a call of the one tool its prompt offers (`offered`, per anchor): nothing
+        was taught for these prompts, so the agent never validated that sentence, and the policy's system
+        text asks for exactly that call when memory lacks the answer (a lookup, which tells the truth)."""
         if self.asker is None or not anchors:
             return
         said = self.asker.chat_replies(lm, [a.user for a in anchors], adapter=False, max_new_tokens=max_new_tokens)
+        offered = list(offered) if offered is not None else [None] * len(anchors)
         self.anchors = [(a.user, reply_shape(r), _base_fix(a, r)) for a, r in zip(anchors, said)]
+        self.may_call = {a.user: f"call:{tool.casefold()}" for a, tool in zip(anchors, offered) if tool}
 
     def expect_answers(self, examples: list[TextExample]) -> None:
         """Each taught fact, asked in the policy's fact prompt (`examples`), must be answered with a sentence."""
@@ -49,7 +56,8 @@ class PolicyShapes:
         self.asked = len(probes)
         said = self.asker.chat_replies(lm, [p for p, _, _ in probes], max_new_tokens=max_new_tokens)
         return {p: {"expected": want, "now": reply_shape(r), "answer": r[:200]}
-                for (p, want, _), r in zip(probes, said) if shape_drifted(want, reply_shape(r))}
+                for (p, want, _), r in zip(probes, said)
+                if shape_drifted(want, reply_shape(r), may_call=self.may_call.get(p))}
 
     def fixes(self, drifted: dict, *, repeat: int = 4) -> list[TextExample]:
         """What a corrective round trains for the drifted prompts, inside the policy's whole chat (where the

@@ -169,11 +169,14 @@ def reply_shape(text: str) -> str:
     return "json" if text.lstrip().startswith("{") else "answer"
 
 
-def shape_drifted(expected: str, now: str) -> bool:
+def shape_drifted(expected: str, now: str, *, may_call: str | None = None) -> bool:
     """A reply shape the agent cannot use where it got a usable one before (pure): a call turned into a
     sentence or another tool's call, a sentence turned into a call. Where the base model wrote other JSON
-    (neither), any shape now is no loss."""
-    return expected != "json" and now != expected
+    (neither), any shape now is no loss; `may_call` ("call:NAME") is the one call a sentence may become
+    (the tool an untaught prompt offers)."""
+    if expected == "json" or now == expected:
+        return False
+    return not (expected == "answer" and may_call is not None and now == may_call)
 
 
 def grade_general(answer: str, expected: list[str]) -> bool:

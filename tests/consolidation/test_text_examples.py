@@ -63,6 +63,11 @@ def test_shape_drift_is_a_usable_shape_lost_or_traded():
     assert shape_drifted("answer", "call:lookup") and shape_drifted("answer", "json")
     assert not shape_drifted("answer", "answer") and not shape_drifted("call:lookup", "call:lookup")
     assert not shape_drifted("json", "answer") and not shape_drifted("json", "call:add_days")  # nothing usable lost
+    # an untaught prompt's sentence may become a call of the one tool its prompt offers, and nothing else
+    assert not shape_drifted("answer", "call:lookup", may_call="call:lookup")
+    assert shape_drifted("answer", "call:add_days", may_call="call:lookup")
+    assert shape_drifted("call:add_days", "call:lookup", may_call="call:lookup")
+    assert shape_drifted("call:lookup", "answer", may_call="call:lookup")
 
 
 def test_general_questions_ship_with_the_package_and_grade_by_containment():

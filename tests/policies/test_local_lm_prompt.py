@@ -285,6 +285,9 @@ def test_questions_no_slot_was_taught_become_policy_prompt_anchors_with_likely_m
     both = PolicyAsker({"percent_of": PERCENT, "scale": scale}, lookup=LOOKUP, asked=asked)
     # a tool not called lately is anchored with its description as the task
     assert both.untaught_prompts(trained, current) == [both.user_text("scale", scale.description), prompt]
+    # each with the one tool its prompt offers: a sentence there may become that call (shape_probe)
+    assert both.untaught_asks(trained, current) == [(both.user_text("scale", scale.description), "scale"),
+                                                    (prompt, LOOKUP.name)]
     for key in (Anchor(3), Anchor(0, "policy")):
         assert key_from_json(key_to_json(key)) == key
     assert key_to_json(Anchor(3)) == {"anchor": 3}  # saved states of earlier versions read the same
