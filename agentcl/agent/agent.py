@@ -21,7 +21,7 @@ from agentcl.agent.plugins import AgentPlugin, dispatch
 from agentcl.agent.prior import PriorTrust
 from agentcl.agent.revision import Revision
 from agentcl.agent.run_state import LOOKUP, RunState
-from agentcl.agent.text_tasks import retrieve_facts, revise_text_task
+from agentcl.agent.text_tasks import ground_text_lookup, retrieve_facts, revise_text_task
 from agentcl.agent.tool_choice import ToolChoice
 from agentcl.agent.tool_facts import TOOL_SUBJECT_PREFIXES
 from agentcl.agent.toolbox import Toolbox
@@ -147,7 +147,8 @@ class Agent:
     def act(self, percept: Percept) -> Action:
         info = {"percept": percept}
         dispatch(self.plugins, "before_act", self, info)
-        action = info.get("action") or self.policy.decide(percept.observation, percept.context)
+        action = info.get("action") or ground_text_lookup(self, percept.observation, percept.context,
+                                                          self.policy.decide(percept.observation, percept.context))
         info["action"] = action
         dispatch(self.plugins, "after_act", self, info)
         action = info["action"]

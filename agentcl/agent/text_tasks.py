@@ -9,10 +9,14 @@ the task's text, and it learns from the outcome without knowing which slot or op
 - revise, a tool call: the outcome goes to the registry; a success becomes a usage example."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agentcl.envs.base import Action, Feedback, Observation
 from agentcl.envs.grading import mentions
 from agentcl.policies.base import ContextItem
 from memory_store.normalize import normalize_name
+
+from .lookup_grounding import ground_lookup
 
 QUESTIONS_PER_SLOT = 3  # the newest few phrasings of a slot's question are enough to train on
 ASKED_KEPT = 32  # the latest tasks: consolidation keeps the policy's answers to those it does not train
@@ -27,6 +31,21 @@ def retrieve_facts(knowledge, text: str, k: int) -> list[ContextItem]:
     return [ContextItem(text=r.text, kind="fact", score=r.score, id=r.id,
                         metadata={k: r.metadata.get(k) for k in ("subject", "predicate", "object", "confidence")})
             for r in hits]
+
+
+def ground_text_lookup(agent, obs: Observation, context, action: Action) -> Action:
+    """A text-only question's lookup call with its arguments grounded in the slot the question asks
+    (lookup_grounding.ground_lookup: the model decides whether to look up, the agent which slot); any other
+    action as it is."""
+    call = action.tool_call
+    if obs.kind != "fact" or obs.query is not None or call is None or call.name != agent.lookup:
+        return action
+    known = [(i.metadata.get("subject"), i.metadata.get("predicate")) for i in context.facts]
+    grounded = ground_lookup(call.arguments, obs.text, agent.state.questions, known)
+    if grounded == call.arguments:
+        return action
+    return replace(action, tool_call=replace(call, arguments=grounded),
+                   rationale=f"lookup grounded: {call.arguments} -> {grounded}")
 
 
 def facts_to_confirm(knowledge, answer: str, context, lookup: str) -> list:

@@ -231,12 +231,16 @@ class LMBackend(Backend):
         """A fact's examples: the plain question phrasings and, when the asker knows how the agent's policy
         asks (fact_users), its fact prompts among confusable facts (neighbours)."""
         out = fact_examples(slot, value, phrasings=self.cfg.phrasings)
-        if self.tool_asker is not None and hasattr(self.tool_asker, "fact_users"):
-            answer = fact_answer(slot, value)
-            asked = [TextExample(slot, user, answer)
-                     for user in self.tool_asker.fact_users(slot, value, neighbours(slot, self.current))]
+        asker = self.tool_asker
+        if asker is not None and hasattr(asker, "fact_users"):
+            answer, others = fact_answer(slot, value), neighbours(slot, self.current)
+            asked = [TextExample(slot, user, answer) for user in asker.fact_users(slot, value, others)]
             self.shapes.expect_answers(asked)
             out += asked
+            if hasattr(asker, "lookup_asks"):  # the same question, memory lacking the slot: look it up
+                looked = [TextExample(slot, user, call) for user, call in asker.lookup_asks(slot, others)]
+                self.shapes.expect_calls(looked)
+                out += looked
         return out
 
     # -- 3. train with replay -----------------------------------------------------------------------

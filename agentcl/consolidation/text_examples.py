@@ -89,6 +89,18 @@ def tool_call_text(tool: str, args: dict) -> str:
     return json.dumps({"tool": tool, "arguments": args})
 
 
+def named_in(text: str, name: str) -> str | None:
+    """`name` as `text` spells it, when `text` names it as whole words (case-insensitive), else None (pure)."""
+    name = name.strip()
+    found = re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, flags=re.IGNORECASE) if name else None
+    return found.group(0) if found else None
+
+
+def as_named_in(text: str, name: str) -> str:
+    """`name` as `text` spells it (memory keeps subjects normalised: "acme" for "Acme"), else `name` (pure)."""
+    return named_in(text, name) or name
+
+
 def tool_examples(task: str, tool: str, args: dict, *, user: str | None = None) -> TextExample:
     """A tool call to learn; `user`: the text the call answers (default: the plain request tool_prompt)."""
     return TextExample(Tool(tool), tool_prompt(task) if user is None else user, tool_call_text(tool, args))
