@@ -67,23 +67,6 @@ class PolicyAsker:
         own = fact_text(slot.subject, slot.predicate, value)
         return [fact_question_prompt(q, [own, *others], self.lookup) for q in asked]
 
-    def lookup_asks(self, slot, others: list[str]) -> list[tuple[str, str]]:
-        """The fact question about `slot` as the policy asks it with memory that LACKS the slot (`others`
-        only), each with the lookup call that gets its true value: what the agent should have done the
-        first time it was asked, when its answer from belief was wrong and a correction taught the slot.
-        Learnt beside fact_users' sentence (the same question, memory holding the fact), it is the one
-        thing telling the two apart; empty without a lookup tool of (subject, predicate)."""
-        from agentcl.consolidation.text_examples import as_named_in, fact_questions, tool_call_text
-        from agentcl.policies.local_lm import fact_question_prompt
-
-        lookup = self.lookup
-        if lookup is None or [p.name for p in lookup.parameters] != ["subject", "predicate"]:
-            return []
-        asked = self.questions.get((slot.subject, slot.predicate)) or fact_questions(slot, trained=1)
-        return [(fact_question_prompt(q, others, lookup),
-                 tool_call_text(lookup.name, {"subject": as_named_in(q, slot.subject), "predicate": slot.predicate}))
-                for q in asked]
-
     def chat_replies(self, lm, users: list[str], *, adapter: bool = True, max_new_tokens: int) -> list[str]:
         """The replies to policy user turns (`users`, e.g. untaught_prompts) inside the policy's whole chat,
         its system text and worked turns included: what the agent would really see said. `adapter` False:

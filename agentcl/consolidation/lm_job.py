@@ -237,10 +237,6 @@ class LMBackend(Backend):
             asked = [TextExample(slot, user, answer) for user in asker.fact_users(slot, value, others)]
             self.shapes.expect_answers(asked)
             out += asked
-            if hasattr(asker, "lookup_asks"):  # the same question, memory lacking the slot: look it up
-                looked = [TextExample(slot, user, call) for user, call in asker.lookup_asks(slot, others)]
-                self.shapes.expect_calls(looked)
-                out += looked
         return out
 
     # -- 3. train with replay -----------------------------------------------------------------------

@@ -15,10 +15,9 @@ SHAPE_PROBES = 24  # policy prompts whose reply shape the gate checks, at most (
 
 class PolicyShapes:
     """The prompts whose reply shape a round must keep, each (prompt, expected shape, fix): the policy's
-    prompts nothing was taught for (policy-prompt anchors: the base model's shape), the taught facts asked
-    in the policy's fact prompt (a sentence, never a call) and, asked with memory lacking them, their
-    lookups (that call). `asker` is the agent's PolicyAsker (or anything with `chat_replies` and
-    `chat_context`); without one the probe asks nothing."""
+    prompts nothing was taught for (policy-prompt anchors: the base model's shape) and the taught facts
+    asked in the policy's fact prompt (a sentence, never a call). `asker` is the agent's PolicyAsker (or
+    anything with `chat_replies` and `chat_context`); without one the probe asks nothing."""
 
     def __init__(self, asker) -> None:
         self.asker = asker if hasattr(asker, "chat_replies") else None
@@ -43,10 +42,6 @@ class PolicyShapes:
     def expect_answers(self, examples: list[TextExample]) -> None:
         """Each taught fact, asked in the policy's fact prompt (`examples`), must be answered with a sentence."""
         self.facts += [(ex.user, "answer", ex) for ex in examples]
-
-    def expect_calls(self, examples: list[TextExample]) -> None:
-        """Each taught call (a fact question whose memory lacks the slot: its lookup) must stay that call."""
-        self.facts += [(ex.user, reply_shape(ex.answer), ex) for ex in examples]
 
     def probes(self) -> list[tuple[str, str, TextExample]]:
         """The anchors' probes, and as many of the taught facts' as fit in SHAPE_PROBES."""

@@ -96,11 +96,6 @@ def named_in(text: str, name: str) -> str | None:
     return found.group(0) if found else None
 
 
-def as_named_in(text: str, name: str) -> str:
-    """`name` as `text` spells it (memory keeps subjects normalised: "acme" for "Acme"), else `name` (pure)."""
-    return named_in(text, name) or name
-
-
 def tool_examples(task: str, tool: str, args: dict, *, user: str | None = None) -> TextExample:
     """A tool call to learn; `user`: the text the call answers (default: the plain request tool_prompt)."""
     return TextExample(Tool(tool), tool_prompt(task) if user is None else user, tool_call_text(tool, args))

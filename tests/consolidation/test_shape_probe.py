@@ -45,10 +45,3 @@ def test_without_offered_tools_every_shape_change_drifts():
     shapes.expect_anchors(None, [TextExample(Anchor(0, "policy"), FACT, "x")], max_new_tokens=48)
     assert list(shapes.drift(None, max_new_tokens=48)) == [FACT]
 
-
-def test_a_taught_lookup_must_stay_that_call():
-    shapes = PolicyShapes(_Said({}, {FACT: "The CEO of Initech is Alice Park."}))
-    shapes.expect_calls([TextExample(Anchor(0, "policy"), FACT, LOOKUP)])
-    [(prompt, expected, fix)] = shapes.probes()
-    assert expected == "call:lookup" and fix.answer == LOOKUP
-    assert shapes.drift(None, max_new_tokens=48)[FACT]["now"] == "answer"

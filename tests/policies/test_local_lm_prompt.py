@@ -236,32 +236,7 @@ def test_validated_facts_are_trained_on_the_policys_own_fact_prompt_among_confus
     backend.new_facts, backend.signatures = {acme: type("F", (), {"object": "Alice Park"})()}, {}
     examples = backend.build(None, None)
     users = asker.fact_users(acme, "Alice Park", neighbours(acme, current))
-    looked = dict(asker.lookup_asks(acme, neighbours(acme, current)))
-    assert set(users) | set(looked) <= {e.user for e in examples}
-    assert {e.answer for e in examples} == {fact_answer(acme, "Alice Park"), *looked.values()}
-
-
-def test_a_validated_fact_also_teaches_its_lookup_when_memory_lacks_it():
-    """The same question, asked with memory that lacks the slot (its confusable neighbours only), is
-    trained to the lookup call that gets the true value, the subject spelled as the question spells it:
-    what the agent should have done the first time, when it answered from belief."""
-    import json
-
-    from agentcl.agent.lm_consolidation import PolicyAsker
-    from agentcl.consolidation.keys import Slot
-    from agentcl.consolidation.text_examples import as_named_in, neighbours
-
-    acme = Slot("ns", "acme", "ceo")
-    current = {acme: "Alice Park", Slot("ns", "globex", "ceo"): "Hank Scorpio"}
-    asker = PolicyAsker({"percent_of": PERCENT}, lookup=LOOKUP, questions={("acme", "ceo"): ["Who runs Acme?"]})
-    [(user, call)] = asker.lookup_asks(acme, neighbours(acme, current))
-    assert _plain(user, "memory") == ["fact: globex ceo Hank Scorpio"] and user.splitlines()[-1] == "Who runs Acme?"
-    assert json.loads(call) == {"tool": "lookup", "arguments": {"subject": "Acme", "predicate": "ceo"}}
-    assert as_named_in("Is ACME's CEO new?", "acme") == "ACME" and as_named_in("Who runs Acmeco?", "acme") == "acme"
-    # no lookup tool, or one whose parameters are not (subject, predicate): nothing to teach
-    assert PolicyAsker({}, questions={}).lookup_asks(acme, []) == []
-    odd = ToolSpec("lookup", "", (ParamSpec("key", "string", ""),))
-    assert PolicyAsker({}, lookup=odd).lookup_asks(acme, []) == []
+    assert set(users) <= {e.user for e in examples} and {e.answer for e in examples} == {fact_answer(acme, "Alice Park")}
 
 
 def test_a_trained_tool_call_opens_with_the_tool_as_the_worked_turns_do():
