@@ -205,19 +205,18 @@ class LMBackend(Backend):
 
     def policy_anchors(self) -> list[TextExample]:
         """The asker's policy prompts for what the agent was asked and this round does not train
-        (untaught_prompts), with the base model's answers: distilled towards it like the general anchors,
+        (untaught_asks), with the base model's answers: distilled towards it like the general anchors,
         they keep what the policy says where nothing was taught (a round with one fact otherwise answered
         every fact question in the policy's prompt with that fact, and later tool tasks with sentences).
         Built afresh each round, never saved."""
         asker = self.tool_asker
-        if asker is None or not hasattr(asker, "untaught_prompts"):
+        if asker is None or not hasattr(asker, "untaught_asks"):
             return []
         slots = list(self.state.slots) + list(self.new_facts)
         taught = {normalise(q) for s in slots for q in fact_questions(s, trained=self.cfg.phrasings)
                   + list(getattr(asker, "questions", {}).get((s.subject, s.predicate), []))}
         taught |= {normalise(u.task) for u in self.usages}  # this round's tool calls
-        asks = (asker.untaught_asks(taught, self.current) if hasattr(asker, "untaught_asks")
-                else [(p, None) for p in asker.untaught_prompts(taught, self.current)])[-POLICY_ANCHORS:]  # newest
+        asks = asker.untaught_asks(taught, self.current)[-POLICY_ANCHORS:]  # the newest
         if not asks:
             return []
         prompts, offered = [p for p, _ in asks], dict(asks)
